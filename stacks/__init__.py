@@ -1,0 +1,1 @@
+"""Pulumi ComponentResources for the generated infra program (copied into each generated repo)."""
