@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 from functools import cache
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -255,14 +256,21 @@ def check_owner(owner: str) -> None:
 
 @cache
 def known_regions() -> frozenset[str]:
-    """Every region in botocore's own endpoint data, across partitions."""
-    import botocore.session
+    """Every region in botocore's own partition data (read as a file: importing botocore costs
+    more than the rest of `new`'s validation)."""
+    import importlib.util
+    import json
 
-    session = botocore.session.get_session()
-    regions: set[str] = set()
-    for partition in session.get_available_partitions():
-        regions.update(session.get_available_regions("ecs", partition_name=partition))
-    return frozenset(regions)
+    found = importlib.util.find_spec("botocore")
+    if found is None or found.origin is None:
+        raise SpecError("botocore is not installed", "reinstall bootstrap (pip install bootstrap-pipeline)")
+    data = json.loads((Path(found.origin).parent / "data" / "partitions.json").read_text())
+    return frozenset(
+        region
+        for partition in data["partitions"]
+        for region in partition["regions"]
+        if not region.endswith("-global")
+    )
 
 
 def check_region(region: str) -> None:

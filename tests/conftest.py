@@ -70,9 +70,14 @@ def render(parent: Path, **overrides: object) -> Path:
 @pytest.fixture(scope="session")
 def generated_repos(tmp_path_factory: pytest.TempPathFactory, template_cache: Path) -> dict[str, Path]:
     """One rendered 3-stage repo per target, shared read-only by tests that only inspect files."""
-    os.environ.setdefault("BOOTSTRAP_CACHE_DIR", str(template_cache))
     repos = {}
-    for target in ("ecs", "eks", "lambda"):
-        parent = tmp_path_factory.mktemp(f"generated-{target}")
-        repos[target] = render(parent, target=target)
+    with pytest.MonkeyPatch.context() as patch:
+        home = tmp_path_factory.mktemp("session-home")
+        (home / ".gitconfig").write_text("[user]\n\tname = Test User\n\temail = test@example.com\n")
+        patch.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))
+        patch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+        patch.setenv("BOOTSTRAP_CACHE_DIR", str(template_cache))
+        for target in ("ecs", "eks", "lambda"):
+            parent = tmp_path_factory.mktemp(f"generated-{target}")
+            repos[target] = render(parent, target=target)
     return repos

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from bootstrap.options import JsonOpt, VerboseOpt, YesOpt
+
+if TYPE_CHECKING:
+    from bootstrap.spec import Spec
 
 NameArg = Annotated[str, typer.Argument(help="Project name: lowercase letters, digits, hyphens.")]
 
@@ -82,14 +85,11 @@ def new(
         + " → ".join(f"{s.name}{' (manual)' if s.manual else ''}" for s in spec.stages)
         + f"  target: {spec.target.value}  region: {spec.region}"
     )
-    for line in summary["next"]:
+    for line in next_steps(spec):
         ui.out.print(f"  next: {line}")
 
 
-def next_steps(spec: object) -> list[str]:
-    from bootstrap.spec import Spec
-
-    assert isinstance(spec, Spec)
+def next_steps(spec: Spec) -> list[str]:
     steps = [f"cd {spec.name} && pip install -e 'app[test]' && pytest app"]
     if not spec.owner:
         steps.append(

@@ -1,0 +1,29 @@
+"""Shared timing helpers: medians of repeated runs, reported as ratios to a named baseline run
+in the same process (these machines are noisy; absolute seconds are printed for context only)."""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import time
+from collections.abc import Callable
+
+
+def median_seconds(fn: Callable[[], object], repeat: int) -> float:
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - started)
+    return statistics.median(samples)
+
+
+def run_quiet(args: list[str], **kwargs: object) -> None:
+    subprocess.run(args, check=True, capture_output=True, **kwargs)  # type: ignore[call-overload]
+
+
+def report(name: str, measured: float, baseline_name: str, baseline: float, goal: str) -> None:
+    print(
+        f"{name}: {measured:.3f}s | baseline {baseline_name}: {baseline:.3f}s | "
+        f"ratio {measured / baseline:.2f} | goal: {goal}"
+    )

@@ -1,0 +1,110 @@
+"""The spec: every bad input is refused with one line that names the problem and the fix."""
+
+from __future__ import annotations
+
+import pytest
+
+from bootstrap.errors import SpecError
+from bootstrap.spec import LB_NAME_MAX, Spec, Target, from_options
+from tests.conftest import make_spec
+
+
+def test_defaults_make_a_three_stage_lifecycle_with_manual_last() -> None:
+    spec = make_spec()
+    assert spec.stage_names == ["dev", "test", "prod"]
+    assert [s.manual for s in spec.stages] == [False, False, True]
+    assert spec.stacks == ["shared", "dev", "test", "prod"]
+    assert spec.previous("test") is not None and spec.previous("test").name == "dev"
+    assert spec.previous("dev") is None
+    assert spec.repository == "acme/shop"
+
+
+def test_answers_round_trip() -> None:
+    spec = make_spec(target="lambda", stages="a,b", manual="a,b", backend="s3://my-state")
+    assert Spec.from_answers(spec.to_answers()) == spec
+
+
+def test_manual_can_be_empty() -> None:
+    assert not any(s.manual for s in make_spec(manual="").stages)
+
+
+@pytest.mark.parametrize(
+    ("name", "needle"),
+    [
+        ("", "empty"),
+        ("Shop", "not valid"),
+        ("1shop", "not valid"),
+        ("-shop", "not valid"),
+        ("shop-", "not valid"),
+        ("sh--op", "not valid"),
+        ("sh.op", "not valid"),
+        ("sh/op", "not valid"),
+        ("sh op", "not valid"),
+        ("shöp", "non-ASCII"),
+        ("a" * 20, "too long"),
+    ],
+)
+def test_bad_names(name: str, needle: str) -> None:
+    with pytest.raises(SpecError) as caught:
+        make_spec(name=name)
+    message = str(caught.value)
+    assert needle in message
+    assert "\n" not in message
+    assert caught.value.fix  # every refusal says how to fix it
+
+
+def test_name_limit_follows_the_longest_stage_and_the_real_alb_limit() -> None:
+    # "<name>-<stage>" plus Pulumi's 8-character suffix must fit the 32 characters AWS allows.
+    longest_ok = "a" * (LB_NAME_MAX - 8 - 1 - len("prod"))
+    assert make_spec(name=longest_ok, stages="dev,prod").name == longest_ok
+    with pytest.raises(SpecError, match="at most 19 characters"):
+        make_spec(name=longest_ok + "a", stages="dev,prod")
+    with pytest.raises(SpecError, match="production"):
+        make_spec(name="a" * 15, stages="dev,production")
+
+
+@pytest.mark.parametrize(
+    ("stages", "manual", "needle"),
+    [
+        ("", None, "--stages is empty"),
+        (",,", None, "--stages is empty"),
+        ("dev,dev", None, "listed twice"),
+        ("dev,shared", None, "reserved"),
+        ("dev,Prod", None, "not valid"),
+        ("dev,pr_od", None, "not valid"),
+        (",".join(f"s{i}" for i in range(11)), None, "at most 10"),
+        ("dev,prod", "qa", "not in --stages"),
+    ],
+)
+def test_bad_stages(stages: str, manual: str | None, needle: str) -> None:
+    with pytest.raises(SpecError, match=needle):
+        make_spec(stages=stages, manual=manual)
+
+
+def test_bad_target_region_owner_backend() -> None:
+    with pytest.raises(SpecError, match="unknown target 'gke'.*ecs, eks, lambda"):
+        make_spec(target="gke")
+    with pytest.raises(SpecError, match="unknown AWS region 'eu-west-9'"):
+        make_spec(region="eu-west-9")
+    for owner in ("-acme", "ac--me", "acme-", "a" * 40, "ac me", "äcme"):
+        with pytest.raises(SpecError, match="GitHub owner"):
+            make_spec(owner=owner)
+    with pytest.raises(SpecError, match="S3 bucket"):
+        make_spec(backend="s3://UPPER")
+    with pytest.raises(SpecError, match="unsupported state backend"):
+        make_spec(backend="gs://bucket")
+
+
+def test_regions_come_from_botocore_across_partitions() -> None:
+    assert make_spec(region="cn-north-1").region == "cn-north-1"
+    assert make_spec(region="us-gov-west-1").region == "us-gov-west-1"
+
+
+def test_from_options_keeps_stage_order_and_target() -> None:
+    spec = from_options(
+        name="api", owner=None, target="eks", stages="b,a,c", manual="a", region="us-east-1",
+        backend=None,
+    )
+    assert spec.stage_names == ["b", "a", "c"]
+    assert {s.target for s in spec.stages} == {Target.EKS}
+    assert spec.owner is None and spec.repository is None
