@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import typer
 
 from bootstrap import __version__, commands
+from bootstrap.commands import github as github_commands
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -70,6 +71,16 @@ def root(
 
 
 app.command("new")(guarded(commands.new.new))
+github_commands.app.command("sync")(guarded(github_commands.sync))
+app.add_typer(github_commands.app, name="github")
+app.command("preview")(guarded(commands.preview.preview))
+app.command("up")(guarded(commands.up.up))
+app.command("destroy")(guarded(commands.destroy.destroy))
+app.command("doctor")(guarded(commands.doctor.doctor))
+app.command("update")(guarded(commands.update.update))
+app.command("status")(guarded(commands.status.status))
+app.command("promote")(guarded(commands.promote.promote))
+app.command("rollback")(guarded(commands.rollback.rollback))
 
 
 def main() -> None:

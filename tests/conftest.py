@@ -11,6 +11,9 @@ import pytest
 from bootstrap import spec as spec_mod
 from bootstrap.scaffold import Scaffolder
 
+# The local fake GitHub server (fixture `github_server`) is available to every test.
+pytest_plugins = ["tests.fakes.github_server"]
+
 # Variables that could carry real credentials or settings into a test.
 _LEAKY_PREFIXES = ("AWS_", "GITHUB_", "GH_", "PULUMI_", "GIT_", "BOOTSTRAP_", "XDG_")
 

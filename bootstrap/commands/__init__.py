@@ -1,5 +1,15 @@
 """One module per command: parse options, call the core, render the result."""
 
-from bootstrap.commands import new
+from bootstrap.commands import destroy, doctor, new, preview, promote, rollback, status, up, update
 
-__all__ = ["new"]
+__all__ = [
+    "destroy",
+    "doctor",
+    "new",
+    "preview",
+    "promote",
+    "rollback",
+    "status",
+    "up",
+    "update",
+]

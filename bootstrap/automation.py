@@ -1,0 +1,627 @@
+"""Driving Pulumi: the `StackOps` seam, its Automation API implementation and a recording one.
+
+`StackOps` is the whole surface that `preview`, `up`, `destroy`, `status` and `provision` need
+from Pulumi. `AutomationOps` implements it with `pulumi.automation` (a LocalWorkspace on the
+repository's `infra/`, the backend and passphrase passed as environment variables, the engine's
+output streamed to a progress display). `RecordingOps` implements it in memory for tests: it
+records every call, returns outputs shaped like the real stacks' (docs/contracts.md), and can be
+told to fail a given operation once, to test ordering, confirmations and resumption.
+
+Pulumi is imported inside functions only: `bootstrap --help` must not pay for it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import re
+import shutil
+import subprocess
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+from bootstrap.backend import Backend, backend_env
+from bootstrap.errors import CredentialsError, RemoteError, ToolMissingError, UserError
+from bootstrap.passphrase import get_passphrase
+
+if TYPE_CHECKING:
+    from pulumi.automation import EngineEvent, LocalWorkspaceOptions, Stack
+
+    from bootstrap.spec import Spec
+
+INSTALL_COMMAND = "curl -fsSL https://get.pulumi.com | sh"
+MASK = "[secret]"
+Operation = Literal["preview", "up", "destroy"]
+
+
+@dataclass
+class OpResult:
+    """What one operation did to one stack."""
+
+    stack: str
+    operation: Operation
+    changes: dict[str, int] = field(default_factory=dict)  # op -> count: create, update, same…
+    outputs: dict[str, Any] = field(default_factory=dict)
+    resources: list[dict[str, Any]] = field(default_factory=list)  # previews: planned resources
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        return summarize_changes(self.changes, done=self.operation != "preview")
+
+
+def summarize_changes(changes: Mapping[str, int], *, done: bool = False) -> str:
+    """`3 to create, 1 unchanged` for a preview; `3 created, 1 unchanged` once done."""
+    planned = {"create": "to create", "update": "to update", "replace": "to replace"}
+    planned |= {"delete": "to delete", "same": "unchanged"}
+    past = {"create": "created", "update": "updated", "replace": "replaced"}
+    past |= {"delete": "deleted", "same": "unchanged"}
+    words = past if done else planned
+    parts = [f"{n} {words.get(op, op)}" for op, n in changes.items() if n]
+    return ", ".join(parts) or "no changes"
+
+
+class StackOps(Protocol):
+    """The Pulumi operations the commands use. Stack names are `shared` or a stage name."""
+
+    def check(self) -> None:
+        """Raise a UserError when the operations cannot run at all (e.g. no Pulumi CLI)."""
+
+    def exists(self, stack: str) -> bool: ...
+
+    def resource_count(self, stack: str) -> int:
+        """Resources in the stack's state; 0 for a missing or destroyed stack."""
+
+    def outputs(self, stack: str) -> dict[str, Any]:
+        """The stack's outputs (secrets masked); empty when never deployed or destroyed."""
+
+    def preview(self, stack: str) -> OpResult: ...
+
+    def up(self, stack: str, *, config: Mapping[str, str] | None = None) -> OpResult:
+        """Deploy; `config` (full keys, e.g. `shop:image`) is set on the stack first."""
+
+    def destroy(self, stack: str) -> OpResult: ...
+
+
+# --- choosing the implementation ---------------------------------------------------------------
+
+OpsFactory = Callable[[Path, "Spec", Backend], StackOps]
+_override: OpsFactory | None = None
+
+
+@contextlib.contextmanager
+def use_ops(factory: OpsFactory) -> Iterator[None]:
+    """Make the commands of this process use `factory` instead of the Automation API (tests)."""
+    global _override  # noqa: PLW0603
+    previous, _override = _override, factory
+    try:
+        yield
+    finally:
+        _override = previous
+
+
+def open_ops(repo: Path, spec: Spec, backend: Backend, *, verbose: bool = False) -> StackOps:
+    if _override is not None:
+        return _override(repo, spec, backend)
+    return AutomationOps(repo, spec, backend, verbose=verbose)
+
+
+def cli_available() -> bool:
+    """Is a real preview possible? (The Pulumi CLI is on PATH, or a test seam is installed.)"""
+    return _override is not None or shutil.which("pulumi") is not None
+
+
+# --- errors ----------------------------------------------------------------------------------
+
+
+def tool_missing() -> ToolMissingError:
+    return ToolMissingError(
+        "the Pulumi CLI is not installed (real previews and deploys need it)",
+        f"install it with `{INSTALL_COMMAND}`; `bootstrap preview --offline` works without it",
+    )
+
+
+_PASSPHRASE = re.compile(
+    r"passphrase must be set|incorrect passphrase|PULUMI_CONFIG_PASSPHRASE", re.I
+)
+_AWS_NO_CREDS = re.compile(
+    r"NoCredentialProviders|no valid credential sources|failed to refresh cached credentials|"
+    r"could not load credentials|unable to (?:locate|load) credentials",
+    re.I,
+)
+_AWS_EXPIRED = re.compile(r"ExpiredToken|security token included in the request is expired", re.I)
+_AWS_INVALID = re.compile(r"InvalidClientTokenId|security token included in the request is invalid")
+_WRONG_ACCOUNT = re.compile(
+    r"account ID not allowed|forbidden account ID|not in allowed_account_ids|allowedAccountIds",
+    re.I,
+)
+_CLOUD_TOKEN = re.compile(r"PULUMI_ACCESS_TOKEN|invalid access token|\[401\]", re.I)
+
+
+def error_line(text: str) -> str:
+    """The most telling line of the engine's output: the first `error:` line, else the last."""
+    lines = [
+        re.sub(r"^(?:stdout|stderr|code):\s*", "", line.strip())
+        for line in text.splitlines()
+        if line.strip()
+    ]
+    lines = [line for line in lines if line and not line.isdigit()]
+    for line in lines:
+        if line.lower().startswith("error:") or " error: " in line.lower():
+            return line[:300]
+    return lines[-1][:300] if lines else "no output"
+
+
+def map_pulumi_error(exc: BaseException, *, stack: str | None, action: str) -> UserError | None:
+    """The one-line UserError for a failure of the Pulumi CLI or Automation API, if we know it."""
+    from pulumi.automation import errors as auto_errors
+
+    where = f" of stack '{stack}'" if stack else ""
+    if isinstance(exc, FileNotFoundError):
+        return tool_missing()
+    if isinstance(exc, PermissionError):
+        return ToolMissingError(
+            f"the Pulumi CLI cannot be run ({exc})", f"reinstall it with `{INSTALL_COMMAND}`"
+        )
+    if isinstance(exc, subprocess.CalledProcessError):
+        return ToolMissingError(
+            "the Pulumi CLI is installed but `pulumi version` failed",
+            f"reinstall it with `{INSTALL_COMMAND}`",
+        )
+    if isinstance(exc, auto_errors.InvalidVersionError):
+        return ToolMissingError(
+            f"the installed Pulumi CLI is too old ({exc})", f"upgrade it with `{INSTALL_COMMAND}`"
+        )
+    if isinstance(exc, auto_errors.ConcurrentUpdateError):
+        return RemoteError(
+            f"stack '{stack}' is locked by another update",
+            "wait for it to finish; if none is running (a crashed run), clear the lock with "
+            f"`pulumi cancel --stack {stack} --yes` in infra/, then run again",
+        )
+    if isinstance(exc, auto_errors.StackNotFoundError):
+        return UserError(
+            f"stack '{stack}' does not exist in the state backend",
+            f"deploy it first with `bootstrap up --stage {stack}`",
+        )
+    if isinstance(exc, auto_errors.CommandError):
+        text = str(exc)
+        if _PASSPHRASE.search(text):
+            return CredentialsError(
+                f"the passphrase does not open the secrets{where}",
+                "export PULUMI_CONFIG_PASSPHRASE with the project's passphrase (the GitHub "
+                "secret of the same name holds it)",
+            )
+        if _AWS_EXPIRED.search(text):
+            return CredentialsError(
+                "your AWS credentials have expired",
+                "refresh them (aws sso login, or new session credentials) and run again",
+            )
+        if _AWS_INVALID.search(text):
+            return CredentialsError(
+                "AWS rejected your credentials", "check your AWS profile or access keys"
+            )
+        if _AWS_NO_CREDS.search(text):
+            return CredentialsError(
+                "no AWS credentials found for the Pulumi AWS provider",
+                "sign in (aws sso login, or aws configure) or export AWS_PROFILE",
+            )
+        if _WRONG_ACCOUNT.search(text):
+            return CredentialsError(
+                f"your AWS credentials are for an account the stack{where} does not allow",
+                "switch to the stack's account (export AWS_PROFILE=...) and run again",
+            )
+        if _CLOUD_TOKEN.search(text):
+            return CredentialsError(
+                "Pulumi Cloud rejected the access token",
+                "create a token at https://app.pulumi.com/account/tokens and export "
+                "PULUMI_ACCESS_TOKEN",
+            )
+        return RemoteError(
+            f"pulumi {action}{where} failed: {error_line(text)}",
+            "see the engine output above, fix the cause and run the command again "
+            "(finished stacks are not redone)",
+        )
+    return None
+
+
+@contextlib.contextmanager
+def pulumi_errors(*, stack: str | None, action: str) -> Iterator[None]:
+    try:
+        yield
+    except UserError:
+        raise
+    except Exception as exc:
+        mapped = map_pulumi_error(exc, stack=stack, action=action)
+        if mapped is None:
+            raise
+        raise mapped from exc
+
+
+# --- progress --------------------------------------------------------------------------------
+
+
+class EngineProgress:
+    """Streams the engine's output: a live status line on a terminal, plain lines otherwise."""
+
+    def __init__(self, stack: str, action: str, *, verbose: bool = False) -> None:
+        from bootstrap import ui
+
+        self.ui = ui
+        self.stack = stack
+        self.action = action
+        self.verbose = verbose
+        self.live = ui.err.is_terminal
+        self.counts: dict[str, int] = {}
+        self.done = 0
+        self.current = ""
+        self.resources: dict[str, dict[str, Any]] = {}
+        self._status: Any = None
+
+    def __enter__(self) -> EngineProgress:
+        if self.live:
+            self._status = self.ui.err.status(self._text())
+            self._status.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._status is not None:
+            self._status.__exit__(*exc)
+
+    def _text(self) -> str:
+        counts = " ".join(f"{op} {n}" for op, n in self.counts.items() if op != "same")
+        return (
+            f"pulumi {self.action} {self.stack}: {self.done} done {counts} {self.current}".strip()
+        )
+
+    def on_output(self, line: str) -> None:
+        if self.live and not self.verbose:
+            return
+        if line.strip():
+            self.ui.err.print(line)
+
+    def on_event(self, event: EngineEvent) -> None:
+        pre = event.resource_pre_event
+        if pre is not None:
+            meta = pre.metadata
+            op = getattr(meta.op, "value", str(meta.op))
+            self.counts[op] = self.counts.get(op, 0) + 1
+            self.current = f"{op} {meta.type} {urn_name(meta.urn)}"
+            new = meta.new
+            if new is not None and op not in ("delete", "delete-replaced", "discard"):
+                self.resources[meta.urn] = {
+                    "type": new.type or meta.type,
+                    "name": urn_name(meta.urn),
+                    "urn": meta.urn,
+                    "parent": new.parent or None,
+                    "inputs": dict(new.inputs or {}),
+                }
+        elif event.res_outputs_event is not None:
+            self.done += 1
+        if self._status is not None:
+            self._status.update(self._text())
+
+
+def urn_name(urn: str) -> str:
+    return urn.rsplit("::", 1)[-1]
+
+
+def _changes(op_map: Mapping[Any, int] | None) -> dict[str, int]:
+    return {getattr(op, "value", str(op)): int(n) for op, n in (op_map or {}).items()}
+
+
+def _outputs(output_map: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: MASK if v.secret else v.value for k, v in output_map.items()}
+
+
+# --- the real implementation -------------------------------------------------------------------
+
+
+def needs_existing_passphrase(infra: Path) -> bool:
+    """True when a stack of this project was made with a passphrase (its salt is in its file)."""
+    return any("encryptionsalt:" in p.read_text() for p in infra.glob("Pulumi.*.yaml"))
+
+
+def workspace_env(repo: Path, spec: Spec, backend: Backend) -> dict[str, str]:
+    """The environment of every Pulumi command: backend URL, passphrase or token, region."""
+    passphrase = None
+    if backend.uses_passphrase:
+        create = not needs_existing_passphrase(repo / "infra")
+        passphrase = get_passphrase(spec.name, create=create)
+    env = backend_env(backend, spec.name, passphrase=passphrase)
+    env.setdefault("AWS_REGION", spec.region)
+    return env
+
+
+class AutomationOps:
+    """`StackOps` on the Pulumi Automation API, with the program in `<repo>/infra`."""
+
+    def __init__(self, repo: Path, spec: Spec, backend: Backend, *, verbose: bool = False) -> None:
+        self.repo = repo
+        self.infra = repo / "infra"
+        self.spec = spec
+        self.backend = backend
+        self.verbose = verbose
+        self._command: Any = None
+        self._env: dict[str, str] | None = None
+        self._stacks: set[str] | None = None
+
+    def check(self) -> None:
+        self._pulumi()
+
+    def _pulumi(self) -> Any:
+        if self._command is None:
+            from pulumi.automation import PulumiCommand
+
+            with pulumi_errors(stack=None, action="version"):
+                self._command = PulumiCommand()
+        return self._command
+
+    def _options(self) -> LocalWorkspaceOptions:
+        from pulumi.automation import LocalWorkspaceOptions
+
+        command = self._pulumi()
+        if self._env is None:
+            self._env = workspace_env(self.repo, self.spec, self.backend)
+        return LocalWorkspaceOptions(
+            work_dir=str(self.infra),
+            env_vars=self._env,
+            pulumi_command=command,
+            secrets_provider="passphrase" if self.backend.uses_passphrase else None,
+        )
+
+    def _stack(self, name: str, *, create: bool) -> Stack:
+        from pulumi import automation as auto
+
+        opts = self._options()
+        if create:
+            self._stacks = None
+        with pulumi_errors(stack=name, action="stack select"):
+            if create:
+                return auto.create_or_select_stack(name, work_dir=str(self.infra), opts=opts)
+            return auto.select_stack(name, work_dir=str(self.infra), opts=opts)
+
+    def exists(self, stack: str) -> bool:
+        from pulumi.automation import LocalWorkspace
+
+        if self._stacks is None:  # one `pulumi stack ls` until an operation changes the list
+            opts = self._options()
+            with pulumi_errors(stack=stack, action="stack ls"):
+                workspace = LocalWorkspace(**opts.__dict__)
+                self._stacks = {s.name.rsplit("/", 1)[-1] for s in workspace.list_stacks()}
+        return stack in self._stacks
+
+    def resource_count(self, stack: str) -> int:
+        if not self.exists(stack):
+            return 0
+        handle = self._stack(stack, create=False)
+        with pulumi_errors(stack=stack, action="stack export"):
+            deployment = handle.export_stack().deployment or {}
+        return len(deployment.get("resources") or [])
+
+    def outputs(self, stack: str) -> dict[str, Any]:
+        if not self.exists(stack):
+            return {}
+        handle = self._stack(stack, create=False)
+        with pulumi_errors(stack=stack, action="stack output"):
+            return _outputs(handle.outputs())
+
+    def preview(self, stack: str) -> OpResult:
+        handle = self._stack(stack, create=True)
+        started = time.monotonic()
+        with (
+            EngineProgress(stack, "preview", verbose=self.verbose) as progress,
+            pulumi_errors(stack=stack, action="preview"),
+        ):
+            result = handle.preview(on_output=progress.on_output, on_event=progress.on_event)
+        resources = sorted(progress.resources.values(), key=lambda r: (r["type"], r["name"]))
+        return OpResult(
+            stack,
+            "preview",
+            _changes(result.change_summary),
+            resources=resources,
+            seconds=time.monotonic() - started,
+        )
+
+    def up(self, stack: str, *, config: Mapping[str, str] | None = None) -> OpResult:
+        from pulumi.automation import ConfigValue
+
+        handle = self._stack(stack, create=True)
+        started = time.monotonic()
+        with pulumi_errors(stack=stack, action="config set"):
+            for key, value in (config or {}).items():
+                handle.set_config(key, ConfigValue(value=value))
+        with (
+            EngineProgress(stack, "up", verbose=self.verbose) as progress,
+            pulumi_errors(stack=stack, action="up"),
+        ):
+            result = handle.up(on_output=progress.on_output, on_event=progress.on_event)
+        return OpResult(
+            stack,
+            "up",
+            _changes(result.summary.resource_changes),
+            outputs=_outputs(result.outputs),
+            seconds=time.monotonic() - started,
+        )
+
+    def destroy(self, stack: str) -> OpResult:
+        handle = self._stack(stack, create=False)
+        started = time.monotonic()
+        with (
+            EngineProgress(stack, "destroy", verbose=self.verbose) as progress,
+            pulumi_errors(stack=stack, action="destroy"),
+        ):
+            result = handle.destroy(on_output=progress.on_output, on_event=progress.on_event)
+        return OpResult(
+            stack,
+            "destroy",
+            _changes(result.summary.resource_changes),
+            seconds=time.monotonic() - started,
+        )
+
+
+# --- the recording implementation (tests, and the seams of status and provision) ------------
+
+
+def realistic_outputs(
+    spec: Spec, stack: str, *, account: str, image: str | None = None
+) -> dict[str, Any]:
+    """Outputs shaped like the real stacks' (docs/contracts.md), deterministic per project."""
+    name, region = spec.name, spec.region
+    registry = f"{account}.dkr.ecr.{region}.amazonaws.com/{name}"
+    if stack == "shared":
+        return {
+            "repositoryUrl": registry,
+            "repositoryName": name,
+            "repositoryArn": f"arn:aws:ecr:{region}:{account}:repository/{name}",
+            "ciRoleArn": f"arn:aws:iam::{account}:role/{name}-ci",
+            "previewRoleArn": f"arn:aws:iam::{account}:role/{name}-preview",
+            "oidcProviderArn": (
+                f"arn:aws:iam::{account}:oidc-provider/token.actions.githubusercontent.com"
+            ),
+        }
+    target = spec.stage(stack).target.value
+    token = hashlib.sha256(f"{name}/{stack}".encode()).hexdigest()
+    if target == "lambda":
+        url = f"https://{token[:32]}.lambda-url.{region}.on.aws/"
+    else:
+        url = f"http://{name}-{stack}-{int(token[:8], 16)}.{region}.elb.amazonaws.com"
+    return {
+        "url": url,
+        "image": image or "",
+        "target": target,
+        "region": region,
+        "deployRoleArn": f"arn:aws:iam::{account}:role/{name}-{stack}-deploy",
+        "stage": stack,
+    }
+
+
+_RESOURCES = {"shared": 9, "ecs": 24, "eks": 31, "lambda": 14}
+
+
+@dataclass
+class RecordedStack:
+    resources: int = 0
+    outputs: dict[str, Any] = field(default_factory=dict)
+    config: dict[str, str] = field(default_factory=dict)
+
+
+class RecordingOps:
+    """`StackOps` in memory: records calls, returns realistic outputs, fails on request.
+
+    `calls` lists every `(operation, stack)`; `writes` only those that change state (`up`,
+    `destroy`). `fail(op, stack, error)` makes the next such call raise `error` (default: a
+    RemoteError like a failed engine run). `save`/`load` keep the state in a JSON file so that a
+    later process (a resumed run) sees what an earlier one did.
+    """
+
+    def __init__(
+        self,
+        spec: Spec,
+        *,
+        account: str = "123456789012",
+        stacks: dict[str, RecordedStack] | None = None,
+        missing_cli: bool = False,
+    ) -> None:
+        self.spec = spec
+        self.account = account
+        self.stacks: dict[str, RecordedStack] = dict(stacks or {})
+        self.calls: list[tuple[str, str]] = []
+        self.missing_cli = missing_cli
+        self._failures: dict[tuple[str, str], list[BaseException]] = {}
+
+    # test controls
+
+    def fail(self, operation: str, stack: str, error: BaseException | None = None) -> None:
+        error = error or RemoteError(
+            f"pulumi {operation} of stack '{stack}' failed: error: injected failure",
+            "see the engine output above, fix the cause and run the command again",
+        )
+        self._failures.setdefault((operation, stack), []).append(error)
+
+    def deploy(self, *stacks: str, image: str | None = None) -> RecordingOps:
+        """Mark stacks as deployed (test setup), without recording calls."""
+        for stack in stacks:
+            self.stacks[stack] = self._deployed(stack, image)
+        return self
+
+    @property
+    def writes(self) -> list[tuple[str, str]]:
+        return [call for call in self.calls if call[0] in ("up", "destroy")]
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps({k: asdict(v) for k, v in self.stacks.items()}, indent=2))
+
+    def load(self, path: Path) -> RecordingOps:
+        if path.is_file():
+            data = json.loads(path.read_text())
+            self.stacks = {k: RecordedStack(**v) for k, v in data.items()}
+        return self
+
+    # StackOps
+
+    def _record(self, operation: str, stack: str) -> None:
+        self.calls.append((operation, stack))
+        pending = self._failures.get((operation, stack))
+        if pending:
+            raise pending.pop(0)
+
+    def _deployed(self, stack: str, image: str | None) -> RecordedStack:
+        kind = "shared" if stack == "shared" else self.spec.stage(stack).target.value
+        outputs = realistic_outputs(self.spec, stack, account=self.account, image=image)
+        return RecordedStack(_RESOURCES[kind], outputs)
+
+    def check(self) -> None:
+        if self.missing_cli:
+            raise tool_missing()
+
+    def exists(self, stack: str) -> bool:
+        self._record("exists", stack)
+        return stack in self.stacks
+
+    def resource_count(self, stack: str) -> int:
+        self._record("resource_count", stack)
+        return self.stacks[stack].resources if stack in self.stacks else 0
+
+    def outputs(self, stack: str) -> dict[str, Any]:
+        self._record("outputs", stack)
+        return dict(self.stacks[stack].outputs) if stack in self.stacks else {}
+
+    def preview(self, stack: str) -> OpResult:
+        self._record("preview", stack)
+        planned = self._deployed(stack, None).resources
+        current = self.stacks.get(stack)
+        if current and current.resources:
+            changes = {"same": current.resources}
+        else:
+            changes = {"create": planned}
+        return OpResult(stack, "preview", changes)
+
+    def up(self, stack: str, *, config: Mapping[str, str] | None = None) -> OpResult:
+        self._record("up", stack)
+        previous = self.stacks.get(stack)
+        config = {**(previous.config if previous else {}), **(config or {})}
+        image = config.get(f"{self.spec.name}:image")
+        state = self._deployed(stack, image)
+        state.config = config
+        changed = previous is None or previous.resources == 0
+        changes = {"create": state.resources} if changed else {"same": state.resources}
+        if (
+            not changed
+            and image
+            and previous is not None
+            and previous.outputs.get("image") != image
+        ):
+            changes = {"update": 1, "same": state.resources - 1}
+        self.stacks[stack] = state
+        return OpResult(stack, "up", changes, outputs=dict(state.outputs))
+
+    def destroy(self, stack: str) -> OpResult:
+        self._record("destroy", stack)
+        current = self.stacks.get(stack)
+        count = current.resources if current else 0
+        if current is not None:
+            self.stacks[stack] = RecordedStack(config=current.config)
+        return OpResult(stack, "destroy", {"delete": count} if count else {})

@@ -1,0 +1,498 @@
+"""Pulumi state backends: where each stack's state lives, and making that place safe.
+
+- No backend in the spec: a local file backend in `<repo>/.pulumi-state/`, git-ignored twice
+  (the generated `.gitignore` lists it, and the directory carries its own `*` ignore file), with
+  secrets encrypted by the passphrase provider (`bootstrap.passphrase`).
+- `file://PATH`: the same, at PATH (relative paths are taken from the repository root).
+- `s3://BUCKET`: the bucket is created with boto3 when missing and made safe (versioning, default
+  encryption, every public access block, a policy denying non-TLS requests), idempotently: a run
+  that finds everything in place writes nothing. A bucket that belongs to another account is
+  reported; one of ours that lacks a setting is reported too, and changed only when it is the
+  tool's own (tagged `managed-by=bootstrap`) or when the user asks (`harden=True`).
+- `https://api.pulumi.com` (or a self-hosted Pulumi Cloud): the token from `PULUMI_ACCESS_TOKEN`.
+
+The state backend is never deleted by this tool.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from bootstrap.errors import ConflictError, CredentialsError, RemoteError, UserError
+from bootstrap.passphrase import Passphrase, get_passphrase
+
+if TYPE_CHECKING:
+    import boto3
+
+LOCAL_STATE_DIR = ".pulumi-state"
+CLOUD_URL = "https://api.pulumi.com"
+TOKEN_ENV = "PULUMI_ACCESS_TOKEN"  # noqa: S105 - a variable name
+MANAGED_TAG = ("managed-by", "bootstrap")
+TLS_SID = "DenyInsecureTransport"
+SETTINGS = ("versioning", "encryption", "public-access-block", "tls-only-policy")
+_PUBLIC_ACCESS_BLOCK = {
+    "BlockPublicAcls": True,
+    "IgnorePublicAcls": True,
+    "BlockPublicPolicy": True,
+    "RestrictPublicBuckets": True,
+}
+
+Kind = Literal["file", "s3", "cloud"]
+
+
+class BucketConflictError(ConflictError):
+    """A state bucket that exists but is not ours, or not safe, and was left as it is."""
+
+
+@dataclass(frozen=True)
+class Backend:
+    """Where a project's stacks keep their state."""
+
+    kind: Kind
+    url: str
+    path: Path | None = None  # file backends
+    bucket: str | None = None  # s3 backends
+
+    @property
+    def uses_passphrase(self) -> bool:
+        return self.kind in ("file", "s3")
+
+    def describe(self) -> str:
+        if self.kind == "file":
+            return f"local state in {self.path}"
+        if self.kind == "s3":
+            return f"S3 bucket {self.bucket}"
+        return f"Pulumi Cloud ({self.url})"
+
+
+def resolve_backend(backend_url: str | None, repo: Path) -> Backend:
+    """The backend of a generated repo from its spec's `backend` value (None: local files)."""
+    if not backend_url:
+        return Backend("file", _file_url(repo / LOCAL_STATE_DIR), path=repo / LOCAL_STATE_DIR)
+    if backend_url.startswith("file://"):
+        raw = Path(backend_url.removeprefix("file://")).expanduser()
+        path = raw if raw.is_absolute() else repo / raw
+        return Backend("file", _file_url(path), path=path)
+    if backend_url.startswith("s3://"):
+        bucket = backend_url.removeprefix("s3://").split("/", 1)[0].split("?", 1)[0]
+        return Backend("s3", backend_url, bucket=bucket)
+    if backend_url.startswith("https://"):
+        return Backend("cloud", backend_url.rstrip("/"))
+    raise UserError(
+        f"unsupported state backend '{backend_url}'",
+        "use s3://BUCKET, https://api.pulumi.com or file://PATH in .copier-answers.yml",
+    )
+
+
+def _file_url(path: Path) -> str:
+    return "file://" + str(path.resolve())
+
+
+def backend_env(
+    backend: Backend, project: str, *, passphrase: Passphrase | None = None
+) -> dict[str, str]:
+    """Environment variables for the Pulumi CLI: backend URL and the secrets' key or token."""
+    env = {"PULUMI_BACKEND_URL": backend.url, "PULUMI_SKIP_UPDATE_CHECK": "true"}
+    if backend.uses_passphrase:
+        env.update((passphrase or get_passphrase(project)).env())
+    else:
+        token = os.environ.get(TOKEN_ENV)
+        if not token:
+            raise CredentialsError(
+                f"{TOKEN_ENV} is not set, and the state backend is {backend.url}",
+                f"create a token at https://app.pulumi.com/account/tokens and export {TOKEN_ENV}",
+            )
+        env[TOKEN_ENV] = token
+    return env
+
+
+# --- the local file backend -------------------------------------------------------------------
+
+
+def ensure_file_backend(path: Path) -> bool:
+    """Make the state directory (ignored by git on its own); True when it was created."""
+    created = not path.is_dir()
+    path.mkdir(parents=True, exist_ok=True)
+    ignore = path / ".gitignore"
+    if not ignore.exists():
+        ignore.write_text("# Pulumi state: never committed.\n*\n")
+    return created
+
+
+# --- AWS identity -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Identity:
+    account: str
+    arn: str
+
+
+_EXPIRED = {"ExpiredToken", "ExpiredTokenException", "RequestExpired", "TokenRefreshRequired"}
+_INVALID = {
+    "InvalidClientTokenId",
+    "SignatureDoesNotMatch",
+    "UnrecognizedClientException",
+    "AuthFailure",
+    "InvalidAccessKeyId",
+}
+LOGIN_FIX = (
+    "sign in (aws sso login, or aws configure) or export AWS_PROFILE, "
+    "or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+)
+
+
+@contextmanager
+def aws_errors(action: str) -> Iterator[None]:
+    """Turn botocore's credential and connection failures into one-line errors."""
+    import botocore.exceptions as bx
+
+    try:
+        yield
+    except bx.NoCredentialsError as exc:
+        raise CredentialsError("no AWS credentials found", LOGIN_FIX) from exc
+    except bx.ProfileNotFound as exc:
+        raise CredentialsError(
+            f"AWS profile '{exc.kwargs.get('profile')}' is not configured",
+            "list profiles with `aws configure list-profiles`, or unset AWS_PROFILE",
+        ) from exc
+    except (bx.TokenRetrievalError, bx.SSOTokenLoadError, bx.UnauthorizedSSOTokenError) as exc:
+        raise CredentialsError(
+            "your AWS SSO session has expired", "run `aws sso login` and try again"
+        ) from exc
+    except bx.ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        if code in _EXPIRED:
+            raise CredentialsError(
+                "your AWS credentials have expired",
+                "refresh them (aws sso login, or new session credentials) and run again",
+            ) from exc
+        if code in _INVALID:
+            raise CredentialsError(
+                f"AWS rejected your credentials ({code})",
+                "check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or your profile",
+            ) from exc
+        message = exc.response.get("Error", {}).get("Message", "") or code
+        raise RemoteError(
+            f"{action} failed: {message}", "check your permissions and retry"
+        ) from exc
+    except (bx.EndpointConnectionError, bx.ConnectTimeoutError, bx.ReadTimeoutError) as exc:
+        raise RemoteError(
+            f"{action} failed: AWS is not reachable ({exc})", "check your network and retry"
+        ) from exc
+
+
+def aws_session(region: str | None = None) -> boto3.Session:
+    import boto3
+
+    with aws_errors("reading the AWS configuration"):
+        return boto3.Session(region_name=region)
+
+
+def caller_identity(session: boto3.Session | None = None, region: str | None = None) -> Identity:
+    """Who the AWS credentials belong to (STS GetCallerIdentity), or a CredentialsError."""
+    session = session or aws_session(region)
+    with aws_errors("checking your AWS identity"):
+        sts = session.client("sts", region_name=region or session.region_name or "us-east-1")
+        ident = sts.get_caller_identity()
+    return Identity(account=ident["Account"], arn=ident["Arn"])
+
+
+# --- the S3 backend -----------------------------------------------------------------------------
+
+
+@dataclass
+class BucketReport:
+    bucket: str
+    region: str
+    created: bool = False
+    applied: list[str] = field(default_factory=list)  # settings written by this run
+
+    @property
+    def changed(self) -> bool:
+        return self.created or bool(self.applied)
+
+    def summary(self) -> str:
+        if self.created:
+            return f"created the state bucket {self.bucket} ({', '.join(SETTINGS)})"
+        if self.applied:
+            return f"state bucket {self.bucket}: applied {', '.join(self.applied)}"
+        return f"state bucket {self.bucket} is in place and safe"
+
+
+def _code(exc: Exception) -> str:
+    response: dict[str, Any] = getattr(exc, "response", {}) or {}
+    return str(response.get("Error", {}).get("Code", ""))
+
+
+def _status(exc: Exception) -> int:
+    response: dict[str, Any] = getattr(exc, "response", {}) or {}
+    return int(response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+
+
+def _foreign(bucket: str) -> BucketConflictError:
+    return BucketConflictError(
+        f"the S3 bucket '{bucket}' already exists and belongs to another AWS account "
+        "(or your credentials may not use it); it was left unchanged",
+        "choose another name: --backend s3://ANOTHER-NAME (bucket names are global)",
+    )
+
+
+def bucket_location(
+    s3: Any, bucket: str, account: str
+) -> tuple[Literal["missing", "ours", "foreign"], str | None]:
+    """Whether the bucket exists and is this account's, and its region (read-only calls)."""
+    import botocore.exceptions as bx
+
+    try:
+        head = s3.head_bucket(Bucket=bucket, ExpectedBucketOwner=account)
+    except bx.ClientError as exc:
+        if _status(exc) == 404 or _code(exc) in ("404", "NoSuchBucket", "NotFound"):
+            return "missing", None
+        if _status(exc) == 403 or _code(exc) in ("403", "AccessDenied", "Forbidden"):
+            return "foreign", None
+        raise
+    region = head.get("BucketRegion") or head["ResponseMetadata"]["HTTPHeaders"].get(
+        "x-amz-bucket-region"
+    )
+    # HeadBucket answers 200 for another account's bucket that lets us in; ListBuckets lists
+    # only our own. When listing is not allowed, trust HeadBucket's ExpectedBucketOwner check.
+    try:
+        listed = s3.list_buckets(Prefix=bucket)
+    except bx.ClientError as exc:
+        if _code(exc) in ("AccessDenied", "403"):
+            return "ours", region
+        raise
+    names = {b["Name"] for b in listed.get("Buckets", [])}
+    return ("ours" if bucket in names else "foreign"), region
+
+
+def audit_bucket(s3: Any, bucket: str) -> list[str]:
+    """The safety settings the bucket lacks (read-only calls), in `SETTINGS` order."""
+    import botocore.exceptions as bx
+
+    missing: list[str] = []
+    if s3.get_bucket_versioning(Bucket=bucket).get("Status") != "Enabled":
+        missing.append("versioning")
+    try:
+        rules = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]
+        algorithms = {
+            r.get("ApplyServerSideEncryptionByDefault", {}).get("SSEAlgorithm")
+            for r in rules.get("Rules", [])
+        }
+        if not algorithms & {"AES256", "aws:kms", "aws:kms:dsse"}:
+            missing.append("encryption")
+    except bx.ClientError as exc:
+        if "ServerSideEncryptionConfigurationNotFound" not in _code(exc):
+            raise
+        missing.append("encryption")
+    try:
+        block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+        if not all(block.get(key) for key in _PUBLIC_ACCESS_BLOCK):
+            missing.append("public-access-block")
+    except bx.ClientError as exc:
+        if _code(exc) != "NoSuchPublicAccessBlockConfiguration":
+            raise
+        missing.append("public-access-block")
+    if not _denies_insecure_transport(_policy(s3, bucket)):
+        missing.append("tls-only-policy")
+    return missing
+
+
+def _policy(s3: Any, bucket: str) -> dict[str, Any] | None:
+    import botocore.exceptions as bx
+
+    try:
+        return dict(json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"]))
+    except bx.ClientError as exc:
+        if _code(exc) != "NoSuchBucketPolicy":
+            raise
+        return None
+
+
+def _denies_insecure_transport(policy: dict[str, Any] | None) -> bool:
+    if not policy:
+        return False
+    statements = policy.get("Statement", [])
+    for statement in statements if isinstance(statements, list) else [statements]:
+        condition = statement.get("Condition", {}).get("Bool", {})
+        actions = statement.get("Action", [])
+        actions = [actions] if isinstance(actions, str) else actions
+        if (
+            statement.get("Effect") == "Deny"
+            and str(condition.get("aws:SecureTransport", "")).lower() == "false"
+            and ({"s3:*", "*"} & set(actions))
+        ):
+            return True
+    return False
+
+
+def tls_statement(bucket: str) -> dict[str, Any]:
+    return {
+        "Sid": TLS_SID,
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+
+
+def _is_managed(s3: Any, bucket: str) -> bool:
+    import botocore.exceptions as bx
+
+    try:
+        tags = s3.get_bucket_tagging(Bucket=bucket).get("TagSet", [])
+    except bx.ClientError as exc:
+        if _code(exc) in ("NoSuchTagSet", "NoSuchTagSetError"):
+            return False
+        raise
+    return any((t.get("Key"), t.get("Value")) == MANAGED_TAG for t in tags)
+
+
+def _apply(s3: Any, bucket: str, setting: str) -> None:
+    if setting == "versioning":
+        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    elif setting == "encryption":
+        s3.put_bucket_encryption(
+            Bucket=bucket,
+            ServerSideEncryptionConfiguration={
+                "Rules": [
+                    {
+                        "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"},
+                        "BucketKeyEnabled": True,
+                    }
+                ]
+            },
+        )
+    elif setting == "public-access-block":
+        s3.put_public_access_block(
+            Bucket=bucket, PublicAccessBlockConfiguration=dict(_PUBLIC_ACCESS_BLOCK)
+        )
+    elif setting == "tls-only-policy":
+        policy = _policy(s3, bucket) or {"Version": "2012-10-17", "Statement": []}
+        statements = policy.get("Statement", [])
+        statements = statements if isinstance(statements, list) else [statements]
+        statements = [s for s in statements if s.get("Sid") != TLS_SID]
+        policy["Statement"] = [*statements, tls_statement(bucket)]
+        s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
+    else:  # pragma: no cover - SETTINGS is closed
+        raise ValueError(setting)
+
+
+def ensure_state_bucket(
+    bucket: str,
+    region: str,
+    *,
+    session: boto3.Session | None = None,
+    harden: bool = False,
+) -> BucketReport:
+    """Create the state bucket when missing and make it safe; a safe bucket costs reads only."""
+    import botocore.exceptions as bx
+
+    session = session or aws_session(region)
+    account = caller_identity(session, region).account
+    with aws_errors(f"checking the state bucket {bucket}"):
+        s3 = session.client("s3", region_name=region)
+        where, bucket_region = bucket_location(s3, bucket, account)
+    if where == "foreign":
+        raise _foreign(bucket)
+    report = BucketReport(bucket, bucket_region or region)
+    with aws_errors(f"making the state bucket {bucket}"):
+        if where == "missing":
+            config = {} if region == "us-east-1" else {"LocationConstraint": region}
+            try:
+                kwargs: dict[str, Any] = {"Bucket": bucket}
+                if config:
+                    kwargs["CreateBucketConfiguration"] = config
+                s3.create_bucket(**kwargs)
+            except bx.ClientError as exc:
+                if _code(exc) == "BucketAlreadyExists":
+                    raise _foreign(bucket) from exc
+                if _code(exc) != "BucketAlreadyOwnedByYou":
+                    raise
+            report.created = True
+            s3.put_bucket_tagging(
+                Bucket=bucket,
+                Tagging={"TagSet": [{"Key": MANAGED_TAG[0], "Value": MANAGED_TAG[1]}]},
+            )
+            s3.put_bucket_ownership_controls(
+                Bucket=bucket,
+                OwnershipControls={"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+            )
+            missing = list(SETTINGS)
+        else:
+            if report.region != region:
+                s3 = session.client("s3", region_name=report.region)
+            missing = audit_bucket(s3, bucket)
+            if missing and not harden and not _is_managed(s3, bucket):
+                raise BucketConflictError(
+                    f"the state bucket '{bucket}' exists but lacks: {', '.join(missing)}; "
+                    "it was left unchanged",
+                    "run again with --harden-backend to apply them, or choose another bucket",
+                )
+        for setting in missing:
+            _apply(s3, bucket, setting)
+            if not report.created:
+                report.applied.append(setting)
+    return report
+
+
+def state_bucket_exists(bucket: str, region: str, *, session: boto3.Session | None = None) -> bool:
+    """Read-only: is there a bucket of ours to read state from (used before a destroy)?"""
+    session = session or aws_session(region)
+    account = caller_identity(session, region).account
+    with aws_errors(f"checking the state bucket {bucket}"):
+        where, _ = bucket_location(session.client("s3", region_name=region), bucket, account)
+    if where == "foreign":
+        raise _foreign(bucket)
+    return where == "ours"
+
+
+# --- one entry point for the commands ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BackendReport:
+    backend: Backend
+    message: str
+    changed: bool
+
+
+def ensure_backend(
+    backend: Backend, *, region: str, harden: bool = False, session: boto3.Session | None = None
+) -> BackendReport:
+    """Make sure the backend can hold state: the directory, the safe bucket, or the token."""
+    if backend.kind == "file":
+        assert backend.path is not None
+        created = ensure_file_backend(backend.path)
+        verb = "created" if created else "using"
+        return BackendReport(backend, f"{verb} local state in {backend.path}", created)
+    if backend.kind == "s3":
+        assert backend.bucket is not None
+        report = ensure_state_bucket(backend.bucket, region, session=session, harden=harden)
+        return BackendReport(backend, report.summary(), report.changed)
+    if not os.environ.get(TOKEN_ENV):
+        raise CredentialsError(
+            f"{TOKEN_ENV} is not set, and the state backend is {backend.url}",
+            f"create a token at https://app.pulumi.com/account/tokens and export {TOKEN_ENV}",
+        )
+    return BackendReport(backend, f"using {backend.describe()}", False)
+
+
+def backend_has_state(
+    backend: Backend, *, region: str, session: boto3.Session | None = None
+) -> bool:
+    """False when there is certainly no state to act on (no directory, no bucket)."""
+    if backend.kind == "file":
+        return backend.path is not None and backend.path.is_dir()
+    if backend.kind == "s3":
+        assert backend.bucket is not None
+        return state_bucket_exists(backend.bucket, region, session=session)
+    return True

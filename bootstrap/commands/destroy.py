@@ -1,0 +1,101 @@
+"""`bootstrap destroy`: tear down a stage, or every stack (stages in reverse order, then shared)."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from bootstrap.options import JsonOpt, RepoOpt, VerboseOpt, YesOpt
+
+
+def destroy(
+    stage: Annotated[
+        str | None,
+        typer.Option(
+            "--stage", metavar="STAGE", help="The stack to destroy: a stage, or 'shared'."
+        ),
+    ] = None,
+    all_stacks: Annotated[
+        bool, typer.Option("--all", help="Every stage in reverse lifecycle order, then shared.")
+    ] = False,
+    confirm: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--confirm",
+            metavar="STAGE",
+            help="The name of a manual stage, to confirm destroying it (repeat or comma-separate).",
+        ),
+    ] = None,
+    delete_images: Annotated[
+        bool,
+        typer.Option(
+            "--delete-images",
+            help="With --all: delete the registry's images too (kept otherwise, and shared with them).",
+        ),
+    ] = False,
+    yes: YesOpt = False,
+    json_output: JsonOpt = False,
+    repo: RepoOpt = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Destroy stacks' resources. Manual stages need --yes and their name; state is kept."""
+    from bootstrap import lifecycle, ui
+    from bootstrap.automation import open_ops, summarize_changes
+    from bootstrap.backend import backend_has_state, caller_identity
+    from bootstrap.spec import parse_list
+
+    project = lifecycle.open_project(repo)
+    spec = project.spec
+    plan = lifecycle.destroy_plan(
+        spec, stage=stage, all_stacks=all_stacks, delete_images=delete_images
+    )
+    ops = open_ops(project.repo, spec, project.backend, verbose=verbose)
+    ops.check()
+    interactive = not json_output and sys.stdin.isatty()
+    confirmed = [name for value in confirm or [] for name in parse_list(value)]
+    lifecycle.confirm_destroy(
+        plan, yes=yes, confirm=confirmed, ask=typer.prompt if interactive else None
+    )
+
+    outcomes: list[lifecycle.StackOutcome] = []
+    if not backend_has_state(project.backend, region=spec.region):
+        if not json_output:
+            ui.info(f"no state in {project.backend.describe()}: nothing to destroy")
+    else:
+        identity = caller_identity(region=spec.region)
+        images = lifecycle.EcrImages(spec.region) if lifecycle.SHARED in plan.stacks else None
+
+        def report(outcome: lifecycle.StackOutcome) -> None:
+            if json_output:
+                return
+            if outcome.status == "skipped":
+                ui.info(f"{outcome.stack}: {outcome.detail}, skipped")
+            else:
+                extra = f"; {outcome.detail}" if outcome.detail else ""
+                ui.success(
+                    f"destroyed {outcome.stack} ({summarize_changes(outcome.changes, done=True)}{extra})"
+                )
+
+        outcomes = lifecycle.run_destroy(
+            ops, spec, plan, images=images, identity=identity, on_stack=report
+        )
+
+    if json_output:
+        ui.print_json(
+            {
+                "project": spec.name,
+                "stacks": [
+                    {"stack": o.stack, "status": o.status, "detail": o.detail, "changes": o.changes}
+                    for o in outcomes
+                ],
+                "backend": project.backend.url,
+            }
+        )
+        return
+    destroyed = [o.stack for o in outcomes if o.status == "destroyed"]
+    ui.out.print(
+        f"Destroyed: {', '.join(destroyed) or 'nothing'}. "
+        f"The state backend ({project.backend.describe()}) is kept."
+    )

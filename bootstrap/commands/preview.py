@@ -1,0 +1,77 @@
+"""`bootstrap preview`: what the stacks would create, for real (Automation API) or offline."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from bootstrap.options import JsonOpt, RepoOpt, VerboseOpt
+
+StageOpt = Annotated[
+    str | None,
+    typer.Option("--stage", metavar="STAGE", help="One stack: a stage name, or 'shared'."),
+]
+AllOpt = Annotated[bool, typer.Option("--all", help="Every stack, shared first (the default).")]
+OfflineOpt = Annotated[
+    bool,
+    typer.Option(
+        "--offline",
+        help="Plan under Pulumi mocks: no Pulumi CLI, no credentials, nothing sent anywhere.",
+    ),
+]
+
+
+def preview(
+    stage: StageOpt = None,
+    all_stacks: AllOpt = False,
+    offline: OfflineOpt = False,
+    json_output: JsonOpt = False,
+    repo: RepoOpt = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Show the resources each stack would create: `pulumi preview`, or an offline plan."""
+    from bootstrap import lifecycle, planview, ui
+    from bootstrap.automation import INSTALL_COMMAND, cli_available
+
+    project = lifecycle.open_project(repo)
+    stacks = lifecycle.select_stacks(project.spec, stage=stage, all_stacks=all_stacks)
+    if not offline and not cli_available():
+        ui.info(
+            "Pulumi CLI not found: showing the offline plan "
+            f"(install it for a real preview: {INSTALL_COMMAND})"
+        )
+        offline = True
+
+    if offline:
+        with ui.step(f"Planned {', '.join(stacks)} offline", quiet=json_output):
+            plans = lifecycle.plan_offline(project, stacks)
+        title = f"Offline plan of {project.spec.name} (Pulumi mocks: nothing read from AWS)"
+    else:
+        plans = lifecycle.preview_stacks(project, stacks, verbose=verbose, quiet=json_output)
+        title = f"Preview of {project.spec.name} ({project.backend.describe()})"
+
+    if json_output:
+        ui.print_json(planview.plan_json(project.spec.name, plans))
+        return
+    ui.out.print(title)
+    for plan in plans:
+        changes = getattr(plan, "changes", None)
+        label = f"{plan.stack}  ({_summary(changes)})" if changes is not None else None
+        tree = planview.resource_tree(plan, title=label)
+        if ui.out.is_terminal:
+            ui.out.print(tree, soft_wrap=False)  # wrapped to the terminal
+        else:
+            ui.out.print(planview.render_plain(tree), soft_wrap=True)  # one line per resource
+    diffs = planview.stage_diffs(plans)
+    if diffs:
+        ui.out.print("Differences between stages:")
+        for diff in diffs:
+            for line in diff.lines():
+                ui.out.print("  " + line)
+
+
+def _summary(changes: dict[str, int]) -> str:
+    from bootstrap.automation import summarize_changes
+
+    return summarize_changes(changes)

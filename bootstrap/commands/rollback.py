@@ -1,0 +1,63 @@
+"""`bootstrap rollback --stage STAGE [--to DIGEST]`: redeploy the stage's previous release (or
+the one given), the way promote deploys (docs/status.md)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from bootstrap.options import JsonOpt, RepoOpt, VerboseOpt, YesOpt
+
+
+def rollback(
+    stage: Annotated[
+        str | None, typer.Option("--stage", metavar="STAGE", help="The stage to roll back.")
+    ] = None,
+    to: Annotated[
+        str | None,
+        typer.Option(
+            "--to",
+            metavar="DIGEST",
+            help="The image to deploy: sha256:..., REPOSITORY@sha256:... or a build's git SHA "
+            "(default: the release the stage ran before the current one).",
+        ),
+    ] = None,
+    local: Annotated[
+        bool,
+        typer.Option(
+            "--local",
+            help="Deploy from this machine through the Automation API instead of the promote "
+            "workflow on GitHub.",
+        ),
+    ] = False,
+    yes: YesOpt = False,
+    github_api_url: Annotated[
+        str | None,
+        typer.Option(
+            "--github-api-url",
+            help="GitHub API URL (default: $GITHUB_API_URL, the repo's record, else "
+            "api.github.com).",
+        ),
+    ] = None,
+    json_output: JsonOpt = False,
+    repo: RepoOpt = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Redeploy the release STAGE ran before the current one, or the one given with --to."""
+    from bootstrap import release
+    from bootstrap import status as core
+    from bootstrap.commands.promote import Context
+    from bootstrap.errors import SpecError
+
+    if not stage:
+        raise SpecError("--stage is required", "name the stage to roll back, e.g. --stage prod")
+    context = Context.open(repo, local=local, api_url=github_api_url, verbose=verbose)
+    spec = context.spec
+    name = spec.stage(stage).name
+    report = core.collect(spec, context.sources, health_for=[])
+    context.require_github(report)
+    move = release.plan_rollback(
+        spec, report, name, to, registry=report.lookup, repository_url=None
+    )
+    context.carry_out(move, report, yes=yes, json_output=json_output)

@@ -1,0 +1,86 @@
+"""`bootstrap up --stage S`: deploy one stack through the Automation API."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from bootstrap.options import JsonOpt, RepoOpt, VerboseOpt, YesOpt
+
+
+def up(
+    stage: Annotated[
+        str | None,
+        typer.Option("--stage", metavar="STAGE", help="The stack to deploy: a stage, or 'shared'."),
+    ] = None,
+    image: Annotated[
+        str | None,
+        typer.Option(
+            "--image",
+            metavar="DIGEST",
+            help="Image to deploy, by digest: sha256:... (in the shared registry) or "
+            "REPOSITORY_URL@sha256:...",
+        ),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Deploy even if the previous stage never was.")
+    ] = False,
+    harden_backend: Annotated[
+        bool,
+        typer.Option(
+            "--harden-backend",
+            help="Apply missing safety settings to an existing S3 state bucket of yours.",
+        ),
+    ] = False,
+    yes: YesOpt = False,
+    json_output: JsonOpt = False,
+    repo: RepoOpt = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Deploy a stack (create or update its resources), after the stack before it."""
+    from bootstrap import lifecycle, ui
+    from bootstrap.automation import open_ops
+    from bootstrap.backend import caller_identity, ensure_backend
+    from bootstrap.errors import Aborted, SpecError
+
+    if not stage:
+        raise SpecError("--stage is required", "name the stack to deploy, e.g. --stage dev")
+    project = lifecycle.open_project(repo)
+    spec = project.spec
+    stack = lifecycle.check_stack(spec, stage)
+    ops = open_ops(project.repo, spec, project.backend, verbose=verbose)
+    ops.check()
+    interactive = not yes and not json_output and sys.stdin.isatty()
+    manual = stack != lifecycle.SHARED and spec.stage(stack).manual
+    question = f"'{stack}' is a manual stage (approval before deploy). Deploy it?"
+    if manual and interactive and not typer.confirm(question):
+        raise Aborted("nothing was deployed", "run again and confirm, or pass --yes")
+
+    with ui.step("Checked the state backend", quiet=json_output):
+        report = ensure_backend(project.backend, region=spec.region, harden=harden_backend)
+    if report.changed and not json_output:
+        ui.info(report.message)
+    identity = caller_identity(region=spec.region)
+    with ui.step(f"Deployed {stack}", quiet=json_output):
+        result = lifecycle.run_up(ops, spec, stack, image=image, force=force, identity=identity)
+
+    if json_output:
+        ui.print_json(
+            {
+                "project": spec.name,
+                "stack": stack,
+                "changes": result.changes,
+                "outputs": result.outputs,
+                "backend": project.backend.url,
+            }
+        )
+        return
+    ui.out.print(f"{stack}: {result.summary()}")
+    url = result.outputs.get("url")
+    if url:
+        ui.out.print(f"  url: {url}")
+    for key in ("image", "repositoryUrl", "deployRoleArn", "ciRoleArn"):
+        if result.outputs.get(key):
+            ui.out.print(f"  {key}: {result.outputs[key]}")

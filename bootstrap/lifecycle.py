@@ -1,0 +1,429 @@
+"""Which stacks an operation touches, in which order, with which confirmation; and running it.
+
+The commands (`preview`, `up`, `destroy`) parse options and render; the rules live here, on top
+of the `StackOps` seam, so they are tested without the CLI:
+
+- stacks are `shared` then the stages in lifecycle order; `up` of a stack needs the one before
+  it deployed (a stage reads `shared` through a StackReference) unless forced;
+- `destroy` goes in reverse lifecycle order, `shared` last; a manual stage needs `--yes` and its
+  name typed or given with `--confirm`; images in the registry are deleted only when asked, and
+  `shared` (which holds the registry) is kept while it has images; the state backend is never
+  touched; stacks already empty are skipped, so re-running after a failure continues.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from bootstrap.errors import Aborted, CredentialsError, SpecError, UserError
+
+if TYPE_CHECKING:
+    from bootstrap.automation import OpResult, StackOps
+    from bootstrap.backend import Backend, Identity
+    from bootstrap.spec import Spec
+
+SHARED = "shared"
+_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+_IMAGE_REF = re.compile(r"^[a-z0-9][a-z0-9.\-:/_]*@sha256:[0-9a-f]{64}$")
+_ARN_ACCOUNT = re.compile(r"^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:(\d{12}):")
+
+
+class ConfirmationRequired(UserError):
+    """A destructive operation was asked for without the confirmation it needs."""
+
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class Project:
+    repo: Path
+    spec: Spec
+    backend: Backend
+
+
+def open_project(repo: Path | None) -> Project:
+    from bootstrap.backend import resolve_backend
+    from bootstrap.repo import find_repo, load_spec
+
+    root = find_repo(repo)
+    spec = load_spec(root)
+    return Project(root, spec, resolve_backend(spec.backend, root))
+
+
+# --- which stacks -----------------------------------------------------------------------------
+
+
+def check_stack(spec: Spec, name: str) -> str:
+    if name == SHARED:
+        return name
+    return spec.stage(name).name  # raises SpecError naming the known stages
+
+
+def previous_stack(spec: Spec, stack: str) -> str | None:
+    """The stack deployed before `stack`: none for shared, shared for the first stage."""
+    stacks = spec.stacks
+    index = stacks.index(check_stack(spec, stack))
+    return stacks[index - 1] if index else None
+
+
+def select_stacks(spec: Spec, *, stage: str | None, all_stacks: bool) -> list[str]:
+    """Stacks in lifecycle order: one (`--stage`), or all (`--all`, or neither given)."""
+    if stage and all_stacks:
+        raise SpecError("--stage and --all exclude each other", "give one of them")
+    if stage:
+        return [check_stack(spec, stage)]
+    return list(spec.stacks)
+
+
+def is_deployed(ops: StackOps, stack: str) -> bool:
+    return ops.exists(stack) and ops.resource_count(stack) > 0
+
+
+# --- accounts ---------------------------------------------------------------------------------
+
+
+def stack_accounts(outputs: dict[str, Any]) -> set[str]:
+    """AWS account ids named by a stack's ARN outputs."""
+    found = set()
+    for value in outputs.values():
+        match = _ARN_ACCOUNT.match(value) if isinstance(value, str) else None
+        if match:
+            found.add(match.group(1))
+    return found
+
+
+def check_account(ops: StackOps, stack: str, identity: Identity | None) -> None:
+    """Refuse to act on a stack deployed to another AWS account than the credentials'."""
+    if identity is None:
+        return
+    accounts = stack_accounts(ops.outputs(stack))
+    if accounts and identity.account not in accounts:
+        deployed = ", ".join(sorted(accounts))
+        raise CredentialsError(
+            f"stack '{stack}' lives in AWS account {deployed}, but your credentials are for "
+            f"{identity.account}",
+            "switch to that account's credentials (export AWS_PROFILE=...) and run again",
+        )
+
+
+# --- preview --------------------------------------------------------------------------------
+
+
+def plan_offline(project: Project, stacks: list[str]) -> list[Any]:
+    """The offline plans (Pulumi mocks) of `stacks`; shared is planned too when a stage needs
+    its outputs, and shown only when asked for."""
+    from bootstrap import mockrun
+
+    needed = stacks if SHARED in stacks else [SHARED, *stacks]
+    try:
+        plans = mockrun.plan_project(project.repo, project.spec.name, needed)
+    except UserError:
+        raise
+    except Exception as exc:  # the user's program failed: say where, in one line
+        raise UserError(
+            f"the infra program failed under mocks: {type(exc).__name__}: {exc}",
+            "fix infra/ (run with --verbose for the traceback)",
+        ) from exc
+    by_stack = {plan.stack: plan for plan in plans}
+    return [by_stack[s] for s in stacks if s in by_stack]
+
+
+def preview_stacks(
+    project: Project, stacks: list[str], *, verbose: bool = False, quiet: bool = False
+) -> list[Any]:
+    """Real previews through the Automation API (or the installed seam), in lifecycle order.
+
+    Stage stacks read shared's outputs, so they are skipped (with a warning) until shared is
+    deployed; when nothing can be previewed that is an error that names the fix.
+    """
+    from bootstrap import ui
+    from bootstrap.automation import open_ops
+    from bootstrap.backend import backend_has_state, caller_identity, ensure_file_backend
+    from bootstrap.planview import plan_from_events
+
+    spec, backend = project.spec, project.backend
+    ops = open_ops(project.repo, spec, backend, verbose=verbose)
+    ops.check()
+    identity = caller_identity(region=spec.region)
+    if backend.kind == "file":
+        assert backend.path is not None
+        ensure_file_backend(backend.path)
+    elif not backend_has_state(backend, region=spec.region):
+        raise UserError(
+            f"the state bucket {backend.bucket} does not exist yet",
+            "run bootstrap up --stage shared (it creates it), or preview with --offline",
+        )
+    stage_stacks = [s for s in stacks if s != SHARED]
+    shared_ready = not stage_stacks or is_deployed(ops, SHARED)
+    plans = []
+    for stack in stacks:
+        if stack != SHARED and not shared_ready:
+            ui.warn(f"{stack}: skipped, it reads shared's outputs and shared is not deployed yet")
+            continue
+        check_account(ops, stack, identity)
+        with ui.step(f"Previewed {stack}", quiet=quiet):
+            result = ops.preview(stack)
+        plans.append(plan_from_events(stack, result.resources, result.changes))
+    if not plans:
+        raise UserError(
+            "shared is not deployed, and stage previews need its outputs",
+            "deploy it first (bootstrap up --stage shared), or use --offline",
+        )
+    return plans
+
+
+# --- up ---------------------------------------------------------------------------------------
+
+
+def resolve_image(ops: StackOps, spec: Spec, image: str) -> str:
+    """`REPOSITORY_URL@sha256:DIGEST` from a digest or a full reference; tags are refused."""
+    image = image.strip()
+    if _IMAGE_REF.match(image):
+        return image
+    if _DIGEST.match(image):
+        registry = ops.outputs(SHARED).get("repositoryUrl")
+        if not registry:
+            raise UserError(
+                "the shared stack has no repositoryUrl output to complete the image digest",
+                "deploy shared first (bootstrap up --stage shared) or pass REPOSITORY_URL@DIGEST",
+            )
+        return f"{registry}@{image}"
+    raise SpecError(
+        f"--image '{image}' is not an image digest",
+        "pass sha256:<64 hex digits> or REPOSITORY_URL@sha256:<64 hex digits> "
+        "(stages deploy images by digest, never by tag)",
+    )
+
+
+def run_up(
+    ops: StackOps,
+    spec: Spec,
+    stack: str,
+    *,
+    image: str | None = None,
+    force: bool = False,
+    identity: Identity | None = None,
+) -> OpResult:
+    stack = check_stack(spec, stack)
+    if image and stack == SHARED:
+        raise SpecError("--image applies to stage stacks", "leave it out for shared")
+    before = previous_stack(spec, stack)
+    if before and not force and not is_deployed(ops, before):
+        raise UserError(
+            f"'{before}' has never been deployed, and '{stack}' comes after it in the lifecycle",
+            f"deploy it first (bootstrap up --stage {before}), or pass --force",
+        )
+    check_account(ops, stack, identity)
+    if before:
+        check_account(ops, before, identity)
+    config = {f"{spec.name}:image": resolve_image(ops, spec, image)} if image else None
+    return ops.up(stack, config=config)
+
+
+# --- destroy ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DestroyPlan:
+    stacks: list[str]  # in the order they are destroyed
+    protected: list[str]  # manual stages among them: need --yes and their name confirmed
+    delete_images: bool = False
+
+
+def destroy_plan(
+    spec: Spec, *, stage: str | None, all_stacks: bool, delete_images: bool = False
+) -> DestroyPlan:
+    if stage and all_stacks:
+        raise SpecError("--stage and --all exclude each other", "give one of them")
+    if not stage and not all_stacks:
+        raise SpecError(
+            "nothing to destroy was named", "give --stage STAGE, or --all for every stack"
+        )
+    if delete_images and not all_stacks:
+        raise SpecError(
+            "--delete-images applies only with --all",
+            "images live in the shared registry, which only --all removes",
+        )
+    if all_stacks:
+        stacks = [*reversed(spec.stage_names), SHARED]
+    else:
+        assert stage is not None
+        stacks = [check_stack(spec, stage)]
+    protected = [s for s in stacks if s != SHARED and spec.stage(s).manual]
+    return DestroyPlan(stacks, protected, delete_images)
+
+
+def confirm_destroy(
+    plan: DestroyPlan,
+    *,
+    yes: bool,
+    confirm: list[str],
+    ask: Callable[[str], str] | None,
+) -> None:
+    """Raise unless every protected stage is confirmed: `--yes` AND its name (typed or given).
+
+    `ask` prompts on a terminal (None when not interactive). Unprotected stacks need `--yes` or
+    a yes at the prompt; without a terminal `--yes` is implied for them only.
+    """
+    if not plan.protected:
+        if yes or ask is None:
+            return
+        answer = ask(f"Destroy {', '.join(plan.stacks)}? Type 'yes' to go on").strip().lower()
+        if answer not in ("y", "yes"):
+            raise Aborted("nothing was destroyed", "run again and answer yes, or pass --yes")
+        return
+    names = ", ".join(plan.protected)
+    if not yes:
+        raise ConfirmationRequired(
+            f"{names} {'is a manual stage' if len(plan.protected) == 1 else 'are manual stages'}"
+            " (protected); nothing was destroyed",
+            "pass --yes and confirm " + " ".join(f"--confirm {s}" for s in plan.protected),
+        )
+    for stage in plan.protected:
+        if stage in confirm:
+            continue
+        if ask is None:
+            raise ConfirmationRequired(
+                f"destroying the manual stage '{stage}' needs its name confirmed; "
+                "nothing was destroyed",
+                f"add --confirm {stage}",
+            )
+        typed = ask(f"Destroying '{stage}' removes its environment. Type the stage name").strip()
+        if typed != stage:
+            raise Aborted(f"'{typed}' is not '{stage}'; nothing was destroyed", "run again")
+
+
+class ImageStore(Protocol):
+    """The registry's images (ECR), consulted before the shared stack is destroyed."""
+
+    def count(self, repository: str) -> int: ...
+
+    def delete_all(self, repository: str) -> int: ...
+
+
+class EcrImages:
+    """`ImageStore` on boto3 ECR."""
+
+    def __init__(self, region: str, session: Any = None) -> None:
+        from bootstrap.backend import aws_session
+
+        self.client = (session or aws_session(region)).client("ecr", region_name=region)
+
+    def _ids(self, repository: str) -> Iterator[list[dict[str, str]]]:
+        import botocore.exceptions as bx
+
+        paginator = self.client.get_paginator("list_images")
+        try:
+            for page in paginator.paginate(repositoryName=repository):
+                if page.get("imageIds"):
+                    yield page["imageIds"]
+        except bx.ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "RepositoryNotFoundException":
+                raise
+
+    def count(self, repository: str) -> int:
+        from bootstrap.backend import aws_errors
+
+        with aws_errors(f"listing the images of {repository}"):
+            digests = {i.get("imageDigest") for page in self._ids(repository) for i in page}
+        return len(digests)
+
+    def delete_all(self, repository: str) -> int:
+        from bootstrap.backend import aws_errors
+
+        deleted = 0
+        with aws_errors(f"deleting the images of {repository}"):
+            for page in list(self._ids(repository)):
+                unique = list({i["imageDigest"]: i for i in page if "imageDigest" in i}.values())
+                for start in range(0, len(unique), 100):
+                    batch = [{"imageDigest": i["imageDigest"]} for i in unique[start : start + 100]]
+                    result = self.client.batch_delete_image(
+                        repositoryName=repository, imageIds=batch
+                    )
+                    deleted += len(result.get("imageIds", []))
+        return deleted
+
+
+@dataclass
+class StackOutcome:
+    stack: str
+    status: str  # "destroyed" | "skipped" | "deployed"
+    detail: str = ""
+    changes: dict[str, int] = field(default_factory=dict)
+
+
+class DestroyFailed(UserError):
+    """A destroy stopped part-way; re-running continues where it stopped."""
+
+    exit_code = 6
+
+    def __init__(self, problem: str, fix: str, outcomes: list[StackOutcome]) -> None:
+        super().__init__(problem, fix)
+        self.outcomes = outcomes
+
+
+def run_destroy(
+    ops: StackOps,
+    spec: Spec,
+    plan: DestroyPlan,
+    *,
+    images: ImageStore | None = None,
+    identity: Identity | None = None,
+    on_stack: Callable[[StackOutcome], None] | None = None,
+) -> list[StackOutcome]:
+    """Destroy the plan's stacks in order; empty stacks are skipped, so a re-run continues."""
+    if SHARED in plan.stacks:
+        left = [s for s in spec.stage_names if s not in plan.stacks and is_deployed(ops, s)]
+        if left:
+            raise UserError(
+                f"shared holds the registry and roles that {', '.join(left)} still use",
+                "destroy those stages first, or everything with --all",
+            )
+    outcomes: list[StackOutcome] = []
+
+    def done(outcome: StackOutcome) -> None:
+        outcomes.append(outcome)
+        if on_stack:
+            on_stack(outcome)
+
+    for stack in plan.stacks:
+        try:
+            if not is_deployed(ops, stack):
+                done(StackOutcome(stack, "skipped", "nothing deployed"))
+                continue
+            check_account(ops, stack, identity)
+            detail = ""
+            if stack == SHARED and images is not None:
+                detail = _clear_registry(ops, plan, images)
+            result = ops.destroy(stack)
+        except UserError as exc:
+            finished = [o.stack for o in outcomes if o.status != "deployed"]
+            so_far = f"; finished: {', '.join(finished)}" if finished else ""
+            raise DestroyFailed(
+                f"destroying '{stack}' stopped: {exc.problem}{so_far}",
+                (exc.fix + "; then " if exc.fix else "")
+                + "run the same command again to continue (finished stacks are skipped)",
+                outcomes,
+            ) from exc
+        done(StackOutcome(stack, "destroyed", detail, result.changes))
+    return outcomes
+
+
+def _clear_registry(ops: StackOps, plan: DestroyPlan, images: ImageStore) -> str:
+    repository = ops.outputs(SHARED).get("repositoryName")
+    if not repository:
+        return ""
+    count = images.count(repository)
+    if not count:
+        return ""
+    if not plan.delete_images:
+        raise UserError(
+            f"the registry {repository} still holds {count} image(s), so shared was kept",
+            "pass --delete-images to delete them with the registry",
+        )
+    deleted = images.delete_all(repository)
+    return f"deleted {deleted} image(s) from {repository}"

@@ -1,0 +1,553 @@
+"""Promotion and rollback: the rules, the two ways of carrying them out, and registry retention.
+
+Rules (docs/status.md):
+
+- `promote --to STAGE` deploys the digest the stage before it runs: never a rebuild, never a tag.
+  It refuses when that stage has no release (promoting would skip it), and when the digest did
+  not pass that stage's smoke test: on GitHub, the newest deployment of the digest to that
+  environment did not end `success`; locally (`--local`, or a repository without environments),
+  that stage's `GET /health` does not answer 2xx for it. `--force` lets both through (and takes
+  the digest from the nearest earlier stage that has one).
+- `rollback --stage STAGE [--to DIGEST]` redeploys the release that ran there before the current
+  one (`status` shows it), or the one given: a digest, `REPOSITORY@digest` or a git SHA.
+- Both run through promote.yml (`workflow_dispatch`, inputs `stage` and `digest`) when GitHub is
+  configured, or through the Automation API with `--local` (`StackOps.up` with
+  `<project>:image`), after which the image gets the registry tag `deployed.<stage>.<git sha>`.
+
+Retention: every deploy adds that immutable tag to the image it deployed (`tag_deployed`; ECR
+tags cannot move, but a new tag can be put on an existing manifest) and removes the tag of the
+same stage from images that are neither the new current nor the previous release
+(`untag_superseded`). The lifecycle policy (`retention_rules`) has, per stage and before the
+general rules, a rule that keeps the images tagged `deployed.<stage>.`: stage names cannot hold
+dots, so the prefixes never overlap.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from bootstrap.errors import SpecError, UserError
+from bootstrap.status import (
+    DIGEST,
+    GIT_SHA,
+    IMAGE_REF,
+    PLACEHOLDER_DIGEST,
+    PROMOTE_WORKFLOW,
+    Health,
+    Registry,
+    Report,
+    StageStatus,
+    short_digest,
+)
+
+if TYPE_CHECKING:
+    from bootstrap.automation import OpResult, StackOps
+    from bootstrap.backend import Identity
+    from bootstrap.spec import Spec
+    from bootstrap.status import GitHubView
+
+DEPLOYED = "deployed"
+MANIFEST_TYPES = [
+    "application/vnd.docker.distribution.manifest.v2+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.oci.image.index.v1+json",
+]
+_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+
+
+# --- registry retention -------------------------------------------------------------------------
+
+
+def deployed_prefix(stage: str) -> str:
+    """`deployed.<stage>.`; unambiguous because stage names hold no dots."""
+    if "." in stage:
+        raise SpecError(f"stage name '{stage}' holds a dot", "stage names are DNS labels")
+    return f"{DEPLOYED}.{stage}."
+
+
+def deployed_tag(stage: str, git_sha: str | None, digest: str) -> str:
+    """The tag marking `digest` as deployed to `stage`: by its git SHA, else by its digest."""
+    suffix = git_sha if git_sha else f"sha256-{digest.removeprefix('sha256:')[:20]}"
+    tag = deployed_prefix(stage) + suffix
+    if not _TAG.match(tag):
+        raise SpecError(f"'{tag}' is not a valid image tag", "use a 40-hex git SHA")
+    return tag
+
+
+def _client_code(exc: Exception) -> str:
+    response = getattr(exc, "response", None) or {}
+    return str(response.get("Error", {}).get("Code", ""))
+
+
+def _digest_of_tag(ecr_client: Any, repository_name: str, tag: str) -> str | None:
+    import botocore.exceptions as bx
+
+    try:
+        found = ecr_client.describe_images(
+            repositoryName=repository_name, imageIds=[{"imageTag": tag}]
+        )["imageDetails"]
+    except bx.ClientError as exc:
+        if _client_code(exc) == "ImageNotFoundException":
+            return None
+        raise
+    return str(found[0]["imageDigest"]) if found else None
+
+
+def tag_deployed(
+    ecr_client: Any, repository_name: str, digest: str, stage: str, git_sha: str | None
+) -> str | None:
+    """Add the tag `deployed.<stage>.<git_sha>` to the image `digest`; the tag added, or None
+    when the image already carries it (idempotent). ECR tags are immutable, so the tag is put as
+    a new tag on the image's existing manifest (PutImage with the same manifest and digest). If
+    the tag is taken by another image (a rebuild of the same commit), the digest is appended."""
+    import botocore.exceptions as bx
+
+    from bootstrap.backend import aws_errors
+
+    if not DIGEST.fullmatch(digest):
+        raise SpecError(f"'{digest}' is not an image digest", "pass sha256:<64 hex digits>")
+    tag = deployed_tag(stage, git_sha, digest)
+    with aws_errors(f"tagging {short_digest(digest)} as deployed to {stage}"):
+        found = ecr_client.batch_get_image(
+            repositoryName=repository_name,
+            imageIds=[{"imageDigest": digest}],
+            acceptedMediaTypes=MANIFEST_TYPES,
+        ).get("images", [])
+        if not found:
+            raise UserError(
+                f"the registry {repository_name} has no image {short_digest(digest)}",
+                "it may have expired; deploy an image that the registry still holds",
+            )
+        image = found[0]
+        for candidate in (tag, f"{tag}-{digest.removeprefix('sha256:')[:12]}"):
+            if _digest_of_tag(ecr_client, repository_name, candidate) == digest:
+                return None
+            request: dict[str, Any] = {
+                "repositoryName": repository_name,
+                "imageManifest": image["imageManifest"],
+                "imageTag": candidate,
+                "imageDigest": digest,
+            }
+            if image.get("imageManifestMediaType"):
+                request["imageManifestMediaType"] = image["imageManifestMediaType"]
+            try:
+                ecr_client.put_image(**request)
+                return candidate
+            except bx.ClientError as exc:
+                if _client_code(exc) not in (
+                    "ImageAlreadyExistsException",
+                    "ImageTagAlreadyExistsException",
+                ):
+                    raise
+                if _digest_of_tag(ecr_client, repository_name, candidate) == digest:
+                    return None  # another run tagged it meanwhile
+    raise UserError(
+        f"the tags {tag} and its digest variant are both taken by other images",
+        f"remove the stale tag {tag} from the registry and deploy again",
+    )
+
+
+def untag_superseded(
+    ecr_client: Any, repository_name: str, stage: str, keep: set[str]
+) -> list[str]:
+    """Remove `deployed.<stage>.` tags from images whose digest is not in `keep` (the stage's
+    current and previous release), so that the stage's retention rule only ever protects those
+    two, whatever order rollbacks deployed them in. An image is never left without a tag (that
+    would delete it): only images that keep another tag lose theirs. Returns the tags removed."""
+    from bootstrap.backend import aws_errors
+
+    prefix = deployed_prefix(stage)
+    removed: list[str] = []
+    with aws_errors(f"untagging superseded releases of {stage}"):
+        pages = ecr_client.get_paginator("describe_images").paginate(
+            repositoryName=repository_name, filter={"tagStatus": "TAGGED"}
+        )
+        stale: list[dict[str, str]] = []
+        for page in pages:
+            for detail in page.get("imageDetails", []):
+                tags = list(detail.get("imageTags") or [])
+                mine = [t for t in tags if t.startswith(prefix)]
+                if not mine or detail["imageDigest"] in keep or len(mine) == len(tags):
+                    continue
+                stale.extend({"imageDigest": detail["imageDigest"], "imageTag": t} for t in mine)
+        for start in range(0, len(stale), 100):
+            batch = stale[start : start + 100]
+            done = ecr_client.batch_delete_image(repositoryName=repository_name, imageIds=batch)
+            removed.extend(i["imageTag"] for i in done.get("imageIds", []) if i.get("imageTag"))
+    return sorted(removed)
+
+
+def retention_rules(
+    stages: Sequence[str],
+    keep_releases: int,
+    *,
+    per_stage: int = 2,
+    untagged_expiry_days: int = 1,
+) -> list[dict[str, Any]]:
+    """The registry's lifecycle rules, in priority order (`{"rules": retention_rules(...)}`).
+
+    1. One rule per stage, the LAST stage first, keeping the `per_stage` most recently pushed
+       images tagged `deployed.<stage>.` (its current and previous release). ECR lets only the
+       highest-priority rule whose tag filter an image matches expire it, and every image reaches
+       the stages in lifecycle order, so an image is judged by the last stage it reached, where
+       it is at least as recent as in the earlier ones. In lifecycle order instead, the first
+       stage's rule would expire what production still runs.
+    2. Untagged images (superseded manifests, failed pushes) after `untagged_expiry_days`.
+    3. The `keep_releases` most recent tagged images (git-SHA tags); images a stage rule
+       matched are never expired by it.
+    """
+    if keep_releases < 1 or per_stage < 1 or untagged_expiry_days < 1:
+        raise SpecError("retention counts must be at least 1", "fix keepReleases")
+    rules: list[dict[str, Any]] = []
+    for stage in reversed(list(stages)):
+        rules.append(
+            {
+                "rulePriority": len(rules) + 1,
+                "description": f"Keep the current and previous release of {stage}",
+                "selection": {
+                    "tagStatus": "tagged",
+                    "tagPrefixList": [deployed_prefix(stage)],
+                    "countType": "imageCountMoreThan",
+                    "countNumber": per_stage,
+                },
+                "action": {"type": "expire"},
+            }
+        )
+    rules.append(
+        {
+            "rulePriority": len(rules) + 1,
+            "description": f"Expire untagged images after {untagged_expiry_days} day(s)",
+            "selection": {
+                "tagStatus": "untagged",
+                "countType": "sinceImagePushed",
+                "countUnit": "days",
+                "countNumber": untagged_expiry_days,
+            },
+            "action": {"type": "expire"},
+        }
+    )
+    rules.append(
+        {
+            "rulePriority": len(rules) + 1,
+            "description": f"Keep the last {keep_releases} release images",
+            "selection": {
+                "tagStatus": "tagged",
+                "tagPatternList": ["*"],
+                "countType": "imageCountMoreThan",
+                "countNumber": keep_releases,
+            },
+            "action": {"type": "expire"},
+        }
+    )
+    return rules
+
+
+# --- the rules ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Move:
+    """A decided promotion or rollback: deploy `digest` to `stage`."""
+
+    action: Literal["promote", "rollback"]
+    stage: str
+    digest: str
+    image: str | None  # REPOSITORY@digest, when the repository is known
+    git_sha: str | None = None
+    source: str | None = None  # promote: the stage it comes from
+    current: str | None = None  # the digest the stage runs now
+    checks: list[str] = field(default_factory=list)  # what was verified
+    forced: list[str] = field(default_factory=list)  # what --force let through
+    warnings: list[str] = field(default_factory=list)
+    noop: bool = False  # the stage already runs it
+
+    @property
+    def label(self) -> str:
+        sha = f" ({self.git_sha[:7]})" if self.git_sha else ""
+        return f"{short_digest(self.digest)}{sha}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "action": self.action,
+            "stage": self.stage,
+            "digest": self.digest,
+            "image": self.image,
+            "git_sha": self.git_sha,
+            "from": self.source,
+            "replaces": self.current,
+            "checks": list(self.checks),
+            "forced": list(self.forced),
+            "warnings": list(self.warnings),
+            "noop": self.noop,
+        }
+
+
+class Refused(UserError):
+    """A promotion or rollback that the rules refuse (the fix names --force when it applies)."""
+
+    exit_code = 1
+
+
+def _first_stage_error(stage: str) -> UserError:
+    return UserError(
+        f"'{stage}' is the first stage: nothing comes before it to promote",
+        "it gets each new build from the build workflow (push to main), or deploy one with "
+        f"`bootstrap up --stage {stage} --image sha256:...`",
+    )
+
+
+def verify_by_health(source: StageStatus, digest: str) -> str | None:
+    """Why `digest` is not verified by the stage's /health (None: it is)."""
+    health: Health | None = source.health
+    if health is None:
+        return f"'{source.stage}' has no URL whose /health could be checked"
+    if not health.ok:
+        return f"{health.url} is {health.summary}"
+    if health.release and health.release != digest:
+        return (
+            f"{health.url} answers for {short_digest(health.release)}, not {short_digest(digest)}"
+        )
+    return None
+
+
+def verify_by_github(source: StageStatus, digest: str) -> str | None:
+    """Why `digest` did not pass `source`'s smoke test on GitHub (None: it passed)."""
+    state = source.current.smoke_test if source.current else None
+    if state == "success":
+        return None
+    if state is None:
+        return f"GitHub records no deployment of {short_digest(digest)} to '{source.stage}'"
+    return f"its deployment to '{source.stage}' ended '{state}'"
+
+
+def plan_promotion(
+    spec: Spec, report: Report, to: str, *, force: bool, verify: Literal["github", "health"]
+) -> Move:
+    """What `promote --to` would do, or a Refused that says why not (and how to force it)."""
+    target_stage = spec.stage(to)  # SpecError for an unknown stage
+    names = spec.stage_names
+    index = names.index(target_stage.name)
+    if index == 0:
+        raise _first_stage_error(target_stage.name)
+    before = report.stage(names[index - 1])
+    source = before
+    forced: list[str] = []
+    if before.current is not None and not before.current.digest:
+        raise Refused(
+            f"cannot tell which image '{before.stage}' runs (its stack outputs were not read and "
+            "GitHub does not name the digest)",
+            "install the Pulumi CLI so that the stack outputs can be read, and run again",
+        )
+    if before.current is None:
+        earlier = [
+            stage
+            for stage in (report.stage(n) for n in reversed(names[: index - 1]))
+            if stage.current is not None and stage.current.digest
+        ]
+        if not force or not earlier:
+            fix = (
+                f"promote to '{before.stage}' first (bootstrap promote --to {before.stage})"
+                if index > 1
+                else f"deploy '{before.stage}' first (push to main, or bootstrap up --stage "
+                f"{before.stage} --image sha256:...)"
+            )
+            if earlier:
+                fix += f", or pass --force to skip it and promote what '{earlier[0].stage}' runs"
+            raise Refused(
+                f"'{before.stage}' has never been deployed and '{target_stage.name}' comes after "
+                "it: promoting would skip a stage",
+                fix,
+            )
+        source = earlier[0]
+        forced.append(f"skipped '{before.stage}' (never deployed)")
+    assert source.current is not None and source.current.digest
+    digest = source.current.digest
+    target = report.stage(target_stage.name)
+    move = Move(
+        "promote",
+        target_stage.name,
+        digest,
+        source.current.image,
+        git_sha=source.current.git_sha,
+        source=source.stage,
+        current=target.current.digest if target.current else None,
+        forced=forced,
+    )
+    why = (
+        verify_by_github(source, digest) if verify == "github" else verify_by_health(source, digest)
+    )
+    if why is None:
+        how = "GitHub deployment status success" if verify == "github" else "/health answers 2xx"
+        move.checks.append(f"passed in '{source.stage}' ({how})")
+    elif force:
+        move.forced.append(f"unverified in '{source.stage}': {why}")
+    else:
+        raise Refused(
+            f"{short_digest(digest)} has not passed the smoke test in '{source.stage}': {why}",
+            "fix or redeploy that stage first, or pass --force to promote it anyway",
+        )
+    if move.current == digest:
+        move.noop = not force
+        move.warnings.append(f"'{move.stage}' already runs {move.label}")
+    if target.waiting is not None:
+        run = f" (run {target.waiting.run_id})" if target.waiting.run_id else ""
+        move.warnings.append(
+            f"a deployment to '{move.stage}' already waits for approval{run}; this one queues "
+            "behind it"
+        )
+    return move
+
+
+def parse_target(
+    value: str, registry: Registry | None, repository_url: str | None
+) -> tuple[str, str | None]:
+    """(digest, image) from `--to`: a digest, `REPOSITORY@digest`, or a 40-hex git SHA."""
+    value = value.strip()
+    if DIGEST.fullmatch(value):
+        image = f"{repository_url}@{value}" if repository_url else None
+        return value, image
+    match = IMAGE_REF.match(value)
+    if match:
+        if repository_url and match.group("repository") != repository_url:
+            raise SpecError(
+                f"--to names the repository {match.group('repository')}, not this project's "
+                f"{repository_url}",
+                "deploy images built by this project's build workflow",
+            )
+        return match.group("digest"), value
+    if GIT_SHA.fullmatch(value):
+        if registry is None:
+            raise UserError(
+                f"cannot look up the image of commit {value[:7]}: the registry was not read",
+                "pass the image digest (sha256:...) instead, or sign in to AWS",
+            )
+        digest = registry.digest_for_tag(value)
+        if not digest:
+            raise UserError(
+                f"the registry has no image built from commit {value[:7]}",
+                "pass a digest that `bootstrap status` lists, or let the build run on it",
+            )
+        return digest, f"{repository_url}@{digest}" if repository_url else None
+    raise SpecError(
+        f"--to '{value}' is not an image digest or a git SHA",
+        "pass sha256:<64 hex>, REPOSITORY@sha256:<64 hex>, or the 40-hex commit of a build",
+    )
+
+
+def plan_rollback(
+    spec: Spec,
+    report: Report,
+    stage_name: str,
+    to: str | None,
+    *,
+    registry: Registry | None,
+    repository_url: str | None,
+) -> Move:
+    spec.stage(stage_name)
+    stage = report.stage(stage_name)
+    if stage.current is None:
+        raise Refused(
+            f"'{stage_name}' has never been deployed: there is nothing to roll back",
+            f"deploy it first (bootstrap promote --to {stage_name})",
+        )
+    current = stage.current.digest
+    known_url = repository_url
+    if known_url is None and stage.current.image:
+        known_url = stage.current.image.rsplit("@", 1)[0]
+    if to:
+        digest, image = parse_target(to, registry, known_url)
+        git_sha = None
+    else:
+        previous = stage.previous
+        if previous is None or not previous.digest:
+            raise Refused(
+                f"no release of '{stage_name}' before the current one is known",
+                "pass --to DIGEST (bootstrap status --json, or the build summaries, list digests)",
+            )
+        if previous.in_registry is False:
+            raise Refused(
+                f"the previous release of '{stage_name}' ({previous.label}) is no longer in the "
+                "registry",
+                "pass --to with a digest the registry still holds",
+            )
+        digest = previous.digest
+        image = previous.image or (f"{known_url}@{digest}" if known_url else None)
+        git_sha = previous.git_sha
+    if digest == PLACEHOLDER_DIGEST:
+        raise SpecError("--to names the placeholder digest", "pass a built image's digest")
+    if digest == current:
+        raise Refused(
+            f"'{stage_name}' already runs {short_digest(digest)}",
+            "pass --to with another digest",
+        )
+    info = registry.image(digest) if registry is not None else None
+    if registry is not None and info is None and getattr(registry, "failed", None) is None:
+        raise Refused(
+            f"the registry has no image {short_digest(digest)} (expired, or another project's)",
+            "pass --to with a digest the registry holds (bootstrap status lists them)",
+        )
+    move = Move(
+        "rollback",
+        stage_name,
+        digest,
+        image,
+        git_sha=git_sha or (info.git_sha if info else None),
+        current=current,
+    )
+    move.checks.append("in the registry" if info else "registry not checked")
+    if stage.waiting is not None:
+        move.warnings.append(f"a deployment to '{stage_name}' already waits for approval")
+    return move
+
+
+# --- carrying it out ----------------------------------------------------------------------------
+
+
+def dispatch(github: GitHubView, move: Move) -> str:
+    """Start promote.yml for the move; returns the page where its runs are listed."""
+    return github.dispatch(PROMOTE_WORKFLOW, {"stage": move.stage, "digest": move.digest})
+
+
+@dataclass
+class LocalOutcome:
+    result: OpResult
+    tag: str | None = None  # the registry tag added (None: it was there, or not tagged)
+    untagged: list[str] = field(default_factory=list)
+    registry_error: str | None = None
+    health: Health | None = None
+
+
+def deploy_local(
+    ops: StackOps,
+    spec: Spec,
+    move: Move,
+    *,
+    identity: Identity | None,
+    ecr_client: Any = None,
+    repository_name: str | None = None,
+    check: Callable[[str], Health] | None = None,
+) -> LocalOutcome:
+    """`pulumi up` of the stage with `<project>:image` set to the move's image, then the registry
+    tags, then one /health check of the stage's URL."""
+    from bootstrap.lifecycle import run_up
+
+    image = move.image or move.digest  # a bare digest is completed from shared's repositoryUrl
+    result = run_up(ops, spec, move.stage, image=image, force=True, identity=identity)
+    outcome = LocalOutcome(result)
+    if ecr_client is not None and repository_name:
+        try:
+            outcome.tag = tag_deployed(
+                ecr_client, repository_name, move.digest, move.stage, move.git_sha
+            )
+            keep = {move.digest} | ({move.current} if move.current else set())
+            outcome.untagged = untag_superseded(ecr_client, repository_name, move.stage, keep)
+        except UserError as exc:
+            outcome.registry_error = exc.problem
+    url = result.outputs.get("url")
+    if check is not None and isinstance(url, str) and url:
+        outcome.health = check(url)
+    return outcome

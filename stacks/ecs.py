@@ -1,0 +1,386 @@
+"""The ECS target: a Fargate service behind an Application Load Balancer."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+
+from .common import APP_PORT, APP_USER, HEALTH_PATH, AwsContext, child, policy_output, service_trust
+from .sdk import aws
+
+# Valid Fargate CPU units and the memory (MiB) range each allows.
+FARGATE_MEMORY = {
+    256: (512, 2048),
+    512: (1024, 4096),
+    1024: (2048, 8192),
+    2048: (4096, 16384),
+    4096: (8192, 30720),
+    8192: (16384, 61440),
+    16384: (32768, 122880),
+}
+TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+CONTAINER = "app"
+
+
+@dataclass
+class EcsServiceArgs:
+    ctx: AwsContext
+    image: pulumi.Input[str]  # REPOSITORY@sha256:DIGEST, never a tag
+    repository_arn: pulumi.Input[str]
+    vpc_id: pulumi.Input[str]
+    vpc_cidr: str
+    public_subnet_ids: Sequence[pulumi.Input[str]]
+    private_subnet_ids: Sequence[pulumi.Input[str]]
+    cpu: int = 256
+    memory: int = 512
+    min_capacity: int = 1
+    max_capacity: int = 2
+    log_retention_days: int = 14
+    # An ACM certificate ARN: the load balancer then listens on HTTPS and redirects HTTP.
+    certificate_arn: str | None = None
+    environment: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    log_group_name: str | None = None  # default: /aws/ecs/<name>
+    role_path: str = "/"
+    permissions_boundary: pulumi.Input[str] | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+def check_sizing(cpu: int, memory: int, min_capacity: int, max_capacity: int) -> None:
+    if cpu not in FARGATE_MEMORY:
+        valid = ", ".join(str(c) for c in FARGATE_MEMORY)
+        raise pulumi.RunError(f"cpu {cpu} is not a Fargate size; use one of {valid}")
+    low, high = FARGATE_MEMORY[cpu]
+    if not low <= memory <= high:
+        raise pulumi.RunError(f"memory {memory} MiB does not fit cpu {cpu}: use {low}-{high} MiB")
+    if not 1 <= min_capacity <= max_capacity:
+        raise pulumi.RunError(
+            f"minCapacity ({min_capacity}) must be at least 1 and at most maxCapacity ({max_capacity})"
+        )
+
+
+def container_definitions(
+    image: str,
+    log_group: str,
+    region: str,
+    environment: Mapping[str, str],
+) -> str:
+    return json.dumps(
+        [
+            {
+                "name": CONTAINER,
+                "image": image,
+                "essential": True,
+                "user": str(APP_USER),
+                "readonlyRootFilesystem": True,
+                "portMappings": [{"containerPort": APP_PORT, "protocol": "tcp"}],
+                "environment": [{"name": k, "value": v} for k, v in sorted(environment.items())],
+                "logConfiguration": {
+                    "logDriver": "awslogs",
+                    "options": {
+                        "awslogs-group": log_group,
+                        "awslogs-region": region,
+                        "awslogs-stream-prefix": CONTAINER,
+                    },
+                },
+                "linuxParameters": {"initProcessEnabled": True},
+            }
+        ]
+    )
+
+
+class EcsService(pulumi.ComponentResource):
+    url: pulumi.Output[str]
+    load_balancer: Any
+    target_group: Any
+
+    def __init__(
+        self, name: str, args: EcsServiceArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("bootstrap:index:EcsService", name, None, opts)
+        check_sizing(args.cpu, args.memory, args.min_capacity, args.max_capacity)
+        ctx = args.ctx
+        tags = dict(args.tags)
+        https = bool(args.certificate_arn)
+        log_group_name = args.log_group_name or f"/aws/ecs/{name}"
+
+        self.log_group = aws.cloudwatch.LogGroup(
+            f"{name}-logs",
+            name=log_group_name,
+            retention_in_days=args.log_retention_days,
+            tags=tags,
+            opts=child(self),
+        )
+        self.cluster = aws.ecs.Cluster(
+            f"{name}-cluster",
+            name=name,
+            settings=[{"name": "containerInsights", "value": "enabled"}],
+            tags=tags,
+            opts=child(self),
+        )
+
+        # Roles: the execution role pulls the image and writes logs; the task role (the app's own
+        # identity) has no permissions at all.
+        task_trust = service_trust("ecs-tasks.amazonaws.com", ctx, ctx.arn("ecs", "*"))
+        self.execution_role = aws.iam.Role(
+            f"{name}-execution",
+            path=args.role_path,
+            permissions_boundary=args.permissions_boundary,
+            assume_role_policy=task_trust,
+            tags=tags,
+            opts=child(self),
+        )
+        log_streams = ctx.arn("logs", f"log-group:{log_group_name}:*")
+        aws.iam.RolePolicy(
+            f"{name}-execution",
+            role=self.execution_role.id,
+            policy=policy_output(
+                lambda repository_arn: [
+                    {
+                        "Sid": "EcrLogin",
+                        "Effect": "Allow",
+                        "Action": "ecr:GetAuthorizationToken",
+                        "Resource": "*",
+                    },
+                    {
+                        "Sid": "PullImage",
+                        "Effect": "Allow",
+                        "Action": [
+                            "ecr:BatchCheckLayerAvailability",
+                            "ecr:BatchGetImage",
+                            "ecr:GetDownloadUrlForLayer",
+                        ],
+                        "Resource": repository_arn,
+                    },
+                    {
+                        "Sid": "WriteLogs",
+                        "Effect": "Allow",
+                        "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                        "Resource": log_streams,
+                    },
+                ],
+                args.repository_arn,
+            ),
+            opts=child(self),
+        )
+        self.task_role = aws.iam.Role(
+            f"{name}-task",
+            path=args.role_path,
+            permissions_boundary=args.permissions_boundary,
+            assume_role_policy=task_trust,
+            tags=tags,
+            opts=child(self),
+        )
+
+        self.task_definition = aws.ecs.TaskDefinition(
+            f"{name}-task",
+            family=name,
+            cpu=str(args.cpu),
+            memory=str(args.memory),
+            network_mode="awsvpc",
+            requires_compatibilities=["FARGATE"],
+            runtime_platform={"operating_system_family": "LINUX", "cpu_architecture": "X86_64"},
+            execution_role_arn=self.execution_role.arn,
+            task_role_arn=self.task_role.arn,
+            container_definitions=pulumi.Output.all(
+                args.image, pulumi.Output.from_input(dict(args.environment))
+            ).apply(
+                lambda values: container_definitions(
+                    values[0], log_group_name, ctx.region, dict(values[1] or {})
+                )
+            ),
+            tags=tags,
+            opts=child(self, depends_on=[self.log_group]),
+        )
+
+        # Load balancer: public subnets; the tasks sit in private subnets and accept traffic only
+        # from the load balancer's security group.
+        listen_ports = [80, 443] if https else [80]
+        self.lb_security_group = aws.ec2.SecurityGroup(
+            f"{name}-lb",
+            vpc_id=args.vpc_id,
+            description=f"{name} load balancer",
+            ingress=[
+                {
+                    "protocol": "tcp",
+                    "from_port": port,
+                    "to_port": port,
+                    "cidr_blocks": ["0.0.0.0/0"],
+                    "description": "HTTP(S) from the internet",
+                }
+                for port in listen_ports
+            ],
+            egress=[
+                {
+                    "protocol": "tcp",
+                    "from_port": APP_PORT,
+                    "to_port": APP_PORT,
+                    "cidr_blocks": [args.vpc_cidr],
+                    "description": "to the tasks",
+                }
+            ],
+            tags=tags,
+            opts=child(self),
+        )
+        self.service_security_group = aws.ec2.SecurityGroup(
+            f"{name}-service",
+            vpc_id=args.vpc_id,
+            description=f"{name} tasks",
+            ingress=[
+                {
+                    "protocol": "tcp",
+                    "from_port": APP_PORT,
+                    "to_port": APP_PORT,
+                    "security_groups": [self.lb_security_group.id],
+                    "description": "from the load balancer",
+                }
+            ],
+            egress=[
+                {
+                    "protocol": "tcp",
+                    "from_port": 443,
+                    "to_port": 443,
+                    "cidr_blocks": ["0.0.0.0/0"],
+                    "description": "HTTPS to AWS APIs (ECR, CloudWatch Logs)",
+                }
+            ],
+            tags=tags,
+            opts=child(self),
+        )
+        # The logical names are exactly the component's name: Pulumi appends "-" and 7 characters,
+        # and the spec keeps that within the 32 characters AWS allows.
+        self.load_balancer = aws.lb.LoadBalancer(
+            name,
+            load_balancer_type="application",
+            internal=False,
+            security_groups=[self.lb_security_group.id],
+            subnets=list(args.public_subnet_ids),
+            drop_invalid_header_fields=True,
+            enable_deletion_protection=False,
+            tags=tags,
+            opts=child(self),
+        )
+        self.target_group = aws.lb.TargetGroup(
+            name,
+            port=APP_PORT,
+            protocol="HTTP",
+            target_type="ip",
+            vpc_id=args.vpc_id,
+            deregistration_delay=30,
+            health_check={
+                "enabled": True,
+                "path": HEALTH_PATH,
+                "protocol": "HTTP",
+                "matcher": "200",
+                "interval": 15,
+                "timeout": 5,
+                "healthy_threshold": 2,
+                "unhealthy_threshold": 3,
+            },
+            tags=tags,
+            opts=child(self),
+        )
+        forward = [{"type": "forward", "target_group_arn": self.target_group.arn}]
+        if https:
+            self.listener = aws.lb.Listener(
+                f"{name}-https",
+                load_balancer_arn=self.load_balancer.arn,
+                port=443,
+                protocol="HTTPS",
+                ssl_policy=TLS_POLICY,
+                certificate_arn=args.certificate_arn,
+                default_actions=forward,
+                tags=tags,
+                opts=child(self),
+            )
+            aws.lb.Listener(
+                f"{name}-http",
+                load_balancer_arn=self.load_balancer.arn,
+                port=80,
+                protocol="HTTP",
+                default_actions=[
+                    {
+                        "type": "redirect",
+                        "redirect": {"port": "443", "protocol": "HTTPS", "status_code": "HTTP_301"},
+                    }
+                ],
+                tags=tags,
+                opts=child(self),
+            )
+        else:
+            self.listener = aws.lb.Listener(
+                f"{name}-http",
+                load_balancer_arn=self.load_balancer.arn,
+                port=80,
+                protocol="HTTP",
+                default_actions=forward,
+                tags=tags,
+                opts=child(self),
+            )
+
+        self.service = aws.ecs.Service(
+            f"{name}-service",
+            name=name,
+            cluster=self.cluster.arn,
+            task_definition=self.task_definition.arn,
+            launch_type="FARGATE",
+            desired_count=args.min_capacity,
+            network_configuration={
+                "subnets": list(args.private_subnet_ids),
+                "security_groups": [self.service_security_group.id],
+                "assign_public_ip": False,
+            },
+            load_balancers=[
+                {
+                    "target_group_arn": self.target_group.arn,
+                    "container_name": CONTAINER,
+                    "container_port": APP_PORT,
+                }
+            ],
+            deployment_circuit_breaker={"enable": True, "rollback": True},
+            deployment_minimum_healthy_percent=100,
+            deployment_maximum_percent=200,
+            health_check_grace_period_seconds=30,
+            enable_ecs_managed_tags=True,
+            propagate_tags="SERVICE",
+            # `pulumi up` returns only once the new tasks are healthy (or rolled back).
+            wait_for_steady_state=True,
+            tags=tags,
+            # Autoscaling owns the running count between min and max.
+            opts=child(self, depends_on=[self.listener], ignore_changes=["desiredCount"]),
+        )
+        self.scaling_target = aws.appautoscaling.Target(
+            f"{name}-scaling",
+            service_namespace="ecs",
+            scalable_dimension="ecs:service:DesiredCount",
+            resource_id=pulumi.Output.concat("service/", self.cluster.name, "/", self.service.name),
+            min_capacity=args.min_capacity,
+            max_capacity=args.max_capacity,
+            tags=tags,
+            opts=child(self),
+        )
+        self.scaling_policy = aws.appautoscaling.Policy(
+            f"{name}-cpu",
+            policy_type="TargetTrackingScaling",
+            service_namespace=self.scaling_target.service_namespace,
+            scalable_dimension=self.scaling_target.scalable_dimension,
+            resource_id=self.scaling_target.resource_id,
+            target_tracking_scaling_policy_configuration={
+                "target_value": 60,
+                "predefined_metric_specification": {
+                    "predefined_metric_type": "ECSServiceAverageCPUUtilization"
+                },
+                "scale_in_cooldown": 120,
+                "scale_out_cooldown": 60,
+            },
+            opts=child(self),
+        )
+
+        scheme = "https" if https else "http"
+        self.url = pulumi.Output.concat(scheme, "://", self.load_balancer.dns_name)
+        self.load_balancer_arn_suffix = self.load_balancer.arn_suffix
+        self.target_group_arn_suffix = self.target_group.arn_suffix
+        self.register_outputs({"url": self.url, "clusterName": self.cluster.name})

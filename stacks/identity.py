@@ -1,0 +1,197 @@
+"""GitHub Actions' way into AWS: the OIDC provider, the CI push role and the per-stage deploy role.
+
+No long-lived keys: every role here trusts only GitHub's OIDC tokens whose `aud` is
+`sts.amazonaws.com` and whose `sub` is exactly one subject of this repository.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+
+from .common import (
+    GITHUB_OIDC_AUDIENCE,
+    GITHUB_OIDC_HOST,
+    AwsContext,
+    Statement,
+    child,
+    github_subject,
+    github_trust,
+    policy,
+    policy_output,
+)
+from .sdk import aws
+
+GITHUB_OIDC_URL = f"https://{GITHUB_OIDC_HOST}"
+
+
+@dataclass
+class GithubOidcArgs:
+    # An account has at most one provider per URL: pass the existing one's ARN to reuse it.
+    existing_provider_arn: str | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+class GithubOidc(pulumi.ComponentResource):
+    """The IAM OIDC identity provider for GitHub Actions (or a reference to an existing one)."""
+
+    provider_arn: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: GithubOidcArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("bootstrap:index:GithubOidc", name, None, opts)
+        if args.existing_provider_arn:
+            if not args.existing_provider_arn.endswith(f":oidc-provider/{GITHUB_OIDC_HOST}"):
+                raise pulumi.RunError(
+                    f"oidcProviderArn '{args.existing_provider_arn}' is not the GitHub Actions "
+                    f"provider; it must end with ':oidc-provider/{GITHUB_OIDC_HOST}'"
+                )
+            self.provider_arn = pulumi.Output.from_input(args.existing_provider_arn)
+        else:
+            # AWS validates GitHub's certificate chain itself: no thumbprint is needed.
+            self.provider = aws.iam.OpenIdConnectProvider(
+                f"{name}-provider",
+                url=GITHUB_OIDC_URL,
+                client_id_lists=[GITHUB_OIDC_AUDIENCE],
+                tags=dict(args.tags),
+                opts=child(self),
+            )
+            self.provider_arn = self.provider.arn
+        self.register_outputs({"providerArn": self.provider_arn})
+
+
+@dataclass
+class CiRoleArgs:
+    ctx: AwsContext
+    provider_arn: pulumi.Input[str]
+    owner: str
+    repository: str  # the GitHub repository's name
+    ecr_repository_arn: pulumi.Input[str]
+    role_name: str
+    path: str = "/bootstrap-ci/"
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+def ci_push_statements(repository_arn: str) -> list[Statement]:
+    return [
+        # GetAuthorizationToken has no resource-level permissions: "*" is the only valid value.
+        {
+            "Sid": "EcrLogin",
+            "Effect": "Allow",
+            "Action": "ecr:GetAuthorizationToken",
+            "Resource": "*",
+        },
+        {
+            "Sid": "PushThisRepository",
+            "Effect": "Allow",
+            "Action": [
+                "ecr:BatchCheckLayerAvailability",
+                "ecr:BatchGetImage",
+                "ecr:CompleteLayerUpload",
+                "ecr:DescribeImages",
+                "ecr:GetDownloadUrlForLayer",
+                "ecr:InitiateLayerUpload",
+                "ecr:PutImage",
+                "ecr:UploadLayerPart",
+            ],
+            "Resource": repository_arn,
+        },
+    ]
+
+
+class CiRole(pulumi.ComponentResource):
+    """The role the build job assumes: push images to this project's repository, nothing else."""
+
+    role: Any
+    arn: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: CiRoleArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("bootstrap:index:CiRole", name, None, opts)
+        subject = github_subject(args.owner, args.repository, "branch", None)
+        self.role = aws.iam.Role(
+            f"{name}-role",
+            name=args.role_name,
+            path=args.path,
+            description=f"GitHub Actions builds of {args.owner}/{args.repository} (main branch)",
+            assume_role_policy=policy_output(
+                lambda arn: github_trust(arn, subject), args.provider_arn
+            ),
+            max_session_duration=3600,
+            tags=dict(args.tags),
+            opts=child(self),
+        )
+        self.push_policy = aws.iam.RolePolicy(
+            f"{name}-push",
+            role=self.role.id,
+            policy=policy_output(ci_push_statements, args.ecr_repository_arn),
+            opts=child(self),
+        )
+        self.arn = self.role.arn
+        self.register_outputs({"arn": self.arn})
+
+
+@dataclass
+class DeployRoleArgs:
+    provider_arn: pulumi.Input[str]
+    subject: str  # the exact OIDC `sub` claim trusted
+    role_name: str
+    path: str
+    # Inline policies by name: each a policy document (JSON).
+    policies: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    description: str = ""
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+class DeployRole(pulumi.ComponentResource):
+    """The role one stage's deploy job assumes to run `pulumi up` for that stage."""
+
+    role: Any
+    arn: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: DeployRoleArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("bootstrap:index:DeployRole", name, None, opts)
+        subject = args.subject
+        self.role = aws.iam.Role(
+            f"{name}-role",
+            name=args.role_name,
+            path=args.path,
+            description=args.description or f"GitHub Actions deploys ({subject})",
+            assume_role_policy=policy_output(
+                lambda arn: github_trust(arn, subject), args.provider_arn
+            ),
+            max_session_duration=3600,
+            tags=dict(args.tags),
+            opts=child(self),
+        )
+        self.policies = [
+            aws.iam.RolePolicy(
+                f"{name}-{policy_name}",
+                name=policy_name,
+                role=self.role.id,
+                policy=document,
+                opts=child(self),
+            )
+            for policy_name, document in args.policies.items()
+        ]
+        self.arn = self.role.arn
+        self.register_outputs({"arn": self.arn})
+
+
+__all__ = [
+    "CiRole",
+    "CiRoleArgs",
+    "DeployRole",
+    "DeployRoleArgs",
+    "GithubOidc",
+    "GithubOidcArgs",
+    "ci_push_statements",
+    "policy",
+]

@@ -1,0 +1,151 @@
+"""`bootstrap doctor`: each piece present and absent (moto for STS, a local HTTP server for GitHub,
+PATH for the pulumi and docker executables)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from pytest_httpserver import HTTPServer
+from typer.testing import CliRunner
+
+from bootstrap import doctor
+from bootstrap.cli import app
+
+from .conftest import ACCOUNT
+
+
+def _exe(bindir: Path, name: str, script: str) -> None:
+    path = bindir / name
+    path.write_text("#!/bin/sh\n" + script)
+    path.chmod(0o755)
+
+
+@pytest.fixture
+def empty_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    monkeypatch.setenv("PATH", str(bindir))
+    return bindir
+
+
+@pytest.fixture
+def tools(empty_path: Path) -> Path:
+    """Fake pulumi and docker executables that answer like the real ones."""
+    _exe(empty_path, "pulumi", 'if [ "$1" = version ]; then echo v3.150.0; else exit 1; fi\n')
+    _exe(
+        empty_path,
+        "docker",
+        'case "$1" in\n'
+        "  --version) echo 'Docker version 27.3.1, build ce12230' ;;\n"
+        "  info) echo 27.3.1 ;;\n"
+        "  *) exit 1 ;;\n"
+        "esac\n",
+    )
+    return empty_path
+
+
+@pytest.fixture
+def github(httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch) -> HTTPServer:
+    monkeypatch.setenv("GITHUB_API_URL", httpserver.url_for("/").rstrip("/"))
+    monkeypatch.setenv("GITHUB_TOKEN", "ghp_test")
+    return httpserver
+
+
+def _user(server: HTTPServer, scopes: str | None = "repo, workflow, read:org") -> None:
+    headers = {"X-OAuth-Scopes": scopes} if scopes is not None else {}
+    server.expect_request("/user", headers={"Authorization": "Bearer ghp_test"}).respond_with_json(
+        {"login": "octocat", "id": 1}, headers=headers
+    )
+
+
+def test_everything_absent(empty_path: Path) -> None:
+    result = CliRunner().invoke(app, ["doctor", "--json"])
+    assert result.exit_code == 1
+    data = json.loads(result.stdout)
+    assert data["ok"] is False
+    checks = {c["name"]: c for c in data["checks"]}
+    assert list(checks) == ["pulumi", "aws", "github", "docker"]
+    assert all(c["status"] == "missing" and not c["ok"] for c in checks.values())
+    assert "curl -fsSL https://get.pulumi.com | sh" in checks["pulumi"]["fix"]
+    assert "--offline" in checks["pulumi"]["fix"]
+    assert "aws sso login" in checks["aws"]["fix"]
+    assert "GITHUB_TOKEN" in checks["github"]["fix"] and "workflow" in checks["github"]["fix"]
+    assert "docs.docker.com" in checks["docker"]["fix"]
+
+
+def test_everything_present(tools: Path, github: HTTPServer, aws) -> None:  # type: ignore[no-untyped-def]
+    _user(github)
+    result = CliRunner().invoke(app, ["doctor", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    checks = {c["name"]: c for c in data["checks"]}
+    assert data["ok"] and all(c["status"] == "ok" for c in checks.values())
+    assert checks["pulumi"]["data"]["version"] == "v3.150.0"
+    assert checks["aws"]["data"]["account"] == ACCOUNT
+    assert checks["github"]["data"] == {
+        "user": "octocat",
+        "api": github.url_for("/").rstrip("/"),
+        "scopes": ["read:org", "repo", "workflow"],
+    }
+    assert checks["docker"]["data"]["daemon"] is True
+    human = CliRunner().invoke(app, ["doctor"])
+    assert human.exit_code == 0
+    assert "✓ pulumi  Pulumi CLI v3.150.0" in human.stdout
+    assert "fix:" not in human.stdout
+    assert "ghp_test" not in human.output  # the token is never printed
+
+
+def test_run_checks_is_the_api_for_new(tools: Path, github: HTTPServer, aws) -> None:  # type: ignore[no-untyped-def]
+    _user(github)
+    report = doctor.run_checks(["github", "pulumi"])
+    assert [c.name for c in report.checks] == ["pulumi", "github"]
+    assert report.ok and report.problems == []
+    assert report.get("github").data["user"] == "octocat"
+    with pytest.raises(ValueError, match="unknown checks"):
+        doctor.run_checks(["kubectl"])
+
+
+def test_github_token_lacking_scopes(github: HTTPServer) -> None:
+    _user(github, scopes="read:user")
+    check = doctor.check_github()
+    assert check.status == "error"
+    assert "lacks the scope(s) repo, workflow" in check.detail
+    assert check.fix and "scopes=repo,workflow" in check.fix
+
+
+def test_github_fine_grained_token(github: HTTPServer) -> None:
+    _user(github, scopes=None)
+    check = doctor.check_github()
+    assert check.ok and check.data["scopes"] is None and "fine-grained" in check.detail
+
+
+def test_github_token_rejected(github: HTTPServer) -> None:
+    github.expect_request("/user").respond_with_json({"message": "Bad credentials"}, status=401)
+    check = doctor.check_github()
+    assert check.status == "error" and "rejected the token" in check.detail
+
+
+def test_github_unreachable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GITHUB_TOKEN", "ghp_test")
+    monkeypatch.setenv("GITHUB_API_URL", "http://127.0.0.1:9")  # discard port: refused
+    check = doctor.check_github(timeout=2)
+    assert check.status == "error" and "cannot reach" in check.detail
+
+
+def test_broken_pulumi_and_docker_without_daemon(empty_path: Path) -> None:
+    _exe(empty_path, "pulumi", "echo 'segfault' >&2; exit 2\n")
+    _exe(
+        empty_path,
+        "docker",
+        'if [ "$1" = --version ]; then echo "Docker version 27.3.1"; else exit 1; fi\n',
+    )
+    pulumi = doctor.check_pulumi()
+    assert pulumi.status == "error" and "segfault" in pulumi.detail and pulumi.fix
+    docker = doctor.check_docker()
+    assert docker.status == "warn" and docker.ok and "daemon does not answer" in docker.detail
+    result = CliRunner().invoke(app, ["doctor"])
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    assert "fix: reinstall it: curl -fsSL https://get.pulumi.com | sh" in result.stdout

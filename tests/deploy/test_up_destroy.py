@@ -1,0 +1,353 @@
+"""`up` and `destroy` through the recording seam: order, confirmations, refusals, resumption."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+
+from bootstrap import lifecycle
+from bootstrap.automation import RecordingOps, realistic_outputs
+from bootstrap.backend import Identity
+from bootstrap.errors import Aborted, CredentialsError, RemoteError, SpecError, UserError
+from tests.conftest import make_spec
+
+from .conftest import ACCOUNT, one_line_error
+
+DIGEST = "sha256:" + "ab" * 32
+
+
+@pytest.fixture
+def spec():  # type: ignore[no-untyped-def]
+    return make_spec(region="eu-west-1")
+
+
+# --- the core, without the CLI ------------------------------------------------------------------
+
+
+def test_previous_stack_follows_the_lifecycle(spec) -> None:  # type: ignore[no-untyped-def]
+    assert lifecycle.previous_stack(spec, "shared") is None
+    assert lifecycle.previous_stack(spec, "dev") == "shared"
+    assert lifecycle.previous_stack(spec, "prod") == "test"
+    with pytest.raises(SpecError, match="unknown stage 'qa'"):
+        lifecycle.previous_stack(spec, "qa")
+
+
+def test_up_in_order_and_refusals(spec) -> None:  # type: ignore[no-untyped-def]
+    ops = RecordingOps(spec)
+    with pytest.raises(UserError, match="'shared' has never been deployed") as info:
+        lifecycle.run_up(ops, spec, "dev")
+    assert "--force" in str(info.value) and ops.writes == []
+    for stack in spec.stacks:
+        result = lifecycle.run_up(ops, spec, stack)
+        assert result.changes["create"] > 0
+    assert ops.writes == [("up", s) for s in spec.stacks]
+    assert ops.outputs("dev") == realistic_outputs(spec, "dev", account=ACCOUNT)
+    again = lifecycle.run_up(ops, spec, "dev")
+    assert "create" not in again.changes  # idempotent: nothing new
+
+
+def test_force_skips_the_order_check(spec) -> None:  # type: ignore[no-untyped-def]
+    ops = RecordingOps(spec)
+    lifecycle.run_up(ops, spec, "prod", force=True)
+    assert ops.writes == [("up", "prod")]
+
+
+def test_up_with_image_digest(spec) -> None:  # type: ignore[no-untyped-def]
+    ops = RecordingOps(spec).deploy("shared")
+    result = lifecycle.run_up(ops, spec, "dev", image=DIGEST)
+    registry = realistic_outputs(spec, "shared", account=ACCOUNT)["repositoryUrl"]
+    assert result.outputs["image"] == f"{registry}@{DIGEST}"
+    assert ops.stacks["dev"].config == {"shop:image": f"{registry}@{DIGEST}"}
+    full = f"{registry}@sha256:{'cd' * 32}"
+    assert lifecycle.run_up(ops, spec, "dev", image=full).changes.get("update") == 1
+    for bad in ("latest", "shop:1.2", "sha256:abc", f"{registry}:v1"):
+        with pytest.raises(SpecError, match="is not an image digest"):
+            lifecycle.run_up(ops, spec, "dev", image=bad)
+    with pytest.raises(SpecError, match="applies to stage stacks"):
+        lifecycle.run_up(ops, spec, "shared", image=DIGEST)
+
+
+def test_wrong_account_is_refused(spec) -> None:  # type: ignore[no-untyped-def]
+    ops = RecordingOps(spec, account="999999999999").deploy("shared", "dev")
+    me = Identity(account=ACCOUNT, arn=f"arn:aws:iam::{ACCOUNT}:user/me")
+    with pytest.raises(CredentialsError, match="lives in AWS account 999999999999") as info:
+        lifecycle.run_up(ops, spec, "dev", identity=me)
+    assert "AWS_PROFILE" in str(info.value) and ops.writes == []
+    with pytest.raises(lifecycle.DestroyFailed, match="999999999999"):
+        plan = lifecycle.destroy_plan(spec, stage="dev", all_stacks=False)
+        lifecycle.run_destroy(ops, spec, plan, identity=me)
+    assert ops.writes == []
+
+
+def test_destroy_plan_order_and_protection(spec) -> None:  # type: ignore[no-untyped-def]
+    plan = lifecycle.destroy_plan(spec, stage=None, all_stacks=True)
+    assert plan.stacks == ["prod", "test", "dev", "shared"]
+    assert plan.protected == ["prod"]
+    assert lifecycle.destroy_plan(spec, stage="dev", all_stacks=False).protected == []
+    for kwargs, message in [
+        ({"stage": None, "all_stacks": False}, "nothing to destroy was named"),
+        ({"stage": "dev", "all_stacks": True}, "exclude each other"),
+        ({"stage": "dev", "all_stacks": False, "delete_images": True}, "only with --all"),
+        ({"stage": "qa", "all_stacks": False}, "unknown stage 'qa'"),
+    ]:
+        with pytest.raises(SpecError, match=message):
+            lifecycle.destroy_plan(spec, **kwargs)
+
+
+def test_manual_stage_needs_yes_and_its_name(spec) -> None:  # type: ignore[no-untyped-def]
+    plan = lifecycle.destroy_plan(spec, stage="prod", all_stacks=False)
+    with pytest.raises(lifecycle.ConfirmationRequired, match="--yes"):
+        lifecycle.confirm_destroy(plan, yes=False, confirm=["prod"], ask=None)
+    with pytest.raises(lifecycle.ConfirmationRequired, match="--confirm prod"):
+        lifecycle.confirm_destroy(plan, yes=True, confirm=[], ask=None)
+    with pytest.raises(lifecycle.ConfirmationRequired):
+        lifecycle.confirm_destroy(plan, yes=True, confirm=["dev"], ask=None)
+    lifecycle.confirm_destroy(plan, yes=True, confirm=["prod"], ask=None)
+    # on a terminal the name is typed
+    lifecycle.confirm_destroy(plan, yes=True, confirm=[], ask=lambda _: "prod")
+    with pytest.raises(Aborted, match="'prd' is not 'prod'"):
+        lifecycle.confirm_destroy(plan, yes=True, confirm=[], ask=lambda _: "prd")
+
+
+def test_unprotected_stage_asks_on_a_terminal_only(spec) -> None:  # type: ignore[no-untyped-def]
+    plan = lifecycle.destroy_plan(spec, stage="dev", all_stacks=False)
+    lifecycle.confirm_destroy(plan, yes=False, confirm=[], ask=None)  # no terminal: --yes implied
+    lifecycle.confirm_destroy(plan, yes=False, confirm=[], ask=lambda _: "yes")
+    with pytest.raises(Aborted):
+        lifecycle.confirm_destroy(plan, yes=False, confirm=[], ask=lambda _: "n")
+
+
+class _Images:
+    def __init__(self, count: int) -> None:
+        self.left = count
+        self.deleted: list[str] = []
+
+    def count(self, repository: str) -> int:
+        return self.left
+
+    def delete_all(self, repository: str) -> int:
+        self.deleted.append(repository)
+        deleted, self.left = self.left, 0
+        return deleted
+
+
+def test_destroy_all_resumes_after_a_failure(spec) -> None:  # type: ignore[no-untyped-def]
+    ops = RecordingOps(spec).deploy(*spec.stacks)
+    ops.fail("destroy", "test")
+    plan = lifecycle.destroy_plan(spec, stage=None, all_stacks=True)
+    with pytest.raises(lifecycle.DestroyFailed) as info:
+        lifecycle.run_destroy(ops, spec, plan, images=_Images(0))
+    message = str(info.value)
+    assert "destroying 'test' stopped" in message and "finished: prod" in message
+    assert "run the same command again" in message and "\n" not in message
+    assert info.value.exit_code == RemoteError.exit_code
+    assert ops.writes == [("destroy", "prod"), ("destroy", "test")]
+
+    ops.calls.clear()
+    outcomes = lifecycle.run_destroy(ops, spec, plan, images=_Images(0))
+    assert [(o.stack, o.status) for o in outcomes] == [
+        ("prod", "skipped"),
+        ("test", "destroyed"),
+        ("dev", "destroyed"),
+        ("shared", "destroyed"),
+    ]
+    assert ops.writes == [("destroy", "test"), ("destroy", "dev"), ("destroy", "shared")]
+    ops.calls.clear()
+    assert {o.status for o in lifecycle.run_destroy(ops, spec, plan)} == {"skipped"}
+    assert ops.writes == []
+
+
+def test_images_are_kept_unless_asked(spec) -> None:  # type: ignore[no-untyped-def]
+    ops = RecordingOps(spec).deploy(*spec.stacks)
+    images = _Images(3)
+    plan = lifecycle.destroy_plan(spec, stage=None, all_stacks=True)
+    with pytest.raises(lifecycle.DestroyFailed, match="still holds 3 image") as info:
+        lifecycle.run_destroy(ops, spec, plan, images=images)
+    assert "--delete-images" in str(info.value)
+    assert ops.writes == [("destroy", "prod"), ("destroy", "test"), ("destroy", "dev")]
+    assert images.deleted == []
+    ops.calls.clear()
+    plan = lifecycle.destroy_plan(spec, stage=None, all_stacks=True, delete_images=True)
+    outcomes = lifecycle.run_destroy(ops, spec, plan, images=images)
+    assert outcomes[-1].stack == "shared" and "deleted 3 image(s) from shop" in outcomes[-1].detail
+    assert images.deleted == ["shop"] and ops.writes == [("destroy", "shared")]
+
+
+# --- through the CLI ------------------------------------------------------------------------------
+
+
+def test_cli_up_needs_a_stage(seam) -> None:  # type: ignore[no-untyped-def]
+    result = seam.run("up")
+    assert result.exit_code == SpecError.exit_code
+    assert "--stage is required" in one_line_error(result)
+
+
+def test_cli_up_order_refusal_and_success(seam, aws) -> None:  # type: ignore[no-untyped-def]
+    refused = seam.run("up", "--stage", "test")
+    assert refused.exit_code == 1
+    assert "'dev' has never been deployed" in one_line_error(refused)
+    assert seam.ops.writes == []
+
+    for stack in ("shared", "dev"):
+        done = seam.run("up", "--stage", stack, "--json")
+        assert done.exit_code == 0, done.output
+        data = json.loads(done.stdout)
+        assert data["stack"] == stack and data["changes"]["create"] > 0
+    assert data["outputs"]["deployRoleArn"] == f"arn:aws:iam::{ACCOUNT}:role/shop-dev-deploy"
+    assert data["backend"].startswith("file://")
+    assert (seam.repo / ".pulumi-state" / ".gitignore").is_file()
+    human = seam.run("up", "--stage", "test", "--image", DIGEST)
+    assert human.exit_code == 0, human.output
+    assert "url: http://shop-test-" in human.stdout
+    assert seam.ops.writes == [("up", "shared"), ("up", "dev"), ("up", "test")]
+
+
+def test_cli_up_without_aws_credentials(seam) -> None:  # type: ignore[no-untyped-def]
+    result = seam.run("up", "--stage", "shared")
+    assert result.exit_code == CredentialsError.exit_code
+    assert "no AWS credentials found" in one_line_error(result)
+    assert seam.ops.writes == []
+
+
+def test_cli_up_with_s3_backend_creates_the_bucket(seam, aws) -> None:  # type: ignore[no-untyped-def]
+    answers = seam.repo / ".copier-answers.yml"
+    answers.write_text(answers.read_text().replace("backend: ''", "backend: s3://shop-state"))
+    assert "s3://shop-state" in answers.read_text()
+    result = seam.run("up", "--stage", "shared")
+    assert result.exit_code == 0, result.output
+    assert "created the state bucket shop-state" in result.stderr
+    s3 = boto3.client("s3", region_name="eu-west-1")
+    assert s3.get_bucket_versioning(Bucket="shop-state")["Status"] == "Enabled"
+
+
+def test_cli_destroy_manual_stage_refused_without_confirmation(seam, aws) -> None:  # type: ignore[no-untyped-def]
+    seam.ops.deploy(*load_stacks(seam))
+    for args, needle in [
+        (("destroy", "--stage", "prod"), "--yes"),
+        (("destroy", "--stage", "prod", "--yes"), "--confirm prod"),
+        (("destroy", "--all", "--yes"), "--confirm prod"),
+        (("destroy", "--all", "--confirm", "prod"), "--yes"),
+    ]:
+        result = seam.run(*args)
+        assert result.exit_code == lifecycle.ConfirmationRequired.exit_code, result.output
+        assert needle in one_line_error(result)
+    assert seam.ops.writes == []
+
+
+def test_cli_destroy_all_in_reverse_order_and_resume(seam, aws) -> None:  # type: ignore[no-untyped-def]
+    (seam.repo / ".pulumi-state").mkdir()
+    seam.ops.deploy(*load_stacks(seam))
+    seam.ops.fail("destroy", "dev")
+    first = seam.run("destroy", "--all", "--yes", "--confirm", "prod")
+    assert first.exit_code == 6
+    line = one_line_error(first)
+    assert "destroying 'dev' stopped" in line and "finished: prod, test" in line
+    assert seam.ops.writes == [("destroy", "prod"), ("destroy", "test"), ("destroy", "dev")]
+
+    seam.ops.calls.clear()
+    second = seam.run("destroy", "--all", "--yes", "--confirm", "prod", "--json")
+    assert second.exit_code == 0, second.output
+    data = json.loads(second.stdout)
+    assert [(s["stack"], s["status"]) for s in data["stacks"]] == [
+        ("prod", "skipped"),
+        ("test", "skipped"),
+        ("dev", "destroyed"),
+        ("shared", "destroyed"),
+    ]
+    assert seam.ops.writes == [("destroy", "dev"), ("destroy", "shared")]
+    assert (seam.repo / ".pulumi-state").is_dir()  # the state backend is never deleted
+
+
+def test_cli_destroy_keeps_images_without_the_flag(seam, aws) -> None:  # type: ignore[no-untyped-def]
+    (seam.repo / ".pulumi-state").mkdir()
+    seam.ops.deploy(*load_stacks(seam))
+    ecr = boto3.client("ecr", region_name="eu-west-1")
+    ecr.create_repository(repositoryName="shop")
+    manifest = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+            "config": {"digest": "sha256:" + "1" * 64},
+        }
+    )
+    ecr.put_image(repositoryName="shop", imageManifest=manifest, imageTag="abc123")
+
+    kept = seam.run("destroy", "--all", "--yes", "--confirm", "prod")
+    assert kept.exit_code != 0
+    assert "still holds 1 image(s)" in one_line_error(kept)
+    assert ("destroy", "shared") not in seam.ops.writes
+    assert ecr.list_images(repositoryName="shop")["imageIds"]
+
+    deleted = seam.run("destroy", "--all", "--yes", "--confirm", "prod", "--delete-images")
+    assert deleted.exit_code == 0, deleted.output
+    assert "deleted 1 image(s) from shop" in deleted.stderr
+    assert "state backend" in deleted.stdout and "is kept" in deleted.stdout
+    assert ecr.list_images(repositoryName="shop")["imageIds"] == []
+    assert seam.ops.writes[-1] == ("destroy", "shared")
+
+
+def test_cli_destroy_stage_with_delete_images_is_bad_input(seam) -> None:  # type: ignore[no-untyped-def]
+    result = seam.run("destroy", "--stage", "dev", "--delete-images")
+    assert result.exit_code == SpecError.exit_code
+    assert "only with --all" in one_line_error(result)
+
+
+def test_cli_destroy_without_state_does_nothing(seam, aws) -> None:  # type: ignore[no-untyped-def]
+    result = seam.run("destroy", "--stage", "dev")
+    assert result.exit_code == 0
+    assert "nothing to destroy" in result.stderr
+    assert seam.ops.calls == []
+
+
+def test_cli_unknown_stage_and_not_a_repo(seam, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    result = seam.run("destroy", "--stage", "qa")
+    assert result.exit_code == SpecError.exit_code
+    assert "unknown stage 'qa'" in one_line_error(result)
+    from typer.testing import CliRunner
+
+    from bootstrap.cli import app
+
+    elsewhere = CliRunner().invoke(app, ["up", "--stage", "dev", "--repo", str(tmp_path)])
+    assert elsewhere.exit_code == 2
+    assert "not a repository generated by bootstrap" in one_line_error(elsewhere)
+
+
+def load_stacks(seam) -> list[str]:  # type: ignore[no-untyped-def]
+    return list(seam.ops.spec.stacks)
+
+
+def test_shared_alone_is_kept_while_stages_use_it(spec) -> None:  # type: ignore[no-untyped-def]
+    ops = RecordingOps(spec).deploy("shared", "dev")
+    plan = lifecycle.destroy_plan(spec, stage="shared", all_stacks=False)
+    with pytest.raises(UserError, match="dev still use"):
+        lifecycle.run_destroy(ops, spec, plan)
+    assert ops.writes == []
+    lifecycle.run_destroy(ops, spec, lifecycle.destroy_plan(spec, stage="dev", all_stacks=False))
+    outcomes = lifecycle.run_destroy(ops, spec, plan)
+    assert [(o.stack, o.status) for o in outcomes] == [("shared", "destroyed")]
+    assert ops.writes == [("destroy", "dev"), ("destroy", "shared")]
+
+
+def test_cli_up_bad_image_and_locked_stack(seam, aws) -> None:  # type: ignore[no-untyped-def]
+    from pulumi.automation import errors as auto_errors
+    from pulumi.automation._cmd import CommandResult
+
+    from bootstrap.automation import map_pulumi_error
+
+    seam.ops.deploy("shared")
+    bad = seam.run("up", "--stage", "dev", "--image", "shop:latest")
+    assert bad.exit_code == SpecError.exit_code
+    assert "is not an image digest" in one_line_error(bad)
+
+    locked = auto_errors.ConcurrentUpdateError(
+        CommandResult(
+            stdout="", stderr="error: the stack is currently locked by 1 lock(s)", code=255
+        )
+    )
+    seam.ops.fail("up", "dev", map_pulumi_error(locked, stack="dev", action="up"))
+    result = seam.run("up", "--stage", "dev")
+    assert result.exit_code == RemoteError.exit_code
+    assert "stack 'dev' is locked by another update" in one_line_error(result)
+    assert seam.run("up", "--stage", "dev").exit_code == 0  # once the lock is gone

@@ -1,0 +1,109 @@
+"""Fixtures for the GitHub provisioning tests: the local GitHub (`github_server`, from
+tests/fakes/github_server.py), rendered projects copied per test, and a one-call `sync`."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bootstrap.github.client import RetryPolicy
+from bootstrap.github.provision import Options, ProvisionResult, Values, connect, provision
+from bootstrap.repo import load_spec
+from tests.conftest import render
+from tests.fakes.github_server import FakeGitHub, github_server
+
+__all__ = ["github_server"]
+
+PASSPHRASE = "correct horse battery staple"
+ACCOUNT = "123456789012"
+OUTPUTS: dict[str, dict[str, Any]] = {
+    "shared": {
+        "ciRoleArn": f"arn:aws:iam::{ACCOUNT}:role/shop-ci",
+        "previewRoleArn": f"arn:aws:iam::{ACCOUNT}:role/shop-preview",
+        "repositoryUrl": f"{ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com/shop",
+    },
+    **{
+        stage: {
+            "deployRoleArn": f"arn:aws:iam::{ACCOUNT}:role/shop-{stage}-deploy",
+            "region": "eu-west-1",
+        }
+        for stage in ("dev", "test", "prod")
+    },
+}
+VALUES = Values(
+    outputs=OUTPUTS,
+    backend_url="s3://shop-state-123456789012",
+    secrets={"PULUMI_CONFIG_PASSPHRASE": PASSPHRASE},
+)
+# A fresh 3-stage run (prod manual): repository, topics, 3 environments, 3 branch policies,
+# 5 repository variables, 9 environment variables, 1 secret, branch protection.
+FRESH_WRITES = 24
+
+_RENDERS: dict[tuple[tuple[str, Any], ...], Path] = {}
+
+
+@pytest.fixture
+def project(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
+    """A private copy of a rendered repo (rendered once per worker and spec)."""
+
+    def make(**overrides: Any) -> Path:
+        key = tuple(sorted(overrides.items()))
+        if key not in _RENDERS:
+            _RENDERS[key] = render(tmp_path_factory.mktemp("render"), **overrides)
+        dest = tmp_path / f"copy{len(list(tmp_path.glob('copy*')))}" / "shop"
+        shutil.copytree(_RENDERS[key], dest, symlinks=True)
+        return dest
+
+    return make
+
+
+@dataclass
+class World:
+    """The local GitHub with user `octo` (token) and organisation `acme` (octo is a member)."""
+
+    server: FakeGitHub
+    token: str
+    sleeps: list[float] = field(default_factory=list)
+
+    def sync(
+        self,
+        repo: Path,
+        *,
+        token: str | None = None,
+        values: Values = VALUES,
+        retry: RetryPolicy | None = None,
+        notices: list[str] | None = None,
+        **options: Any,
+    ) -> ProvisionResult:
+        token = token or self.token
+        policy = retry or RetryPolicy(sleep=self.sleeps.append, clock=lambda: 1_000_000.0)
+        client, identity = connect(
+            token,
+            self.server.api_url,
+            public=bool(options.get("public")),
+            retry=policy,
+            throttle=False,
+        )
+        return provision(
+            load_spec(repo),
+            repo,
+            client=client,
+            identity=identity,
+            token=token,
+            options=Options(**options),
+            values=values,
+            notify=None if notices is None else notices.append,
+        )
+
+
+@pytest.fixture
+def world(github_server: FakeGitHub) -> World:
+    token = github_server.add_user("octo", plan="pro")
+    github_server.add_user("hubot")
+    github_server.add_org("acme", members=("octo",), plan="enterprise", teams=("ops",))
+    return World(github_server, token)

@@ -1,0 +1,159 @@
+"""The ECS target: Fargate by digest behind an ALB, circuit breaker, autoscaling, logs."""
+
+from __future__ import annotations
+
+import pytest
+
+from .helpers import (
+    DIGEST_REF,
+    LOG_GROUP,
+    PLACEHOLDER,
+    PROJECT,
+    REAL_DIGEST,
+    REPOSITORY_URL,
+    container_definitions,
+    count,
+    one,
+    stage_config,
+)
+
+LISTENER = "aws:lb/listener:Listener"
+
+
+def test_inventory(project_plans):
+    plan = project_plans["ecs"]["dev"]
+    for type_ in (
+        "aws:ecs/cluster:Cluster",
+        "aws:ecs/taskDefinition:TaskDefinition",
+        "aws:ecs/service:Service",
+        "aws:lb/loadBalancer:LoadBalancer",
+        "aws:lb/targetGroup:TargetGroup",
+        "aws:appautoscaling/target:Target",
+        "aws:appautoscaling/policy:Policy",
+    ):
+        assert count(plan, type_) == 1, type_
+    assert count(plan, LISTENER) == 1
+    assert count(plan, "aws:eks/cluster:Cluster") == count(plan, "aws:lambda/function:Function") == 0
+
+
+def test_cluster_has_container_insights(project_plans):
+    cluster = one(project_plans["ecs"]["dev"], "aws:ecs/cluster:Cluster")
+    assert cluster.inputs["name"] == f"{PROJECT}-dev"
+    assert {"name": "containerInsights", "value": "enabled"} in cluster.inputs["settings"]
+
+
+def test_task_runs_the_image_by_digest(project_plans, released):
+    (container,) = container_definitions(project_plans["ecs"]["dev"])
+    assert DIGEST_REF.match(container["image"])
+    assert container["image"].endswith(PLACEHOLDER)  # no image built yet
+    (container,) = container_definitions(released["ecs"])
+    assert container["image"] == f"{REPOSITORY_URL}@{REAL_DIGEST}"
+    assert ":" not in container["image"].rsplit("/", 1)[1].split("@")[0]  # never a tag
+    env = {e["name"]: e["value"] for e in container["environment"]}
+    assert env == {
+        "LOG_LEVEL": "INFO",
+        "RELEASE": REAL_DIGEST,
+        "SERVICE_NAME": PROJECT,
+        "STAGE": "dev",
+    }
+
+
+def test_task_definition_is_fargate_hardened_and_sized_per_stage(project_plans):
+    for stage, cpu, memory in (("dev", "256", "512"), ("prod", "1024", "2048")):
+        plan = project_plans["ecs"][stage]
+        task = one(plan, "aws:ecs/taskDefinition:TaskDefinition")
+        assert task.inputs["requiresCompatibilities"] == ["FARGATE"]
+        assert task.inputs["networkMode"] == "awsvpc"
+        assert (task.inputs["cpu"], task.inputs["memory"]) == (cpu, memory)
+        (container,) = container_definitions(plan)
+        assert container["readonlyRootFilesystem"] is True
+        assert container["user"] == "10001"
+        assert container["portMappings"] == [{"containerPort": 8080, "protocol": "tcp"}]
+        logs = container["logConfiguration"]
+        assert logs["logDriver"] == "awslogs"
+        assert logs["options"]["awslogs-group"] == f"/aws/ecs/{PROJECT}-{stage}"
+
+
+def test_load_balancer_names_fit_aws_limits(project_plans):
+    for stage in ("dev", "test", "prod"):
+        plan = project_plans["ecs"][stage]
+        lb = one(plan, "aws:lb/loadBalancer:LoadBalancer")
+        tg = one(plan, "aws:lb/targetGroup:TargetGroup")
+        assert lb.name == tg.name == f"{PROJECT}-{stage}"
+        assert "name" not in lb.inputs and "name" not in tg.inputs  # auto-named from the above
+        assert lb.inputs["internal"] is False
+        assert lb.inputs["dropInvalidHeaderFields"] is True
+
+
+def test_health_check_on_health(project_plans):
+    tg = one(project_plans["ecs"]["dev"], "aws:lb/targetGroup:TargetGroup")
+    assert tg.inputs["targetType"] == "ip"
+    assert tg.inputs["port"] == 8080
+    assert tg.inputs["healthCheck"]["path"] == "/health"
+    assert tg.inputs["healthCheck"]["matcher"] == "200"
+
+
+def test_http_listener_without_certificate(project_plans):
+    (listener,) = project_plans["ecs"]["dev"].of_type(LISTENER)
+    assert (listener.inputs["port"], listener.inputs["protocol"]) == (80, "HTTP")
+    assert listener.inputs["defaultActions"][0]["type"] == "forward"
+    assert project_plans["ecs"]["dev"].outputs["url"].startswith("http://")
+
+
+def test_https_listener_with_certificate(plan_stage):
+    certificate = "arn:aws:acm:eu-west-1:123456789012:certificate/0f6e1c8a-1111-2222-3333-444455556666"
+    plan = plan_stage("dev", stage_config("ecs", certificateArn=certificate))
+    listeners = {item.inputs["port"]: item.inputs for item in plan.of_type(LISTENER)}
+    assert set(listeners) == {80, 443}
+    assert listeners[443]["protocol"] == "HTTPS"
+    assert listeners[443]["certificateArn"] == certificate
+    assert listeners[443]["sslPolicy"].startswith("ELBSecurityPolicy-TLS13")
+    assert listeners[80]["defaultActions"][0]["type"] == "redirect"
+    assert listeners[80]["defaultActions"][0]["redirect"]["protocol"] == "HTTPS"
+    assert plan.outputs["url"].startswith("https://")
+    lb_group = [g for g in plan.of_type("aws:ec2/securityGroup:SecurityGroup") if g.name.endswith("-lb")]
+    assert sorted(rule["fromPort"] for rule in lb_group[0].inputs["ingress"]) == [80, 443]
+
+
+def test_deployments_roll_back_on_failure(project_plans):
+    service = one(project_plans["ecs"]["dev"], "aws:ecs/service:Service")
+    assert service.inputs["deploymentCircuitBreaker"] == {"enable": True, "rollback": True}
+    assert service.inputs["launchType"] == "FARGATE"
+    assert service.inputs["networkConfiguration"]["assignPublicIp"] is False
+    assert service.inputs["waitForSteadyState"] is True
+    assert service.inputs["loadBalancers"][0]["containerPort"] == 8080
+
+
+def test_autoscaling_bounds_come_from_config(project_plans, plan_stage):
+    for stage, low, high in (("dev", 1, 2), ("prod", 2, 10)):
+        target = one(project_plans["ecs"][stage], "aws:appautoscaling/target:Target")
+        assert (target.inputs["minCapacity"], target.inputs["maxCapacity"]) == (low, high)
+        assert target.inputs["scalableDimension"] == "ecs:service:DesiredCount"
+        assert target.inputs["resourceId"] == f"service/{PROJECT}-{stage}/{PROJECT}-{stage}"
+    plan = plan_stage("dev", stage_config("ecs", minCapacity=3, maxCapacity=7))
+    target = one(plan, "aws:appautoscaling/target:Target")
+    assert (target.inputs["minCapacity"], target.inputs["maxCapacity"]) == (3, 7)
+    assert one(plan, "aws:ecs/service:Service").inputs["desiredCount"] == 3
+
+
+def test_log_group_has_retention(project_plans):
+    for stage, days in (("dev", 14), ("test", 14), ("prod", 90)):
+        groups = {g.inputs["name"]: g.inputs for g in project_plans["ecs"][stage].of_type(LOG_GROUP)}
+        assert groups[f"/aws/ecs/{PROJECT}-{stage}"]["retentionInDays"] == days
+        assert all(g.get("retentionInDays") for g in groups.values())
+
+
+def test_tasks_accept_traffic_only_from_the_load_balancer(project_plans):
+    groups = {g.name: g.inputs for g in project_plans["ecs"]["dev"].of_type("aws:ec2/securityGroup:SecurityGroup")}
+    service = groups[f"{PROJECT}-dev-service"]
+    (rule,) = service["ingress"]
+    assert rule["fromPort"] == rule["toPort"] == 8080
+    assert "cidrBlocks" not in rule and len(rule["securityGroups"]) == 1
+
+
+@pytest.mark.parametrize(("cpu", "memory"), [(300, 512), (256, 4096)])
+def test_fargate_sizes_are_validated(plan_stage, cpu, memory):
+    from bootstrap.mockrun import PlanError
+
+    with pytest.raises(PlanError, match="cpu|memory"):
+        plan_stage("dev", stage_config("ecs", cpu=cpu, memory=memory))

@@ -1,0 +1,172 @@
+"""The shared stack: registry, GitHub OIDC provider, CI push role; its outputs."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bootstrap.mockrun import PlanError, run_program
+
+from .helpers import (
+    ACCOUNT,
+    OWNER,
+    PROJECT,
+    REGION,
+    ROLE,
+    ROLE_POLICY,
+    actions,
+    count,
+    one,
+    resources,
+    shared_config,
+    types,
+)
+
+SHARED_OUTPUTS = {"repositoryUrl", "repositoryName", "repositoryArn", "ciRoleArn", "oidcProviderArn"}
+REPOSITORY_ARN = f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/{PROJECT}"
+PROVIDER_ARN = f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com"
+
+
+@pytest.fixture(scope="module")
+def shared(project_plans):
+    return project_plans["ecs"]["shared"]
+
+
+def test_inventory(shared):
+    assert {
+        "aws:ecr/repository:Repository",
+        "aws:ecr/lifecyclePolicy:LifecyclePolicy",
+        "aws:ecr/registryScanningConfiguration:RegistryScanningConfiguration",
+        "aws:ecr/repositoryPolicy:RepositoryPolicy",
+        "aws:iam/openIdConnectProvider:OpenIdConnectProvider",
+        ROLE,
+        ROLE_POLICY,
+    } <= types(shared)
+    # The shared stack holds account-level things only: no network, no workload.
+    assert not {t for t in types(shared) if t.startswith(("aws:ec2", "aws:ecs", "aws:eks", "aws:lambda"))}
+    assert count(shared, ROLE) == 1
+
+
+def test_repository_is_immutable_and_encrypted(shared):
+    repository = one(shared, "aws:ecr/repository:Repository")
+    assert repository.inputs["name"] == PROJECT
+    assert repository.inputs["imageTagMutability"] == "IMMUTABLE"
+    assert repository.inputs["encryptionConfigurations"] == [{"encryptionType": "KMS"}]
+    # Scanning is registry-level, not the deprecated per-repository setting.
+    assert "imageScanningConfiguration" not in repository.inputs
+    assert repository.inputs.get("forceDelete") is False
+
+
+def test_scan_on_push_is_registry_level(shared):
+    scanning = one(shared, "aws:ecr/registryScanningConfiguration:RegistryScanningConfiguration")
+    assert scanning.inputs["scanType"] == "BASIC"
+    assert scanning.inputs["rules"] == [
+        {
+            "scanFrequency": "SCAN_ON_PUSH",
+            "repositoryFilters": [{"filter": "*", "filterType": "WILDCARD"}],
+        }
+    ]
+
+
+def test_scanning_can_be_left_to_the_account(infra):
+    plan = run_program(infra, PROJECT, "shared", shared_config(registryScanning="false"))
+    assert count(plan, "aws:ecr/registryScanningConfiguration:RegistryScanningConfiguration") == 0
+
+
+def test_lifecycle_expires_untagged_and_keeps_releases(shared, infra):
+    rules = json.loads(one(shared, "aws:ecr/lifecyclePolicy:LifecyclePolicy").inputs["policy"])["rules"]
+    untagged, releases = sorted(rules, key=lambda r: r["rulePriority"])
+    assert untagged["selection"] == {
+        "tagStatus": "untagged",
+        "countType": "sinceImagePushed",
+        "countUnit": "days",
+        "countNumber": 1,
+    }
+    assert releases["selection"]["tagStatus"] == "tagged"
+    assert releases["selection"]["countType"] == "imageCountMoreThan"
+    assert releases["selection"]["countNumber"] == 30  # keepReleases in Pulumi.shared.yaml
+    assert {r["action"]["type"] for r in rules} == {"expire"}
+
+    plan = run_program(infra, PROJECT, "shared", shared_config(keepReleases=7, untaggedExpiryDays=3))
+    rules = json.loads(one(plan, "aws:ecr/lifecyclePolicy:LifecyclePolicy").inputs["policy"])["rules"]
+    assert [r["selection"]["countNumber"] for r in sorted(rules, key=lambda r: r["rulePriority"])] == [3, 7]
+
+
+def test_lambda_may_pull_only_for_this_projects_functions(shared):
+    policy = json.loads(one(shared, "aws:ecr/repositoryPolicy:RepositoryPolicy").inputs["policy"])
+    (statement,) = policy["Statement"]
+    assert statement["Principal"] == {"Service": "lambda.amazonaws.com"}
+    assert sorted(actions(statement)) == ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
+    assert statement["Condition"] == {
+        "ArnLike": {"aws:SourceArn": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{PROJECT}-*"}
+    }
+
+
+def test_oidc_provider_for_github_actions(shared):
+    provider = one(shared, "aws:iam/openIdConnectProvider:OpenIdConnectProvider")
+    assert provider.inputs["url"] == "https://token.actions.githubusercontent.com"
+    assert provider.inputs["clientIdLists"] == ["sts.amazonaws.com"]
+    assert not provider.inputs.get("thumbprintLists")
+
+
+def test_existing_oidc_provider_is_reused(infra):
+    existing = f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com"
+    plan = run_program(infra, PROJECT, "shared", shared_config(oidcProviderArn=existing))
+    assert count(plan, "aws:iam/openIdConnectProvider:OpenIdConnectProvider") == 0
+    assert plan.outputs["oidcProviderArn"] == existing
+    trust = json.loads(one(plan, ROLE).inputs["assumeRolePolicy"])
+    assert trust["Statement"][0]["Principal"] == {"Federated": existing}
+
+
+def test_a_wrong_provider_arn_is_refused(infra):
+    wrong = f"arn:aws:iam::{ACCOUNT}:oidc-provider/gitlab.com"
+    with pytest.raises(PlanError, match="not the GitHub Actions provider"):
+        run_program(infra, PROJECT, "shared", shared_config(oidcProviderArn=wrong))
+
+
+def test_ci_role_trusts_only_main_branch_builds_of_this_repo(shared):
+    role = one(shared, ROLE)
+    assert role.inputs["name"] == f"{PROJECT}-ci"
+    trust = json.loads(role.inputs["assumeRolePolicy"])
+    (statement,) = trust["Statement"]
+    assert statement["Effect"] == "Allow"
+    assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
+    assert statement["Principal"] == {"Federated": PROVIDER_ARN}
+    assert statement["Condition"] == {
+        "StringEquals": {
+            "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+            "token.actions.githubusercontent.com:sub": f"repo:{OWNER}/{PROJECT}:ref:refs/heads/main",
+        }
+    }
+
+
+def test_ci_role_may_push_only_to_this_repository(shared):
+    policy = json.loads(one(shared, ROLE_POLICY).inputs["policy"])
+    for statement in policy["Statement"]:
+        assert statement["Effect"] == "Allow"
+        assert all(action.startswith("ecr:") for action in actions(statement))
+        if resources(statement) == ["*"]:
+            assert actions(statement) == ["ecr:GetAuthorizationToken"]
+        else:
+            assert resources(statement) == [REPOSITORY_ARN]
+    granted = {a for s in policy["Statement"] for a in actions(s)}
+    assert {"ecr:PutImage", "ecr:InitiateLayerUpload", "ecr:CompleteLayerUpload"} <= granted
+    assert not {a for a in granted if "Delete" in a or "Policy" in a}
+
+
+def test_outputs_are_the_contract(shared):
+    assert set(shared.outputs) == SHARED_OUTPUTS
+    assert shared.outputs["repositoryUrl"] == f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{PROJECT}"
+    assert shared.outputs["repositoryName"] == PROJECT
+    assert shared.outputs["repositoryArn"] == REPOSITORY_ARN
+    assert shared.outputs["ciRoleArn"] == f"arn:aws:iam::{ACCOUNT}:role/bootstrap-ci/{PROJECT}-ci"
+    assert shared.outputs["oidcProviderArn"] == PROVIDER_ARN
+
+
+def test_every_target_shares_one_shared_stack_shape(project_plans):
+    shapes = {
+        target: sorted((r.type, r.name) for r in plans["shared"].resources)
+        for target, plans in project_plans.items()
+    }
+    assert shapes["ecs"] == shapes["eks"] == shapes["lambda"]
