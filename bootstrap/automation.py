@@ -19,7 +19,7 @@ import re
 import shutil
 import subprocess
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -80,8 +80,15 @@ class StackOps(Protocol):
 
     def preview(self, stack: str) -> OpResult: ...
 
-    def up(self, stack: str, *, config: Mapping[str, str] | None = None) -> OpResult:
-        """Deploy; `config` (full keys, e.g. `shop:image`) is set on the stack first."""
+    def up(
+        self,
+        stack: str,
+        *,
+        config: Mapping[str, str] | None = None,
+        targets: Sequence[str] | None = None,
+    ) -> OpResult:
+        """Deploy; `config` (full keys, e.g. `shop:image`) is set on the stack first;
+        `targets` (URNs or URN globs) limits the update to those resources."""
 
     def destroy(self, stack: str) -> OpResult: ...
 
@@ -425,7 +432,13 @@ class AutomationOps:
             seconds=time.monotonic() - started,
         )
 
-    def up(self, stack: str, *, config: Mapping[str, str] | None = None) -> OpResult:
+    def up(
+        self,
+        stack: str,
+        *,
+        config: Mapping[str, str] | None = None,
+        targets: Sequence[str] | None = None,
+    ) -> OpResult:
         from pulumi.automation import ConfigValue
 
         handle = self._stack(stack, create=True)
@@ -437,7 +450,11 @@ class AutomationOps:
             EngineProgress(stack, "up", verbose=self.verbose) as progress,
             pulumi_errors(stack=stack, action="up"),
         ):
-            result = handle.up(on_output=progress.on_output, on_event=progress.on_event)
+            result = handle.up(
+                on_output=progress.on_output,
+                on_event=progress.on_event,
+                target=list(targets) if targets else None,
+            )
         return OpResult(
             stack,
             "up",
@@ -599,7 +616,13 @@ class RecordingOps:
             changes = {"create": planned}
         return OpResult(stack, "preview", changes)
 
-    def up(self, stack: str, *, config: Mapping[str, str] | None = None) -> OpResult:
+    def up(
+        self,
+        stack: str,
+        *,
+        config: Mapping[str, str] | None = None,
+        targets: Sequence[str] | None = None,  # accepted; the recording seam makes the whole stack
+    ) -> OpResult:
         self._record("up", stack)
         previous = self.stacks.get(stack)
         config = {**(previous.config if previous else {}), **(config or {})}

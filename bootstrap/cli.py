@@ -71,6 +71,7 @@ def root(
 
 
 app.command("new")(guarded(commands.new.new))
+app.command("provision")(guarded(commands.provision.provision))
 github_commands.app.command("sync")(guarded(github_commands.sync))
 app.add_typer(github_commands.app, name="github")
 app.command("preview")(guarded(commands.preview.preview))

@@ -281,7 +281,7 @@ def confirm_destroy(
         raise ConfirmationRequired(
             f"{names} {'is a manual stage' if len(plan.protected) == 1 else 'are manual stages'}"
             " (protected); nothing was destroyed",
-            "pass --yes and confirm " + " ".join(f"--confirm {s}" for s in plan.protected),
+            "pass --yes and " + " ".join(f"--confirm {s}" for s in plan.protected),
         )
     for stage in plan.protected:
         if stage in confirm:
@@ -351,19 +351,21 @@ class EcrImages:
 @dataclass
 class StackOutcome:
     stack: str
-    status: str  # "destroyed" | "skipped" | "deployed"
+    status: str  # "destroyed" | "skipped"
     detail: str = ""
     changes: dict[str, int] = field(default_factory=dict)
 
 
 class DestroyFailed(UserError):
-    """A destroy stopped part-way; re-running continues where it stopped."""
+    """A destroy stopped part-way; re-running continues where it stopped. The exit code is the
+    cause's (credentials 5, a failed engine run 6, …)."""
 
-    exit_code = 6
-
-    def __init__(self, problem: str, fix: str, outcomes: list[StackOutcome]) -> None:
+    def __init__(
+        self, problem: str, fix: str, outcomes: list[StackOutcome], exit_code: int = 6
+    ) -> None:
         super().__init__(problem, fix)
         self.outcomes = outcomes
+        self.exit_code = exit_code
 
 
 def run_destroy(
@@ -401,13 +403,14 @@ def run_destroy(
                 detail = _clear_registry(ops, plan, images)
             result = ops.destroy(stack)
         except UserError as exc:
-            finished = [o.stack for o in outcomes if o.status != "deployed"]
+            finished = [o.stack for o in outcomes]
             so_far = f"; finished: {', '.join(finished)}" if finished else ""
             raise DestroyFailed(
                 f"destroying '{stack}' stopped: {exc.problem}{so_far}",
                 (exc.fix + "; then " if exc.fix else "")
                 + "run the same command again to continue (finished stacks are skipped)",
                 outcomes,
+                exc.exit_code,
             ) from exc
         done(StackOutcome(stack, "destroyed", detail, result.changes))
     return outcomes

@@ -20,12 +20,15 @@ imported from the repo itself; runs are serialised by a lock because `sys.module
 from __future__ import annotations
 
 import asyncio
+import gc
 import hashlib
 import logging
 import os
 import runpy
 import sys
 import threading
+import traceback
+import warnings
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -44,6 +47,7 @@ PACKAGE = "stacks"
 
 _RUN_LOCK = threading.Lock()
 _RPC_WORKERS = min(8, (os.cpu_count() or 1) + 4)
+_NEVER_AWAITED = "coroutine .* was never awaited"
 
 
 class PlanError(UserError):
@@ -408,6 +412,15 @@ class _Mocks:
         state.pop("name", None)
         return f"{state.get('role', '')}-{self.ids.hex(typ, logical, length=8)}"
 
+    def _aws_s3_bucket(self, typ: str, logical: str, name: str, state: dict) -> str:
+        state.pop("name", None)
+        bucket = str(state.get("bucket") or f"{logical}-{self.ids.hex(typ, logical, length=7)}")
+        state["bucket"] = bucket
+        state["arn"] = f"arn:{self.ids.partition}:s3:::{bucket}"
+        state["bucketDomainName"] = f"{bucket}.s3.amazonaws.com"
+        state["bucketRegionalDomainName"] = f"{bucket}.s3.{self.region}.amazonaws.com"
+        return bucket
+
     def _aws_cloudwatch_loggroup(self, typ: str, logical: str, name: str, state: dict) -> str:
         state["arn"] = self.ids.arn("logs", f"log-group:{name}")
         return name
@@ -671,14 +684,11 @@ def _run_in_thread(
     config: Mapping[str, Any],
     stack_outputs: Mapping[str, Mapping[str, Any]],
 ) -> StackPlan:
-    from pulumi.runtime import mocks as pulumi_mocks
-    from pulumi.runtime.config import set_all_config
-    from pulumi.runtime.settings import get_root_resource
-
+    """One run, on a fresh thread: its own context variables, event loop and RPC workers."""
     values, secret_keys = _config_strings(config)
-    values[OFFLINE_PLAN_CONFIG] = "true"
-    region = values.get("aws:region", "us-east-1")
-    mocks = _Mocks(stack, region, stack_outputs)
+    # A caller may pass "false" to run the program as a real update would (tests of refusals).
+    values.setdefault(OFFLINE_PLAN_CONFIG, "true")
+    mocks = _Mocks(stack, values.get("aws:region", "us-east-1"), stack_outputs)
     monitor = _monitor_class()(mocks)
     logger = logging.getLogger(f"bootstrap.mockrun.{stack}")
     logger.propagate = False
@@ -693,28 +703,17 @@ def _run_in_thread(
             max_workers=_RPC_WORKERS, thread_name_prefix="mockrun-rpc", initializer=worker_loops.add
         )
     )
+    # Outputs that fail after the first error are reported by that error, not again at exit.
+    loop.set_exception_handler(_quiet_exceptions)
     try:
-        pulumi_mocks.set_mocks(
-            mocks,  # type: ignore[arg-type]
-            project=project,
-            stack=stack,
-            preview=False,
-            logger=logger,
-            monitor=monitor,
-            organization=ORGANIZATION,
-        )
-        set_all_config(values, secret_keys)
-        root = get_root_resource()
-        error: BaseException | None = None
-        try:
-            runpy.run_path(str(infra_dir / "__main__.py"), run_name="__main__")
-        except BaseException as exc:  # noqa: BLE001 - reported after the RPCs settle
-            error = exc
-        loop.run_until_complete(pulumi_mocks.run_pulumi_func(lambda: None))
-        if error is not None:
-            raise error
-        outputs = loop.run_until_complete(_resolve_outputs(getattr(root, "outputs", {})))
+        _configure_runtime(mocks, monitor, logger, project, stack, values, secret_keys)
+        with warnings.catch_warnings():
+            # When a program fails, Pulumi drops coroutines of the outputs that can no longer
+            # resolve; the failure is reported once, not again for each of them.
+            warnings.filterwarnings("ignore", _NEVER_AWAITED, RuntimeWarning)
+            outputs = _execute(loop, infra_dir)
     finally:
+        _drop_runtime_state()
         _close(loop)
         worker_loops.close()
         logger.removeHandler(capture)
@@ -734,6 +733,58 @@ def _run_in_thread(
     return StackPlan(stack=stack, resources=resources, outputs=outputs, messages=capture.messages)
 
 
+def _configure_runtime(
+    mocks: _Mocks,
+    monitor: Any,
+    logger: logging.Logger,
+    project: str,
+    stack: str,
+    values: dict[str, str],
+    secret_keys: list[str],
+) -> None:
+    from pulumi.runtime import mocks as pulumi_mocks
+    from pulumi.runtime.config import set_all_config
+    from pulumi.runtime.settings import SETTINGS
+
+    # Pulumi keeps its runtime settings in context variables, but a setting that a new context
+    # has not set falls back to a process-wide default, which the first run's values become.
+    # set_mocks sets most of them; these it leaves, so each run gets its own.
+    SETTINGS.outputs = set()
+    SETTINGS.lock = threading.Lock()
+    SETTINGS.package_refs = {}
+    SETTINGS.base_providers_by_ref = {}
+    pulumi_mocks.set_mocks(
+        mocks,  # type: ignore[arg-type]
+        project=project,
+        stack=stack,
+        preview=False,  # every output resolves: no unknowns whose callbacks never run
+        logger=logger,
+        monitor=monitor,
+        organization=ORGANIZATION,
+    )
+    set_all_config(values, secret_keys)
+
+
+def _execute(loop: asyncio.AbstractEventLoop, infra_dir: Path) -> dict[str, Any]:
+    """Run the program's entry point, wait for every registration, resolve the exports."""
+    from pulumi.runtime import mocks as pulumi_mocks
+    from pulumi.runtime.settings import get_root_resource
+
+    root = get_root_resource()
+    error: BaseException | None = None
+    try:
+        runpy.run_path(str(infra_dir / "__main__.py"), run_name="__main__")
+    except BaseException as exc:  # noqa: BLE001 - reported after the RPCs settle
+        error = exc
+    try:
+        loop.run_until_complete(pulumi_mocks.run_pulumi_func(lambda: None))
+    except BaseException as exc:  # noqa: BLE001 - the program's own error comes first
+        error = error or exc
+    if error is not None:
+        raise error
+    return loop.run_until_complete(_resolve_outputs(getattr(root, "outputs", {})))
+
+
 async def _resolve_outputs(exports: Mapping[str, Any]) -> dict[str, Any]:
     import pulumi
 
@@ -744,6 +795,39 @@ async def _resolve_outputs(exports: Mapping[str, Any]) -> dict[str, Any]:
         secret = await output.is_secret()
         outputs[name] = MASKED if secret else _mask(resolved)
     return outputs
+
+
+def _drop_runtime_state() -> None:
+    """Forget the run's pending work. Pulumi's setting defaults are process-wide and keep the
+    last run's RPC manager; after a failure its list still holds coroutines that never ran."""
+    from pulumi.runtime.settings import SETTINGS
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", _NEVER_AWAITED, RuntimeWarning)
+        SETTINGS.rpc_manager.clear()
+        SETTINGS.outputs.clear()
+
+
+def _release_frames(error: BaseException) -> None:
+    """A failed program leaves coroutines that will never run, held by the frames of the error's
+    traceback. Clear those frames (the traceback keeps its lines) and finalise the coroutines now,
+    quietly, instead of letting the garbage collector warn about each one later, anywhere."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", _NEVER_AWAITED, RuntimeWarning)
+        seen: set[int] = set()
+        current: BaseException | None = error
+        while current is not None and id(current) not in seen:
+            seen.add(id(current))
+            traceback.clear_frames(current.__traceback__)
+            current = current.__cause__ or current.__context__
+        gc.collect()
+
+
+def _quiet_exceptions(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    message = str(context.get("message", ""))
+    if message.endswith("exception was never retrieved"):
+        return
+    loop.default_exception_handler(context)
 
 
 class _WorkerLoops:
@@ -806,6 +890,7 @@ def run_program(
         try:
             outcome["plan"] = _run_in_thread(infra_dir, project, stack, config, stack_outputs or {})
         except BaseException as exc:  # noqa: BLE001 - handed to the calling thread
+            _release_frames(exc)
             outcome["error"] = exc
 
     with _RUN_LOCK, _program_modules(infra_dir):

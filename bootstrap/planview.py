@@ -176,7 +176,8 @@ def resource_tree(plan: PlanLike, *, title: str | None = None) -> Tree:
 
     resources = ordered(plan.resources)
     count = len(resources)
-    tree = Tree(Text.assemble((title or plan.stack, "bold"), f"  {count} resources"))
+    counted = f"  {count} resources" if count or title is None else ""
+    tree = Tree(Text.assemble((title or plan.stack, "bold"), counted))
     nodes: dict[str, Tree] = {}
     urns = {r.urn for r in resources}
     for r in resources:
@@ -277,7 +278,7 @@ def stage_diff(base: PlanLike, other: PlanLike) -> StageDiff:
 def stage_diffs(plans: list[PlanLike]) -> list[StageDiff]:
     """Each stage against the first stage (the shared stack is left out)."""
     stages = [p for p in plans if p.stack != "shared"]
-    if len(stages) < 2:
+    if len(stages) < 2 or not all(p.resources for p in stages):
         return []
     first = stages[0]
     return [stage_diff(first, other) for other in stages[1:]]

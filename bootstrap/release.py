@@ -173,7 +173,7 @@ def untag_superseded(
                 mine = [t for t in tags if t.startswith(prefix)]
                 if not mine or detail["imageDigest"] in keep or len(mine) == len(tags):
                     continue
-                stale.extend({"imageDigest": detail["imageDigest"], "imageTag": t} for t in mine)
+                stale.extend({"imageTag": t} for t in mine)  # a tag alone: only it goes
         for start in range(0, len(stale), 100):
             batch = stale[start : start + 100]
             done = ecr_client.batch_delete_image(repositoryName=repository_name, imageIds=batch)
@@ -498,7 +498,7 @@ def plan_rollback(
         git_sha=git_sha or (info.git_sha if info else None),
         current=current,
     )
-    move.checks.append("in the registry" if info else "registry not checked")
+    move.checks.append("found in the registry" if info else "the registry was not checked")
     if stage.waiting is not None:
         move.warnings.append(f"a deployment to '{stage_name}' already waits for approval")
     return move
@@ -547,6 +547,8 @@ def deploy_local(
             outcome.untagged = untag_superseded(ecr_client, repository_name, move.stage, keep)
         except UserError as exc:
             outcome.registry_error = exc.problem
+    elif ecr_client is not None:
+        outcome.registry_error = "the registry could not be read"
     url = result.outputs.get("url")
     if check is not None and isinstance(url, str) and url:
         outcome.health = check(url)

@@ -184,6 +184,7 @@ class Deployment:
     digest: str | None = None
     digest_source: str | None = None  # payload | status | run | sha
     dispatched: bool = False  # made by a run started by hand (workflow_dispatch)
+    environment_url: str | None = None  # the job's `environment.url` (the stage's URL)
 
     @property
     def succeeded(self) -> bool:
@@ -438,6 +439,7 @@ class GitHubView:
             creator=creator,
             states=states,
             succeeded_at=_aware(successes[-1].created_at) if successes else None,
+            environment_url=next((s.environment_url for s in statuses if s.environment_url), None),
         )
         texts: list[tuple[str, Any]] = [
             ("payload", json.dumps(raw.payload) if raw.payload else ""),
@@ -884,6 +886,7 @@ def _stage(
         current_deployment = next((d for d in deployments if d.succeeded), None)
         if current_deployment is not None:
             stage.deployed = True
+            stage.url = current_deployment.environment_url
             stage.current = Release(
                 current_deployment.digest,
                 git_sha=current_deployment.sha
@@ -901,6 +904,13 @@ def _stage(
     if stage.previous is not None and github_read:
         stage.previous.smoke_test = smoke_test(deployments, stage.previous.digest)
 
+    _enrich(stage, registry)
+    _activity(stage, deployments, current_deployment, waiting)
+    return stage
+
+
+def _enrich(stage: StageStatus, registry: Registry | None) -> None:
+    """Git SHAs and push times from the registry; whether the releases are still there."""
     for release in (stage.current, stage.previous):
         if release is None or registry is None or not release.digest:
             continue
@@ -914,19 +924,27 @@ def _stage(
     if stage.previous is not None and stage.previous.in_registry is False:
         stage.notes.append("the previous release is no longer in the registry")
 
-    if waiting is None and deployments:
-        newest = deployments[0]
-        if newest.state == "waiting" and newest is not current_deployment:
-            waiting = Waiting(None, sha=newest.sha, actor=newest.creator, since=newest.created_at)
+
+def _activity(
+    stage: StageStatus,
+    deployments: list[Deployment],
+    current_deployment: Deployment | None,
+    waiting: Waiting | None,
+) -> None:
+    """A deployment waiting for approval; the newest deployment when it is not the current one
+    and did not succeed (failed, or still running)."""
+    newest = deployments[0] if deployments else None
+    if newest is None or newest is current_deployment:
+        stage.waiting = waiting
+        return
+    if waiting is None and newest.state == "waiting":
+        waiting = Waiting(None, sha=newest.sha, actor=newest.creator, since=newest.created_at)
     stage.waiting = waiting
-    if deployments and deployments[0] is not current_deployment:
-        newest = deployments[0]
-        if newest.state not in ("success", "inactive", "waiting"):
-            stage.last_deployment = newest.state
-            what = f"{newest.sha[:7]} " if newest.sha else ""
-            verb = {"failure": "failed", "error": "failed"}.get(newest.state, newest.state)
-            stage.notes.append(f"last deployment {what}{verb}".replace("  ", " "))
-    return stage
+    if newest.state not in ("success", "inactive", "waiting"):
+        stage.last_deployment = newest.state
+        what = f" {newest.sha[:7]}" if newest.sha else ""
+        verb = {"failure": "failed", "error": "failed"}.get(newest.state, newest.state)
+        stage.notes.append(f"last deployment{what} {verb}")
 
 
 def _previous(
@@ -1038,6 +1056,11 @@ def render_text(report: Report, *, width: int = 200) -> str:
     return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
 
 
+def pause(seconds: float) -> None:
+    """The wait between two `--watch` refreshes (its own name, so tests replace only this)."""
+    time.sleep(seconds)
+
+
 def watch(
     step: Callable[[], None],
     *,
@@ -1053,7 +1076,7 @@ def watch(
             done += 1
             if iterations is not None and done >= iterations:
                 break
-            (sleep or time.sleep)(interval)
+            (sleep or pause)(interval)
     except KeyboardInterrupt:
         pass
     return done

@@ -100,21 +100,22 @@ def policy_output(
     return pulumi.Output.all(*inputs).apply(lambda values: policy(build(*values)))
 
 
-def service_trust(principal: str, ctx: AwsContext, source_arn: str | None = None) -> str:
-    """Trust policy for an AWS service, limited to this account (confused-deputy protection)."""
-    condition: dict[str, Any] = {"StringEquals": {"aws:SourceAccount": ctx.account_id}}
-    if source_arn:
-        condition["ArnLike"] = {"aws:SourceArn": source_arn}
-    return policy(
-        [
-            {
-                "Effect": "Allow",
-                "Principal": {"Service": principal},
-                "Action": "sts:AssumeRole",
-                "Condition": condition,
-            }
-        ]
-    )
+def service_trust(
+    principal: str, ctx: AwsContext, source_arn: str | None = None, *, scoped: bool = True
+) -> str:
+    """Trust policy for an AWS service. `scoped`: only on behalf of this account (and source),
+    the confused-deputy protection, for services that send those keys when assuming roles."""
+    statement: dict[str, Any] = {
+        "Effect": "Allow",
+        "Principal": {"Service": principal},
+        "Action": "sts:AssumeRole",
+    }
+    if scoped:
+        condition: dict[str, Any] = {"StringEquals": {"aws:SourceAccount": ctx.account_id}}
+        if source_arn:
+            condition["ArnLike"] = {"aws:SourceArn": source_arn}
+        statement["Condition"] = condition
+    return policy([statement])
 
 
 def github_trust(provider_arn: str, subject: str) -> list[Statement]:

@@ -100,7 +100,8 @@ class LambdaService(pulumi.ComponentResource):
             f"{name}-function",
             path=args.role_path,
             permissions_boundary=args.permissions_boundary,
-            assume_role_policy=service_trust("lambda.amazonaws.com", ctx),
+            # Lambda's documented trust has no source conditions.
+            assume_role_policy=service_trust("lambda.amazonaws.com", ctx, scoped=False),
             tags=tags,
             opts=child(self),
         )

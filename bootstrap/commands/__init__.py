@@ -1,6 +1,17 @@
 """One module per command: parse options, call the core, render the result."""
 
-from bootstrap.commands import destroy, doctor, new, preview, promote, rollback, status, up, update
+from bootstrap.commands import (
+    destroy,
+    doctor,
+    new,
+    preview,
+    promote,
+    provision,
+    rollback,
+    status,
+    up,
+    update,
+)
 
 __all__ = [
     "destroy",
@@ -8,6 +19,7 @@ __all__ = [
     "new",
     "preview",
     "promote",
+    "provision",
     "rollback",
     "status",
     "up",

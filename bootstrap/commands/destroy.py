@@ -35,13 +35,29 @@ def destroy(
             help="With --all: delete the registry's images too (kept otherwise, and shared with them).",
         ),
     ] = False,
+    github: Annotated[
+        bool,
+        typer.Option(
+            "--github",
+            help="With --all: also delete the GitHub environments and archive the repository "
+            "(confirm with its OWNER/NAME).",
+        ),
+    ] = False,
+    delete_backend: Annotated[
+        bool,
+        typer.Option(
+            "--delete-backend",
+            help="With --all: also delete the state bucket (or directory) once every stack is "
+            "empty (confirm with its name).",
+        ),
+    ] = False,
     yes: YesOpt = False,
     json_output: JsonOpt = False,
     repo: RepoOpt = None,
     verbose: VerboseOpt = False,
 ) -> None:
     """Destroy stacks' resources. Manual stages need --yes and their name; state is kept."""
-    from bootstrap import lifecycle, ui
+    from bootstrap import lifecycle, teardown, ui
     from bootstrap.automation import open_ops, summarize_changes
     from bootstrap.backend import backend_has_state, caller_identity
     from bootstrap.spec import parse_list
@@ -51,6 +67,9 @@ def destroy(
     plan = lifecycle.destroy_plan(
         spec, stage=stage, all_stacks=all_stacks, delete_images=delete_images
     )
+    extra = teardown.plan_teardown(
+        project, github=github, delete_backend=delete_backend, all_stacks=all_stacks
+    )
     ops = open_ops(project.repo, spec, project.backend, verbose=verbose)
     ops.check()
     interactive = not json_output and sys.stdin.isatty()
@@ -58,6 +77,10 @@ def destroy(
     lifecycle.confirm_destroy(
         plan, yes=yes, confirm=confirmed, ask=typer.prompt if interactive else None
     )
+    if extra is not None:
+        teardown.confirm_teardown(
+            extra, confirm=confirmed, ask=typer.prompt if interactive else None
+        )
 
     outcomes: list[lifecycle.StackOutcome] = []
     if not backend_has_state(project.backend, region=spec.region):
@@ -82,6 +105,11 @@ def destroy(
             ops, spec, plan, images=images, identity=identity, on_stack=report
         )
 
+    torn = None
+    if extra is not None:
+        torn = teardown.run_teardown(
+            extra, project, ops, on_message=None if json_output else ui.success
+        )
     if json_output:
         ui.print_json(
             {
@@ -91,11 +119,13 @@ def destroy(
                     for o in outcomes
                 ],
                 "backend": project.backend.url,
+                "teardown": torn.to_dict() if torn else None,
             }
         )
         return
     destroyed = [o.stack for o in outcomes if o.status == "destroyed"]
+    kept = "deleted" if torn and torn.backend == "deleted" else "kept"
     ui.out.print(
         f"Destroyed: {', '.join(destroyed) or 'nothing'}. "
-        f"The state backend ({project.backend.describe()}) is kept."
+        f"The state backend ({project.backend.describe()}) is {kept}."
     )

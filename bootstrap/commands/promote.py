@@ -197,7 +197,7 @@ class Context:
         ui.out.print(f"{move.action} {move.stage}: {outcome.result.summary()}")
         url = outcome.result.outputs.get("url")
         if url:
-            health = f" ({outcome.health.summary})" if outcome.health else ""
+            health = f"  health: {outcome.health.summary}" if outcome.health else ""
             ui.out.print(f"  url: {url}{health}")
         ui.out.print(f"  image: {outcome.result.outputs.get('image') or move.image or move.digest}")
         if outcome.tag:

@@ -231,9 +231,10 @@ class _Provisioner:
         self.ensure_topics(data)
         self.ensure_environments()
         self.local_changes()
-        self.push(state)
+        # Variables and secrets before the push: the push starts the first build, which needs them.
         self.ensure_variables()
         self.ensure_secrets()
+        self.push(state)
         self.ensure_branch_protection()
         self.result.trust_subject = self.spec.trust_subject
         self.finish()

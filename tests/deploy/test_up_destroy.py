@@ -75,9 +75,10 @@ def test_wrong_account_is_refused(spec) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(CredentialsError, match="lives in AWS account 999999999999") as info:
         lifecycle.run_up(ops, spec, "dev", identity=me)
     assert "AWS_PROFILE" in str(info.value) and ops.writes == []
-    with pytest.raises(lifecycle.DestroyFailed, match="999999999999"):
-        plan = lifecycle.destroy_plan(spec, stage="dev", all_stacks=False)
+    plan = lifecycle.destroy_plan(spec, stage="dev", all_stacks=False)
+    with pytest.raises(lifecycle.DestroyFailed, match="999999999999") as failed:
         lifecycle.run_destroy(ops, spec, plan, identity=me)
+    assert failed.value.exit_code == CredentialsError.exit_code
     assert ops.writes == []
 
 

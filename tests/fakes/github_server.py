@@ -153,6 +153,7 @@ class Repository:
     workflow_runs: list[dict[str, Any]] = field(default_factory=list)
     dispatches: list[dict[str, Any]] = field(default_factory=list)
     created_at: str = field(default_factory=_now)
+    archived: bool = False
 
     @property
     def full_name(self) -> str:
@@ -167,6 +168,25 @@ class Fault:
     times: int
     headers: dict[str, str]
     body: Any
+
+
+@dataclass
+class RunScript:
+    """The states a workflow run goes through, one frame per poll (see `FakeGitHub.script_run`).
+
+    A frame is {"status": ..., "conclusion": ..., "jobs": [{"name", "status", "conclusion",
+    "steps": [{"name", "status", "conclusion"}]}]}. `on_frame(index, frame)` is called when a
+    frame is served (e.g. to deploy a stack the way the deploy job would)."""
+
+    frames: list[dict[str, Any]]
+    after_rerun: list[dict[str, Any]] | None = None
+    on_frame: Callable[[int, dict[str, Any]], None] | None = None
+    name: str = "build"
+    index: int = 0
+
+    @property
+    def frame(self) -> dict[str, Any]:
+        return self.frames[min(self.index, len(self.frames) - 1)]
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -207,6 +227,9 @@ class FakeGitHub:
         self._server: Any = None
         self._thread: threading.Thread | None = None
         self.rate_remaining = 5000
+        # scripted workflow runs (`script_run`, `run_on_push`): run id -> script
+        self.run_scripts: dict[int, RunScript] = {}
+        self.push_scripts: dict[str, RunScript] = {}  # repo full name (lower) -> next push's run
         self.routes: list[Route] = self._routes()
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -482,9 +505,13 @@ class FakeGitHub:
         for header in ("Content-Encoding", "Git-Protocol"):
             if header in request.headers:
                 env["HTTP_" + header.upper().replace("-", "_")] = request.headers[header]
+        pushing = request.method == "POST" and rest.endswith("/git-receive-pack")
+        before = self.head(repo.full_name) if pushing else None
         done = subprocess.run(
             ["git", "http-backend"], input=body, env=env, capture_output=True, check=False
         )
+        if pushing:
+            self._after_push(repo, before)
         head, _, content = done.stdout.partition(b"\r\n\r\n")
         if not _:
             head, _, content = done.stdout.partition(b"\n\n")
@@ -566,7 +593,7 @@ class FakeGitHub:
             "visibility": "private" if repo.private else "public",
             "description": repo.description or None,
             "fork": False,
-            "archived": False,
+            "archived": repo.archived,
             "topics": list(repo.topics),
             "default_branch": "main",
             "size": 1 if refs.strip() else 0,
@@ -685,6 +712,8 @@ class FakeGitHub:
             ("POST", R + r"/deployments/(?P<did>\d+)/statuses", self.create_status),
             ("GET", R + r"/actions/runs", self.list_runs),
             ("GET", R + r"/actions/runs/(?P<rid>\d+)", self.get_run),
+            ("GET", R + r"/actions/runs/(?P<rid>\d+)/jobs", self.list_jobs),
+            ("POST", R + r"/actions/runs/(?P<rid>\d+)/rerun", self.rerun),
             ("POST", R + r"/actions/workflows/(?P<wf>[^/]+)/dispatches", self.dispatch),
         ]
         return [(m, re.compile(p), h) for m, p, h in table]
@@ -748,6 +777,8 @@ class FakeGitHub:
             repo.description = body["description"] or ""
         if "private" in body:
             repo.private = bool(body["private"])
+        if "archived" in body:
+            repo.archived = bool(body["archived"])
         return 200, self._repo_json(repo, login)
 
     def delete_repo(
@@ -1281,7 +1312,10 @@ class FakeGitHub:
                 "id": rid, "name": fields.pop("name", "build"), "head_branch": "main",
                 "head_sha": fields.pop("head_sha", self.head(full_name) or "0" * 40),
                 "event": "push", "status": "completed", "conclusion": "success",
-                "workflow_id": 1, "run_number": len(repo.workflow_runs) + 1,
+                "workflow_id": 1, "run_number": len(repo.workflow_runs) + 1, "run_attempt": 1,
+                "path": ".github/workflows/build.yml",
+                "jobs_url": f"{self.api_url}/repos/{full_name}/actions/runs/{rid}/jobs",
+                "rerun_url": f"{self.api_url}/repos/{full_name}/actions/runs/{rid}/rerun",
                 "html_url": f"{self.url}/{full_name}/actions/runs/{rid}",
                 "url": f"{self.api_url}/repos/{full_name}/actions/runs/{rid}",
                 "created_at": _now(), "updated_at": _now(), **fields,
@@ -1307,6 +1341,115 @@ class FakeGitHub:
             if run["id"] == int(rid):
                 return 200, run
         raise HTTPError(404, "Not Found")
+
+    # scripted workflow runs and their jobs (`bootstrap provision --wait`)
+
+    def script_run(
+        self, full_name: str, run_id: int, frames: list[dict[str, Any]], *,
+        after_rerun: list[dict[str, Any]] | None = None,
+        on_frame: Callable[[int, dict[str, Any]], None] | None = None,
+    ) -> RunScript:  # fmt: skip
+        """Script a run: each GET of its jobs serves the next frame (the last one stays); list
+        and get requests show the run in the frame served next. `after_rerun` replaces the
+        frames when the run is re-run (POST .../rerun)."""
+        script = RunScript(list(frames), after_rerun, on_frame)
+        with self.lock:
+            self.run_scripts[run_id] = script
+            self._apply_frame(self.repo(full_name), run_id)
+        return script
+
+    def run_on_push(
+        self, full_name: str, frames: list[dict[str, Any]], *,
+        after_rerun: list[dict[str, Any]] | None = None,
+        on_frame: Callable[[int, dict[str, Any]], None] | None = None, name: str = "build",
+    ) -> RunScript:  # fmt: skip
+        """When main is next pushed (a real git push), GitHub starts a `push` run of the new
+        head, scripted with `frames`, the way build.yml starts on GitHub."""
+        script = RunScript(list(frames), after_rerun, on_frame, name)
+        with self.lock:
+            self.push_scripts[full_name.lower()] = script
+        return script
+
+    def _after_push(self, repo: Repository, before: str | None) -> None:
+        after = self.head(repo.full_name)
+        with self.lock:
+            script = self.push_scripts.pop(repo.full_name.lower(), None)
+            if script is None or after is None or after == before:
+                if script is not None:
+                    self.push_scripts[repo.full_name.lower()] = script
+                return
+            run = self.add_workflow_run(repo.full_name, head_sha=after, name=script.name)
+            self.run_scripts[run["id"]] = script
+            self._apply_frame(repo, run["id"])
+
+    def _apply_frame(self, repo: Repository, run_id: int) -> None:
+        script = self.run_scripts.get(run_id)
+        run = next((r for r in repo.workflow_runs if r["id"] == run_id), None)
+        if script is None or run is None:
+            return
+        frame = script.frame
+        run["status"] = frame.get("status", "in_progress")
+        run["conclusion"] = frame.get("conclusion")
+        run["updated_at"] = _now()
+
+    def _job_json(
+        self, repo: Repository, run: dict[str, Any], index: int, job: dict[str, Any]
+    ) -> dict[str, Any]:
+        jid = run["id"] * 100 + index
+        status = job.get("status", "queued")
+        steps = [
+            {"name": step["name"], "status": step.get("status", status),
+             "conclusion": step.get("conclusion"), "number": number,
+             "started_at": _now(), "completed_at": _now() if step.get("conclusion") else None}
+            for number, step in enumerate(job.get("steps") or [], start=1)
+        ]  # fmt: skip
+        return {
+            "id": jid, "run_id": run["id"], "run_attempt": run.get("run_attempt", 1),
+            "name": job["name"], "status": status, "conclusion": job.get("conclusion"),
+            "head_sha": run["head_sha"], "workflow_name": run.get("name"),
+            "url": f"{self.api_url}/repos/{repo.full_name}/actions/jobs/{jid}",
+            "html_url": f"{self.url}/{repo.full_name}/actions/runs/{run['id']}/job/{jid}",
+            "run_url": run["url"], "started_at": _now(),
+            "completed_at": _now() if status == "completed" else None,
+            "steps": steps, "labels": ["ubuntu-latest"],
+        }  # fmt: skip
+
+    def list_jobs(
+        self, login: str, body: Any, args: Any, owner: str, name: str, rid: str
+    ) -> tuple[int, Any]:
+        repo = self._repo(login, owner, name)
+        run = next((r for r in repo.workflow_runs if r["id"] == int(rid)), None)
+        if run is None:
+            raise HTTPError(404, "Not Found")
+        script = self.run_scripts.get(int(rid))
+        if script is None:
+            return 200, {"total_count": 0, "jobs": []}
+        served = script.index
+        frame = script.frame
+        self._apply_frame(repo, int(rid))
+        jobs = [self._job_json(repo, run, i, job) for i, job in enumerate(frame.get("jobs") or [])]
+        if script.on_frame is not None:
+            script.on_frame(served, frame)
+        script.index = min(script.index + 1, len(script.frames) - 1)
+        self._apply_frame(repo, int(rid))  # list/get now show the next frame's run state
+        return 200, {"total_count": len(jobs), "jobs": jobs}
+
+    def rerun(
+        self, login: str, body: Any, args: Any, owner: str, name: str, rid: str
+    ) -> tuple[int, Any]:
+        repo = self._repo(login, owner, name, admin=True)
+        run = next((r for r in repo.workflow_runs if r["id"] == int(rid)), None)
+        if run is None:
+            raise HTTPError(404, "Not Found")
+        if run.get("status") != "completed":
+            raise HTTPError(403, "This workflow is already running")
+        run["run_attempt"] = int(run.get("run_attempt", 1)) + 1
+        run["status"], run["conclusion"] = "queued", None
+        script = self.run_scripts.get(int(rid))
+        if script is not None and script.after_rerun is not None:
+            script.frames, script.after_rerun, script.index = script.after_rerun, None, 0
+            self._apply_frame(repo, int(rid))
+        return 201, {}
 
     def dispatch(
         self, login: str, body: Any, args: Any, owner: str, name: str, wf: str

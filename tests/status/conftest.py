@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -71,10 +71,16 @@ class ReleaseOps(RecordingOps):
         self._fix(stage)
         return self
 
-    def up(self, stack: str, *, config: Mapping[str, str] | None = None) -> OpResult:
+    def up(
+        self,
+        stack: str,
+        *,
+        config: Mapping[str, str] | None = None,
+        targets: Sequence[str] | None = None,
+    ) -> OpResult:
         before = self.stacks[stack].outputs.get("image") if stack in self.stacks else None
         self.ups.append((stack, dict(config or {})))
-        result = super().up(stack, config=config)
+        result = super().up(stack, config=config, targets=targets)
         outputs = self.stacks[stack].outputs
         if before and before != outputs.get("image"):
             outputs["previousImage"] = before
@@ -188,7 +194,8 @@ class GitHub:
 
 @pytest.fixture
 def github(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GitHub]:
-    server = StatusGitHub(tmp_path_factory.mktemp("github")).start()
+    server = StatusGitHub(tmp_path_factory.mktemp("github"))
+    server.start()
     try:
         token = server.add_user("octo", plan="pro")
         server.add_org("acme", members=("octo",), plan="enterprise")
@@ -263,7 +270,10 @@ class Cli:
 
 @pytest.fixture
 def cli(repo: Path, ops: ReleaseOps) -> Iterator[Cli]:
-    with automation.use_ops(lambda *_: ops):
+    def factory(*_: Any) -> automation.StackOps:
+        return ops
+
+    with automation.use_ops(factory):
         yield Cli(repo, ops)
 
 
@@ -292,7 +302,8 @@ class Service:
                 import time
 
                 status, body, delay = routes.get(self.path, (404, b"not found", 0.0))
-                time.sleep(delay)
+                if delay:
+                    time.sleep(delay)
                 try:
                     self.send_response(status)
                     self.send_header("Content-Type", "application/json")

@@ -3,6 +3,9 @@ in a subclass (that module belongs to the GitHub provisioning work):
 
 - `GET /repos/{o}/{r}/actions/runs/{id}/pending_deployments`: the environments a waiting run
   waits for (`add_waiting_run`), shaped like GitHub's answer;
+- `GET /repos/{o}/{r}/actions/workflows/{file}`: the generated repo's workflows (PyGithub reads
+  one before dispatching it); its `url` names the workflow by id, as GitHub's does, and
+  `workflow_file` maps a dispatch back to the file;
 - `seed_deployment`: a deployment with statuses at fixed times, with the fields Actions fills
   (`log_url` to the run, `environment_url`, `description`), and states the base server refuses
   to accept over the API (`waiting`), written straight into the state.
@@ -20,9 +23,17 @@ _ids = itertools.count(50_000)
 
 
 class StatusGitHub(FakeGitHub):
+    WORKFLOWS = ("build.yml", "deploy-stage.yml", "preview.yml", "promote.yml", "teardown.yml")
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self.pending: dict[int, list[str]] = {}  # run id -> environments it waits for
+        self.workflow_ids = {name: 161_000 + i for i, name in enumerate(self.WORKFLOWS)}
         super().__init__(*args, **kwargs)
+
+    def workflow_file(self, ref: str) -> str:
+        """The file of a workflow named by id (as in GitHub's URLs) or by file name."""
+        by_id = {str(i): name for name, i in self.workflow_ids.items()}
+        return by_id.get(ref, ref)
 
     def _routes(self) -> list[Route]:
         import re
@@ -30,6 +41,7 @@ class StatusGitHub(FakeGitHub):
         R = r"/repos/(?P<owner>[^/]+)/(?P<name>[^/]+)"
         extra: list[tuple[str, str, Callable[..., Any]]] = [
             ("GET", R + r"/actions/runs/(?P<rid>\d+)/pending_deployments", self.list_pending),
+            ("GET", R + r"/actions/workflows/(?P<wf>[^/]+)", self.get_workflow),
         ]
         return [(m, re.compile(p), h) for m, p, h in extra] + super()._routes()
 
@@ -59,6 +71,27 @@ class StatusGitHub(FakeGitHub):
                 }
             )
         return 200, items
+
+    def get_workflow(
+        self, login: str, body: Any, args: Any, owner: str, name: str, wf: str
+    ) -> tuple[int, Any]:
+        repo = self._repo(login, owner, name)
+        file = self.workflow_file(wf)
+        if file not in self.workflow_ids:
+            raise HTTPError(404, "Not Found")
+        wid = self.workflow_ids[file]
+        return 200, {
+            "id": wid,
+            "node_id": f"W_{wid}",
+            "name": file.removesuffix(".yml"),
+            "path": f".github/workflows/{file}",
+            "state": "active",
+            "url": f"{self.api_url}/repos/{repo.full_name}/actions/workflows/{wid}",
+            "html_url": f"{self.url}/{repo.full_name}/blob/main/.github/workflows/{file}",
+            "badge_url": f"{self.url}/{repo.full_name}/workflows/{file}/badge.svg",
+            "created_at": repo.created_at,
+            "updated_at": repo.created_at,
+        }
 
     # -- seeding -----------------------------------------------------------------------------------
 

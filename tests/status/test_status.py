@@ -133,7 +133,7 @@ def test_health_checks_are_concurrent_and_short(service: Service) -> None:
     urls = {s: service.stage(s, 200, delay=3.0) for s in ("a", "b", "c")}
     started = time.monotonic()
     results = check_all(urls, timeout=0.5)
-    assert time.monotonic() - started < 2.0
+    assert time.monotonic() - started < 2.5  # one deadline: timeout + 1 s, not 3 x 3 s
     assert {h.detail for h in results.values()} == {"timed out"}
 
 
@@ -207,6 +207,21 @@ def test_github_history_and_pending_approval(
     assert render_text(report) == snapshot
 
 
+def test_deployment_waiting_without_a_visible_run(
+    spec: Spec, fixed: ReleaseOps, github: GitHub
+) -> None:
+    github.server.seed_deployment(
+        github.repo, environment="prod", sha=sha(2), states=("waiting",), creator="octo",
+        at="2024-05-01T11:00:00Z",
+    )  # fmt: skip
+    fixed.run("test", 2)
+    report = collect(spec, sources(fixed, github=github))
+    prod = report.stage("prod")
+    assert prod.waiting is not None and (prod.waiting.run_id, prod.waiting.actor) == (None, "octo")
+    assert prod.last_deployment is None
+    assert "waiting for approval (a deployment by octo)" in render_text(report)
+
+
 def test_dispatched_run_without_a_digest_is_not_guessed(
     spec: Spec, fixed: ReleaseOps, github: GitHub, ecr: Ecr
 ) -> None:
@@ -268,7 +283,7 @@ def test_stacks_unavailable_uses_github(spec: Spec, github: GitHub, ecr: Ecr) ->
     for n in (1, 2):
         ecr.push(n)
     github.deployed("dev", 1, at="2024-05-01T08:00:00Z")
-    github.deployed("dev", 2, at="2024-05-01T09:00:00Z")
+    github.deployed("dev", 2, at="2024-05-01T09:00:00Z", environment_url=URLS["dev"])
     src = sources(None, github=github, ecr=ecr)
     src.why_no_stacks = "the Pulumi CLI is not installed"
     report = collect(spec, src)
@@ -278,6 +293,7 @@ def test_stacks_unavailable_uses_github(spec: Spec, github: GitHub, ecr: Ecr) ->
         "github",
     )
     assert dev.previous is not None and dev.previous.digest == digest(1)
+    assert dev.url == URLS["dev"] and dev.health is not None and dev.health.ok
     assert report.sources["stacks"].startswith("not read: the Pulumi CLI")
     assert report.stage("test").deployed is False
 
@@ -339,7 +355,8 @@ class BrokenRegistry:
     def image(self, digest: str) -> ImageInfo | None:
         raise CredentialsError("no AWS credentials found", "sign in")
 
-    digest_for_tag = image
+    def digest_for_tag(self, tag: str) -> str | None:
+        raise CredentialsError("no AWS credentials found", "sign in")
 
     def deployed(self, stage: str) -> list[ImageInfo]:
         raise CredentialsError("no AWS credentials found", "sign in")

@@ -1,0 +1,322 @@
+"""Fixtures of the end-to-end tests: moto (S3, STS, IAM, ECR) in-process, the local GitHub with its
+real git endpoint, and the Automation API behind a recording seam that leaves in AWS and in the
+repository what a real `pulumi up` leaves there."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from bootstrap import automation
+from bootstrap import backend as backend_mod
+from bootstrap.automation import OpResult, RecordedStack, RecordingOps
+from bootstrap.backend import Backend
+from bootstrap.cli import app
+from bootstrap.repo import load_spec
+from bootstrap.scaffold import Scaffolder
+from bootstrap.spec import Spec
+from tests.conftest import make_spec
+from tests.fakes.github_server import FakeGitHub, github_server
+
+__all__ = ["github_server"]
+
+ACCOUNT = "123456789012"  # moto's account
+REGION = "eu-west-1"
+BUCKET = f"shop-pulumi-state-{ACCOUNT}"
+PASSPHRASE = "correct horse battery staple"
+OIDC_URL = "https://token.actions.githubusercontent.com"
+STAGES = ("dev", "test", "prod")
+# One full run of a 3-stage project (prod manual), measured by the tests (docs/provision.md):
+GITHUB_WRITES = 24  # repository, topics, 3 environments + 3 branch policies, 5 repository and
+#                     9 environment variables, 1 secret, branch protection (docs/github.md)
+S3_WRITES = 7  # create, tags, ownership, versioning, encryption, public access block, policy
+PULUMI_UPS = 4  # shared, then one targeted up per stage's deploy role
+READS = ("Get", "List", "Head", "Describe")
+
+runner = CliRunner()
+_RENDERED: dict[str, Path] = {}
+
+
+@pytest.fixture
+def fast_scaffold(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Copier renders each spec once per worker; later scaffolds copy that render (the commit,
+    the move into place and everything after are the real ones). test_flow renders for real."""
+    real = Scaffolder._render
+
+    def render(self: Scaffolder, template: Any, staging: Path) -> None:
+        key = json.dumps(self.spec.to_answers(), sort_keys=True)
+        if key not in _RENDERED:
+            cache = tmp_path_factory.mktemp("rendered")
+            real(self, template, cache)
+            _RENDERED[key] = cache
+        shutil.copytree(_RENDERED[key], staging, symlinks=True, dirs_exist_ok=True)
+
+    monkeypatch.setattr(Scaffolder, "_render", render)
+
+
+@dataclass
+class AwsCalls:
+    """Every call bootstrap makes through its boto3 sessions (botocore events, independent of
+    the tool's own count): `writes` are the successful non-read calls."""
+
+    calls: list[tuple[str, int]] = field(default_factory=list)
+    fail_next: dict[str, int] = field(default_factory=dict)  # operation -> times to fail
+
+    @property
+    def writes(self) -> list[str]:
+        return [name for name, status in self.calls if status < 300 and not name.startswith(READS)]
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[AwsCalls]:
+    """moto in-process, with credentials only moto accepts; bootstrap's sessions are watched."""
+    from moto import mock_aws
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    record = AwsCalls()
+    real = backend_mod.aws_session
+
+    def watched(region: str | None = None) -> Any:
+        session = real(region)
+
+        def before(model: Any = None, **_: Any) -> None:
+            if record.fail_next.get(model.name):
+                record.fail_next[model.name] -= 1
+                import botocore.exceptions as bx
+
+                raise bx.EndpointConnectionError(endpoint_url=f"https://{model.name}.invalid")
+
+        def after(model: Any = None, http_response: Any = None, **_: Any) -> None:
+            record.calls.append((model.name, int(getattr(http_response, "status_code", 0))))
+
+        session.events.register("before-call", before)
+        session.events.register("after-call", after)
+        return session
+
+    monkeypatch.setattr(backend_mod, "aws_session", watched)
+    with mock_aws():
+        yield record
+
+
+class CloudOps(RecordingOps):
+    """`RecordingOps` plus what a real `pulumi up` leaves behind:
+
+    - shared: the GitHub OIDC provider in IAM (unless `oidcProviderArn` names one to reuse: a
+      second provider for the same URL would fail, as in AWS) and the CI role;
+    - a stage (a targeted up of its deploy role): the role in IAM under
+      `/bootstrap-deploy/<project>/`, trusting the subject of the repository's current answers;
+      the stack then holds only those resources and outputs (no URL before the first deploy);
+    - like the passphrase secrets provider and `pulumi config set`, `infra/Pulumi.<stack>.yaml`
+      gets its `encryptionsalt` and the config given.
+    """
+
+    def __init__(self, spec: Spec) -> None:
+        super().__init__(spec, account=ACCOUNT)
+        self.repo: Path | None = None
+        self.ups: list[tuple[str, dict[str, str], list[str]]] = []  # successful ups
+        self.provider: str | None = None
+
+    def up(
+        self,
+        stack: str,
+        *,
+        config: Mapping[str, str] | None = None,
+        targets: Sequence[str] | None = None,
+    ) -> OpResult:
+        result = super().up(stack, config=config, targets=targets)  # may fail (injected)
+        assert self.repo is not None
+        spec = load_spec(self.repo)
+        iam = boto3.client("iam", region_name=REGION)
+        state = self.stacks[stack]
+        if stack == "shared":
+            reused = state.config.get(f"{spec.name}:oidcProviderArn")
+            if not reused and self.provider is None:
+                made = iam.create_open_id_connect_provider(
+                    Url=OIDC_URL, ClientIDList=["sts.amazonaws.com"], ThumbprintList=["0" * 40]
+                )
+                self.provider = made["OpenIDConnectProviderArn"]
+            provider = str(reused or self.provider)
+            self._role(iam, f"{spec.name}-ci", "/", provider, _subject(spec, None))
+            state.outputs["oidcProviderArn"] = provider
+        else:
+            assert targets, "stage stacks are only made by a targeted up before the first build"
+            provider = self.stacks["shared"].outputs["oidcProviderArn"]
+            arn = self._role(
+                iam, f"{spec.name}-{stack}-deploy", f"/bootstrap-deploy/{spec.name}/", provider,
+                _subject(spec, stack),
+            )  # fmt: skip
+            outputs = {"deployRoleArn": arn, "stage": stack, "region": spec.region}
+            self.stacks[stack] = RecordedStack(6, outputs, state.config)
+        self._write_settings(stack, config or {})
+        self.ups.append((stack, dict(config or {}), list(targets or [])))
+        return OpResult(stack, "up", result.changes, outputs=dict(self.stacks[stack].outputs))
+
+    def _role(self, iam: Any, name: str, path: str, provider: str, subject: str) -> str:
+        trust = json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Federated": provider},
+                        "Action": "sts:AssumeRoleWithWebIdentity",
+                        "Condition": {
+                            "StringEquals": {
+                                "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+                                "token.actions.githubusercontent.com:sub": subject,
+                            }
+                        },
+                    }
+                ],
+            }
+        )
+        try:
+            role = iam.get_role(RoleName=name)["Role"]
+            iam.update_assume_role_policy(RoleName=name, PolicyDocument=trust)
+        except iam.exceptions.NoSuchEntityException:
+            role = iam.create_role(RoleName=name, Path=path, AssumeRolePolicyDocument=trust)["Role"]
+        return str(role["Arn"])
+
+    def _write_settings(self, stack: str, config: Mapping[str, str]) -> None:
+        """Like the CLI: the config keys set under `config:` (the file's last section), the
+        passphrase provider's salt added at the end; nothing else of the file changes."""
+        assert self.repo is not None
+        file = self.repo / "infra" / f"Pulumi.{stack}.yaml"
+        lines = file.read_text().splitlines()
+        salt = next((i for i, line in enumerate(lines) if line.startswith("encryptionsalt:")), None)
+        current = yaml.safe_load("\n".join(lines)).get("config") or {}
+        added = [f"  {key}: {value}" for key, value in config.items() if current.get(key) != value]
+        at = len(lines) if salt is None else salt
+        lines[at:at] = added
+        if salt is None:
+            lines.append(f"encryptionsalt: v1:{stack}salt==:v1:fakefakefake==")
+        file.write_text("\n".join(lines) + "\n")
+
+
+def _subject(spec: Spec, stage: str | None) -> str:
+    if stage is not None and spec.trust_subject == "environment":
+        return f"repo:{spec.owner}/{spec.name}:environment:{stage}"
+    return f"repo:{spec.owner}/{spec.name}:ref:refs/heads/main"
+
+
+@pytest.fixture
+def cloud() -> Iterator[CloudOps]:
+    """The seam every command of the test uses (one state, as if kept in the backend)."""
+    ops = CloudOps(make_spec(region=REGION))
+
+    def factory(repo: Path, spec: Spec, backend: Backend) -> CloudOps:
+        ops.repo, ops.spec = repo, spec
+        return ops
+
+    with automation.use_ops(factory):
+        yield ops
+
+
+@dataclass
+class World:
+    server: FakeGitHub
+    token: str
+    tmp: Path
+
+    @property
+    def repo(self) -> Path:
+        return self.tmp / "shop"
+
+    @property
+    def api_writes(self) -> list[Any]:
+        """GitHub API writes that succeeded (failed attempts are logged too)."""
+        return [r for r in self.server.writes if r.status < 400]
+
+
+@pytest.fixture
+def world(github_server: FakeGitHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> World:
+    """User `octo` (the token) in organisation `acme` (enterprise plan), in the environment."""
+    token = github_server.add_user("octo", plan="pro")
+    github_server.add_org("acme", members=("octo",), plan="enterprise")
+    monkeypatch.setenv("GITHUB_TOKEN", token)
+    monkeypatch.setenv("GITHUB_API_URL", github_server.api_url)
+    monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", PASSPHRASE)
+    return World(github_server, token, tmp_path)
+
+
+def new(world: World, *args: str) -> Any:
+    return runner.invoke(
+        app,
+        ["new", "shop", "--owner", "acme", "--region", REGION, "--dir", str(world.tmp), *args],
+    )
+
+
+def provision(world: World, *args: str) -> Any:
+    return runner.invoke(app, ["provision", "--repo", str(world.repo), *args])
+
+
+def summary_of(result: Any) -> dict[str, Any]:
+    return dict(json.loads(result.stdout))
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=repo, capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+def interrupt_after(step: str) -> Callable[[str], None]:
+    def hook(name: str) -> None:
+        if name == step:
+            raise KeyboardInterrupt
+
+    return hook
+
+
+def assert_converged(world: World, cloud: CloudOps) -> None:
+    """The end state of a full run, whatever the path to it."""
+    from bootstrap.backend import audit_bucket
+
+    repo = world.repo
+    # the state bucket: made safe, tagged as ours
+    s3 = boto3.client("s3", region_name=REGION)
+    assert audit_bucket(s3, BUCKET) == []
+    assert {"Key": "managed-by", "Value": "bootstrap"} in s3.get_bucket_tagging(Bucket=BUCKET)[
+        "TagSet"
+    ]
+    # IAM: one provider, the CI role and the deploy roles, trusting each environment
+    iam = boto3.client("iam", region_name=REGION)
+    assert len(iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]) == 1
+    roles = {r["RoleName"]: r for r in iam.list_roles()["Roles"]}
+    assert {"shop-ci", *(f"shop-{s}-deploy" for s in STAGES)} <= set(roles)
+    # the stacks
+    assert cloud.outputs("shared")["ciRoleArn"].endswith(":role/shop-ci")
+    # GitHub: everything the workflows read, from the stacks' outputs
+    gh = world.server.repo("acme/shop")
+    assert list(gh.environments) == list(STAGES)
+    for stage in STAGES:
+        variables = {k: v["value"] for k, v in gh.environments[stage].variables.items()}
+        assert variables["AWS_DEPLOY_ROLE_ARN"] == roles[f"shop-{stage}-deploy"]["Arn"]
+        assert variables["PULUMI_STACK"] == stage
+    repo_vars = {k: v["value"] for k, v in gh.variables.items()}
+    assert repo_vars["PULUMI_BACKEND_URL"] == f"s3://{BUCKET}"
+    assert repo_vars["AWS_CI_ROLE_ARN"] == roles["shop-ci"]["Arn"]
+    assert world.server.decrypt_secret("acme/shop", "PULUMI_CONFIG_PASSPHRASE") == PASSPHRASE
+    # main on GitHub is the local main, clean, and carries the stacks' encryption salts
+    assert world.server.head("acme/shop") == git(repo, "rev-parse", "HEAD")
+    assert git(repo, "status", "--porcelain") == ""
+    bare = world.server.bare_path("acme/shop")
+    for stack in ("shared", *STAGES):
+        settings = yaml.safe_load(git(bare, "show", f"main:infra/Pulumi.{stack}.yaml"))
+        assert settings["encryptionsalt"].startswith("v1:")
+    answers = yaml.safe_load(git(bare, "show", "main:.copier-answers.yml"))
+    assert answers["backend"] == f"s3://{BUCKET}" and answers["owner"] == "acme"
