@@ -25,3 +25,10 @@ RepoOpt = Annotated[
         file_okay=False,
     ),
 ]
+HardenBackendOpt = Annotated[
+    bool,
+    typer.Option(
+        "--harden-backend",
+        help="Apply missing safety settings to an existing S3 state bucket of yours.",
+    ),
+]

@@ -23,6 +23,7 @@ from .common import (
     policy,
     policy_output,
 )
+from .permissions import StateBucket
 from .sdk import aws
 
 GITHUB_OIDC_URL = f"https://{GITHUB_OIDC_HOST}"
@@ -137,6 +138,84 @@ class CiRole(pulumi.ComponentResource):
 
 
 @dataclass
+class PreviewRoleArgs:
+    ctx: AwsContext
+    provider_arn: pulumi.Input[str]
+    owner: str
+    repository: str  # the GitHub repository's name
+    role_name: str
+    path: str = "/bootstrap-ci/"
+    # The Pulumi state backend URL; for s3:// the role may read the state (never write it).
+    state_backend: str | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+def preview_statements(ctx: AwsContext, state_backend: str | None) -> list[Statement]:
+    """`pulumi preview` reads the state and answers the program's lookups; it changes nothing
+    (the DIY backends neither lock nor write for a preview)."""
+    statements: list[Statement] = [
+        {
+            # The program's data sources; both have no resource-level permissions.
+            "Sid": "ProgramLookups",
+            "Effect": "Allow",
+            "Action": ["ec2:DescribeAvailabilityZones", "elasticloadbalancing:DescribeLoadBalancers"],
+            "Resource": "*",
+        }
+    ]
+    state = StateBucket.parse(state_backend)
+    if state is not None:
+        bucket = f"arn:{ctx.partition}:s3:::{state.bucket}"
+        statements += [
+            {
+                "Sid": "StateBucket",
+                "Effect": "Allow",
+                "Action": ["s3:GetBucketLocation", "s3:ListBucket"],
+                "Resource": bucket,
+            },
+            {
+                "Sid": "StateRead",
+                "Effect": "Allow",
+                "Action": "s3:GetObject",
+                "Resource": f"{bucket}/{state.prefix}.pulumi/*",
+            },
+        ]
+    return statements
+
+
+class PreviewRole(pulumi.ComponentResource):
+    """The read-only role of infra previews on pull requests (`preview.yml`)."""
+
+    role: Any
+    arn: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: PreviewRoleArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("bootstrap:index:PreviewRole", name, None, opts)
+        subject = f"repo:{args.owner}/{args.repository}:pull_request"
+        self.role = aws.iam.Role(
+            f"{name}-role",
+            name=args.role_name,
+            path=args.path,
+            description=f"Read-only infra previews of {args.owner}/{args.repository} pull requests",
+            assume_role_policy=policy_output(
+                lambda arn: github_trust(arn, subject), args.provider_arn
+            ),
+            max_session_duration=3600,
+            tags=dict(args.tags),
+            opts=child(self),
+        )
+        self.read_policy = aws.iam.RolePolicy(
+            f"{name}-read",
+            role=self.role.id,
+            policy=policy(preview_statements(args.ctx, args.state_backend)),
+            opts=child(self),
+        )
+        self.arn = self.role.arn
+        self.register_outputs({"arn": self.arn})
+
+
+@dataclass
 class DeployRoleArgs:
     provider_arn: pulumi.Input[str]
     subject: str  # the exact OIDC `sub` claim trusted
@@ -192,6 +271,8 @@ __all__ = [
     "DeployRoleArgs",
     "GithubOidc",
     "GithubOidcArgs",
+    "PreviewRole",
+    "PreviewRoleArgs",
     "ci_push_statements",
-    "policy",
+    "preview_statements",
 ]

@@ -12,7 +12,7 @@ import pulumi
 
 from .common import AwsContext, Naming, github_subject
 from .ecs import EcsService, EcsServiceArgs
-from .identity import CiRole, CiRoleArgs, GithubOidc, GithubOidcArgs
+from .identity import CiRole, CiRoleArgs, GithubOidc, GithubOidcArgs, PreviewRole, PreviewRoleArgs
 from .lambda_fn import LambdaService, LambdaServiceArgs
 from .network import Network
 from .observability import Observability, ObservabilityArgs
@@ -101,10 +101,23 @@ def shared_stack(project: str) -> None:
             tags=tags,
         ),
     )
+    preview = PreviewRole(
+        f"{project}-preview",
+        PreviewRoleArgs(
+            ctx=ctx,
+            provider_arn=oidc.provider_arn,
+            owner=owner,
+            repository=project,
+            role_name=f"{project}-preview",
+            state_backend=settings.state_backend,
+            tags=tags,
+        ),
+    )
     pulumi.export("repositoryUrl", registry.repository_url)
     pulumi.export("repositoryName", registry.repository_name)
     pulumi.export("repositoryArn", registry.repository_arn)
     pulumi.export("ciRoleArn", ci.arn)
+    pulumi.export("previewRoleArn", preview.arn)
     pulumi.export("oidcProviderArn", oidc.provider_arn)
 
 

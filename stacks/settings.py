@@ -90,6 +90,7 @@ class SharedSettings:
     oidc_provider_arn: str | None
     registry_scanning: bool
     force_delete_repository: bool
+    state_backend: str | None
 
     @classmethod
     def load(cls, project: str) -> SharedSettings:
@@ -103,6 +104,7 @@ class SharedSettings:
             oidc_provider_arn=config.get("oidcProviderArn") or None,
             registry_scanning=_bool(config, "registryScanning", True),
             force_delete_repository=_bool(config, "forceDeleteRepository", False),
+            state_backend=config.get("stateBackend") or None,
         )
 
 

@@ -109,6 +109,8 @@ class Stage(pulumi.ComponentResource):
                 for key, statements in deploy_policies(scope(values[0], values[1])).items()
             }
         )
+        # Which policies there are depends only on the stage's shape, known now; their text waits
+        # for the repository and VPC ARNs.
         names = deploy_policies(scope("", "" if args.network is not None else None)).keys()
         self.deploy_role = DeployRole(
             f"{name}-deploy",

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from bootstrap.options import JsonOpt, RepoOpt, VerboseOpt
+from bootstrap.options import HardenBackendOpt, JsonOpt, RepoOpt, VerboseOpt
 
 if TYPE_CHECKING:
     from bootstrap.provision import Provisioner, StepReport, Summary
@@ -60,13 +60,7 @@ def provision(
             "<name>-pulumi-state-<account id>)."
         ),
     ] = None,
-    harden_backend: Annotated[
-        bool,
-        typer.Option(
-            "--harden-backend",
-            help="Apply missing safety settings to an existing S3 state bucket of yours.",
-        ),
-    ] = False,
+    harden_backend: HardenBackendOpt = False,
     public: PublicOpt = False,
     reviewers: ReviewersOpt = None,
     github_api_url: GitHubApiOpt = None,

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from bootstrap.options import JsonOpt, RepoOpt, VerboseOpt, YesOpt
+from bootstrap.options import HardenBackendOpt, JsonOpt, RepoOpt, VerboseOpt, YesOpt
 
 
 def up(
@@ -27,13 +27,7 @@ def up(
     force: Annotated[
         bool, typer.Option("--force", help="Deploy even if the previous stage never was.")
     ] = False,
-    harden_backend: Annotated[
-        bool,
-        typer.Option(
-            "--harden-backend",
-            help="Apply missing safety settings to an existing S3 state bucket of yours.",
-        ),
-    ] = False,
+    harden_backend: HardenBackendOpt = False,
     yes: YesOpt = False,
     json_output: JsonOpt = False,
     repo: RepoOpt = None,

@@ -311,3 +311,52 @@ def test_target_permissions_follow_the_target(mixed_plans):
     assert "ecs:CreateService" in granted["prod"] and "eks:CreateCluster" not in granted["prod"]
     # Lambda without a VPC needs no EC2 at all.
     assert not {a for a in granted["dev"] if a.startswith("ec2:")}
+
+
+def test_service_roles_trust_only_their_service(project_plans):
+    expected = {
+        f"{PROJECT}-dev-execution": ("ecs-tasks.amazonaws.com", f"arn:aws:ecs:{REGION}:{ACCOUNT}:*"),
+        f"{PROJECT}-dev-task": ("ecs-tasks.amazonaws.com", f"arn:aws:ecs:{REGION}:{ACCOUNT}:*"),
+        f"{PROJECT}-dev-network-flow-logs": (
+            "vpc-flow-logs.amazonaws.com",
+            f"arn:aws:ec2:{REGION}:{ACCOUNT}:vpc-flow-log/*",
+        ),
+    }
+    roles = {r.name: r for r in project_plans["ecs"]["dev"].of_type(ROLE)}
+    for name, (service, source) in expected.items():
+        (statement,) = json.loads(roles[name].inputs["assumeRolePolicy"])["Statement"]
+        assert statement["Principal"] == {"Service": service}
+        assert statement["Action"] == "sts:AssumeRole"
+        assert statement["Condition"] == {
+            "StringEquals": {"aws:SourceAccount": ACCOUNT},
+            "ArnLike": {"aws:SourceArn": source},
+        }
+    lambda_roles = {r.name: r for r in project_plans["lambda"]["dev"].of_type(ROLE)}
+    (statement,) = json.loads(lambda_roles[f"{PROJECT}-dev-function"].inputs["assumeRolePolicy"])[
+        "Statement"
+    ]
+    assert statement["Principal"] == {"Service": "lambda.amazonaws.com"}
+    eks_roles = {r.name: r for r in project_plans["eks"]["dev"].of_type(ROLE)}
+    (cluster,) = json.loads(eks_roles[f"{PROJECT}-dev-cluster"].inputs["assumeRolePolicy"])["Statement"]
+    assert cluster["Principal"] == {"Service": "eks.amazonaws.com"}
+    assert cluster["Action"] == ["sts:AssumeRole", "sts:TagSession"]
+    (node,) = json.loads(eks_roles[f"{PROJECT}-dev-node"].inputs["assumeRolePolicy"])["Statement"]
+    assert node["Principal"] == {"Service": "ec2.amazonaws.com"}
+
+
+def test_workload_policies_write_only_their_own_logs(project_plans):
+    plan = project_plans["ecs"]["dev"]
+    policies = {
+        r.name: json.loads(r.inputs["policy"])
+        for r in plan.of_type(ROLE_POLICY)
+        if "-deploy-" not in r.name
+    }
+    execution = {s["Sid"]: s for s in policies[f"{PROJECT}-dev-execution"]["Statement"]}
+    assert resources(execution["WriteLogs"]) == [
+        f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/ecs/{PROJECT}-dev:*"
+    ]
+    assert resources(execution["PullImage"]) == [f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/{PROJECT}"]
+    flow = {s["Sid"]: s for s in policies[f"{PROJECT}-dev-network-flow-logs"]["Statement"]}
+    assert resources(flow["WriteFlowLogs"]) == [
+        f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/vpc/{PROJECT}-dev:*"
+    ]

@@ -132,3 +132,14 @@ def test_every_component_child_is_parented_and_named_after_it(project_plans):
                 parent = urns[resource.parent]
                 if parent.type.startswith("bootstrap:index:"):
                     assert resource.name.startswith(parent.name), (target, resource.name, parent.name)
+
+
+def test_every_resource_lives_in_a_component(project_plans, mixed_plans):
+    """Only components, the StackReference and the Kubernetes provider sit at the top."""
+    top_level_ok = ("bootstrap:index:", "pulumi:providers:", "pulumi:pulumi:StackReference")
+    for plans in (*project_plans.values(), mixed_plans):
+        for plan in plans.values():
+            (stack,) = plan.of_type("pulumi:pulumi:Stack")
+            for resource in plan.resources:
+                if resource.parent == stack.urn:
+                    assert resource.type.startswith(top_level_ok), (plan.stack, resource.type)

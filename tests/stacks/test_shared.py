@@ -23,7 +23,14 @@ from .helpers import (
     types,
 )
 
-SHARED_OUTPUTS = {"repositoryUrl", "repositoryName", "repositoryArn", "ciRoleArn", "oidcProviderArn"}
+SHARED_OUTPUTS = {
+    "repositoryUrl",
+    "repositoryName",
+    "repositoryArn",
+    "ciRoleArn",
+    "previewRoleArn",
+    "oidcProviderArn",
+}
 REPOSITORY_ARN = f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/{PROJECT}"
 PROVIDER_ARN = f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com"
 
@@ -45,7 +52,7 @@ def test_inventory(shared):
     } <= types(shared)
     # The shared stack holds account-level things only: no network, no workload.
     assert not {t for t in types(shared) if t.startswith(("aws:ec2", "aws:ecs", "aws:eks", "aws:lambda"))}
-    assert count(shared, ROLE) == 1
+    assert count(shared, ROLE) == 2  # CI (push) and preview (read-only)
 
 
 def test_repository_is_immutable_and_encrypted(shared):
@@ -115,8 +122,9 @@ def test_existing_oidc_provider_is_reused(infra):
     plan = run_program(infra, PROJECT, "shared", shared_config(oidcProviderArn=existing))
     assert count(plan, "aws:iam/openIdConnectProvider:OpenIdConnectProvider") == 0
     assert plan.outputs["oidcProviderArn"] == existing
-    trust = json.loads(one(plan, ROLE).inputs["assumeRolePolicy"])
-    assert trust["Statement"][0]["Principal"] == {"Federated": existing}
+    for role in plan.of_type(ROLE):
+        trust = json.loads(role.inputs["assumeRolePolicy"])
+        assert trust["Statement"][0]["Principal"] == {"Federated": existing}
 
 
 def test_a_wrong_provider_arn_is_refused(infra):
@@ -125,8 +133,18 @@ def test_a_wrong_provider_arn_is_refused(infra):
         run_program(infra, PROJECT, "shared", shared_config(oidcProviderArn=wrong))
 
 
+def role_named(plan, name):
+    (role,) = [r for r in plan.of_type(ROLE) if r.inputs["name"] == name]
+    return role
+
+
+def policy_of(plan, role_name):
+    (policy,) = [r for r in plan.of_type(ROLE_POLICY) if r.name.startswith(f"{role_name}-")]
+    return json.loads(policy.inputs["policy"])
+
+
 def test_ci_role_trusts_only_main_branch_builds_of_this_repo(shared):
-    role = one(shared, ROLE)
+    role = role_named(shared, f"{PROJECT}-ci")
     assert role.inputs["name"] == f"{PROJECT}-ci"
     trust = json.loads(role.inputs["assumeRolePolicy"])
     (statement,) = trust["Statement"]
@@ -142,7 +160,7 @@ def test_ci_role_trusts_only_main_branch_builds_of_this_repo(shared):
 
 
 def test_ci_role_may_push_only_to_this_repository(shared):
-    policy = json.loads(one(shared, ROLE_POLICY).inputs["policy"])
+    policy = policy_of(shared, f"{PROJECT}-ci")
     for statement in policy["Statement"]:
         assert statement["Effect"] == "Allow"
         assert all(action.startswith("ecr:") for action in actions(statement))
@@ -162,6 +180,30 @@ def test_outputs_are_the_contract(shared):
     assert shared.outputs["repositoryArn"] == REPOSITORY_ARN
     assert shared.outputs["ciRoleArn"] == f"arn:aws:iam::{ACCOUNT}:role/bootstrap-ci/{PROJECT}-ci"
     assert shared.outputs["oidcProviderArn"] == PROVIDER_ARN
+    assert shared.outputs["previewRoleArn"] == (
+        f"arn:aws:iam::{ACCOUNT}:role/bootstrap-ci/{PROJECT}-preview"
+    )
+
+
+def test_preview_role_is_read_only_for_pull_requests(shared, mixed_plans):
+    role = role_named(shared, f"{PROJECT}-preview")
+    (statement,) = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
+    assert statement["Principal"] == {"Federated": PROVIDER_ARN}
+    assert statement["Condition"] == {
+        "StringEquals": {
+            "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+            "token.actions.githubusercontent.com:sub": f"repo:{OWNER}/{PROJECT}:pull_request",
+        }
+    }
+    readonly = ("Describe", "Get", "List")
+    local = policy_of(shared, f"{PROJECT}-preview")
+    assert [s["Sid"] for s in local["Statement"]] == ["ProgramLookups"]  # local state: nothing else
+    with_s3 = policy_of(mixed_plans["shared"], f"{PROJECT}-preview")
+    granted = {a for s in with_s3["Statement"] for a in actions(s)}
+    assert "s3:GetObject" in granted
+    assert all(a.split(":")[1].startswith(readonly) for a in granted), granted
+    (read,) = [s for s in with_s3["Statement"] if s["Sid"] == "StateRead"]
+    assert resources(read) == ["arn:aws:s3:::acme-pulumi-state/infra/.pulumi/*"]
 
 
 def test_every_target_shares_one_shared_stack_shape(project_plans):
