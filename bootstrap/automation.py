@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from bootstrap.spec import Spec
 
 INSTALL_COMMAND = "curl -fsSL https://get.pulumi.com | sh"
+FOUNDATION_ONLY_ENV = "BOOTSTRAP_FOUNDATION_ONLY"  # = stacks.settings.FOUNDATION_ONLY_ENV
 MASK = "[secret]"
 Operation = Literal["preview", "up", "destroy"]
 
@@ -450,11 +451,20 @@ class AutomationOps:
             EngineProgress(stack, "up", verbose=self.verbose) as progress,
             pulumi_errors(stack=stack, action="up"),
         ):
-            result = handle.up(
-                on_output=progress.on_output,
-                on_event=progress.on_event,
-                target=list(targets) if targets else None,
-            )
+            # A targeted update (a stage's deploy role before its first image) must not be
+            # refused for the missing image: the program's foundation-only switch.
+            workspace = handle.workspace
+            saved = dict(workspace.env_vars or {})
+            if targets:
+                workspace.env_vars = {**saved, FOUNDATION_ONLY_ENV: "1"}
+            try:
+                result = handle.up(
+                    on_output=progress.on_output,
+                    on_event=progress.on_event,
+                    target=list(targets) if targets else None,
+                )
+            finally:
+                workspace.env_vars = saved
         return OpResult(
             stack,
             "up",

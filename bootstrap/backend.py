@@ -11,7 +11,7 @@
   tool's own (tagged `managed-by=bootstrap`) or when the user asks (`harden=True`).
 - `https://api.pulumi.com` (or a self-hosted Pulumi Cloud): the token from `PULUMI_ACCESS_TOKEN`.
 
-The state backend is never deleted by this tool.
+The state backend is deleted only by `bootstrap destroy --all --delete-backend`, once every stack is empty.
 """
 
 from __future__ import annotations

@@ -42,6 +42,7 @@ from bootstrap.status import (
     StageStatus,
     short_digest,
 )
+from stacks import retention
 
 if TYPE_CHECKING:
     from bootstrap.automation import OpResult, StackOps
@@ -49,7 +50,7 @@ if TYPE_CHECKING:
     from bootstrap.spec import Spec
     from bootstrap.status import GitHubView
 
-DEPLOYED = "deployed"
+DEPLOYED = retention.DEPLOYED
 MANIFEST_TYPES = [
     "application/vnd.docker.distribution.manifest.v2+json",
     "application/vnd.docker.distribution.manifest.list.v2+json",
@@ -63,10 +64,11 @@ _TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 
 
 def deployed_prefix(stage: str) -> str:
-    """`deployed.<stage>.`; unambiguous because stage names hold no dots."""
-    if "." in stage:
-        raise SpecError(f"stage name '{stage}' holds a dot", "stage names are DNS labels")
-    return f"{DEPLOYED}.{stage}."
+    """`deployed.<stage>.` (stacks/retention.py is the single source)."""
+    try:
+        return retention.deployed_prefix(stage)
+    except ValueError as exc:
+        raise SpecError(str(exc), "stage names are DNS labels") from None
 
 
 def deployed_tag(stage: str, git_sha: str | None, digest: str) -> str:
@@ -188,62 +190,13 @@ def retention_rules(
     per_stage: int = 2,
     untagged_expiry_days: int = 1,
 ) -> list[dict[str, Any]]:
-    """The registry's lifecycle rules, in priority order (`{"rules": retention_rules(...)}`).
-
-    1. One rule per stage, the LAST stage first, keeping the `per_stage` most recently pushed
-       images tagged `deployed.<stage>.` (its current and previous release). ECR lets only the
-       highest-priority rule whose tag filter an image matches expire it, and every image reaches
-       the stages in lifecycle order, so an image is judged by the last stage it reached, where
-       it is at least as recent as in the earlier ones. In lifecycle order instead, the first
-       stage's rule would expire what production still runs.
-    2. Untagged images (superseded manifests, failed pushes) after `untagged_expiry_days`.
-    3. The `keep_releases` most recent tagged images (git-SHA tags); images a stage rule
-       matched are never expired by it.
-    """
-    if keep_releases < 1 or per_stage < 1 or untagged_expiry_days < 1:
-        raise SpecError("retention counts must be at least 1", "fix keepReleases")
-    rules: list[dict[str, Any]] = []
-    for stage in reversed(list(stages)):
-        rules.append(
-            {
-                "rulePriority": len(rules) + 1,
-                "description": f"Keep the current and previous release of {stage}",
-                "selection": {
-                    "tagStatus": "tagged",
-                    "tagPrefixList": [deployed_prefix(stage)],
-                    "countType": "imageCountMoreThan",
-                    "countNumber": per_stage,
-                },
-                "action": {"type": "expire"},
-            }
+    """The registry's lifecycle rules (stacks/retention.py), bad counts as a SpecError."""
+    try:
+        return retention.retention_rules(
+            stages, keep_releases, per_stage=per_stage, untagged_expiry_days=untagged_expiry_days
         )
-    rules.append(
-        {
-            "rulePriority": len(rules) + 1,
-            "description": f"Expire untagged images after {untagged_expiry_days} day(s)",
-            "selection": {
-                "tagStatus": "untagged",
-                "countType": "sinceImagePushed",
-                "countUnit": "days",
-                "countNumber": untagged_expiry_days,
-            },
-            "action": {"type": "expire"},
-        }
-    )
-    rules.append(
-        {
-            "rulePriority": len(rules) + 1,
-            "description": f"Keep the last {keep_releases} release images",
-            "selection": {
-                "tagStatus": "tagged",
-                "tagPatternList": ["*"],
-                "countType": "imageCountMoreThan",
-                "countNumber": keep_releases,
-            },
-            "action": {"type": "expire"},
-        }
-    )
-    return rules
+    except ValueError as exc:
+        raise SpecError(str(exc), "fix keepReleases in infra/Pulumi.shared.yaml") from None
 
 
 # --- the rules ----------------------------------------------------------------------------------

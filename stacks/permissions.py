@@ -139,7 +139,25 @@ def deploy_policies(scope: StageScope) -> dict[str, list[Statement]]:
         documents["network"] = _network(scope)
     documents["platform"] = {"ecs": _ecs, "eks": _eks, "lambda": _lambda}[scope.target](scope)
     documents["observability"] = _observability(scope)
+    documents["release"] = [_mark_release(scope)]
     return documents
+
+
+def _mark_release(scope: StageScope) -> Statement:
+    """After its smoke test, the deploy tags the image `deployed.<stage>.<sha>` and removes that
+    tag from superseded images (retention.py): a new tag on an existing manifest is a PutImage,
+    removing a tag is a BatchDeleteImage by tag. Only on this project's repository."""
+    return {
+        "Sid": "MarkRelease",
+        "Effect": "Allow",
+        "Action": [
+            "ecr:BatchDeleteImage",
+            "ecr:BatchGetImage",
+            "ecr:DescribeImages",
+            "ecr:PutImage",
+        ],
+        "Resource": scope.repository_arn,
+    }
 
 
 def boundary_statements(scope: StageScope) -> list[Statement]:

@@ -23,6 +23,7 @@ from .settings import (
     SHARED,
     SharedSettings,
     StageSettings,
+    foundation_only,
     offline_plan,
     real_update,
 )
@@ -77,6 +78,7 @@ def shared_stack(project: str) -> None:
         RegistryArgs(
             repository_name=project,
             ctx=ctx,
+            stages=settings.stages,
             keep_releases=settings.keep_releases,
             untagged_expiry_days=settings.untagged_expiry_days,
             lambda_function_prefix=f"{project}-",
@@ -126,7 +128,7 @@ def deployed_image(
 ) -> pulumi.Output[str]:
     """The image reference to run, by digest; a marked placeholder before the first build."""
     if settings.image is None:
-        if real_update():
+        if real_update() and not foundation_only():
             raise pulumi.RunError(
                 f"stage '{settings.stage}' has no image yet, so there is nothing to deploy: "
                 "push to main to run the build workflow (it sets the image), or set one: "

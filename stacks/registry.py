@@ -10,6 +10,7 @@ from typing import Any
 import pulumi
 
 from .common import AwsContext, child, policy
+from .retention import retention_rules
 from .sdk import aws
 
 
@@ -17,6 +18,8 @@ from .sdk import aws
 class RegistryArgs:
     repository_name: str
     ctx: AwsContext
+    # Stages in lifecycle order: each keeps its current and previous release (retention.py).
+    stages: tuple[str, ...] = ()
     # Release images (tagged with the git SHA) kept; older ones expire.
     keep_releases: int = 30
     # Untagged images (superseded manifests, failed pushes) expire after this many days.
@@ -29,35 +32,6 @@ class RegistryArgs:
     # Delete the repository even when it still holds images (set before `pulumi destroy`).
     force_delete: bool = False
     tags: Mapping[str, str] = field(default_factory=dict)
-
-
-def lifecycle_rules(keep_releases: int, untagged_expiry_days: int) -> dict[str, object]:
-    return {
-        "rules": [
-            {
-                "rulePriority": 1,
-                "description": f"Expire untagged images after {untagged_expiry_days} day(s)",
-                "selection": {
-                    "tagStatus": "untagged",
-                    "countType": "sinceImagePushed",
-                    "countUnit": "days",
-                    "countNumber": untagged_expiry_days,
-                },
-                "action": {"type": "expire"},
-            },
-            {
-                "rulePriority": 2,
-                "description": f"Keep the last {keep_releases} release images",
-                "selection": {
-                    "tagStatus": "tagged",
-                    "tagPatternList": ["*"],
-                    "countType": "imageCountMoreThan",
-                    "countNumber": keep_releases,
-                },
-                "action": {"type": "expire"},
-            },
-        ]
-    }
 
 
 class Registry(pulumi.ComponentResource):
@@ -76,6 +50,8 @@ class Registry(pulumi.ComponentResource):
             raise pulumi.RunError("keepReleases must be at least 1")
         if args.untagged_expiry_days < 1:
             raise pulumi.RunError("untaggedExpiryDays must be at least 1")
+        if any("." in stage for stage in args.stages):
+            raise pulumi.RunError("stage names cannot contain dots")
 
         self.repository = aws.ecr.Repository(
             f"{name}-repository",
@@ -89,7 +65,14 @@ class Registry(pulumi.ComponentResource):
         self.lifecycle_policy = aws.ecr.LifecyclePolicy(
             f"{name}-lifecycle",
             repository=self.repository.name,
-            policy=json.dumps(lifecycle_rules(args.keep_releases, args.untagged_expiry_days)),
+            policy=json.dumps(
+                {
+                    "rules": retention_rules(
+                        args.stages, args.keep_releases,
+                        untagged_expiry_days=args.untagged_expiry_days,
+                    )
+                }
+            ),
             opts=child(self),
         )
         if args.manage_scanning:

@@ -75,6 +75,18 @@ def offline_plan() -> bool:
     return (pulumi.Config(OFFLINE_PLAN_NAMESPACE).get(OFFLINE_PLAN_KEY) or "").lower() == "true"
 
 
+# Set by bootstrap for a targeted update of a stage's foundation (its deploy role) before the
+# first image exists: the program then declares the workload with the placeholder instead of
+# refusing, and the update's targets leave the workload untouched.
+FOUNDATION_ONLY_ENV = "BOOTSTRAP_FOUNDATION_ONLY"
+
+
+def foundation_only() -> bool:
+    import os
+
+    return os.environ.get(FOUNDATION_ONLY_ENV) == "1"
+
+
 def real_update() -> bool:
     """An `up` or `destroy` that changes real resources (not a preview, not an offline plan)."""
     return not pulumi.runtime.is_dry_run() and not offline_plan()

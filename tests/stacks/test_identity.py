@@ -172,7 +172,13 @@ def test_no_wildcard_actions_and_no_iam_star(project_plans, mixed_plans):
 def test_deploy_role_is_scoped_to_the_stage(project_plans, target):
     plan = project_plans[target]["dev"]
     policies = deploy_policies(plan)
-    assert set(policies) >= {"iam", "platform", "observability"}
+    assert set(policies) >= {"iam", "platform", "observability", "release"}
+    # the deploy marks its release in the registry (retention) and nothing else there
+    (mark,) = policies["release"]["Statement"]
+    assert set(actions(mark)) == {
+        "ecr:BatchDeleteImage", "ecr:BatchGetImage", "ecr:DescribeImages", "ecr:PutImage"
+    }
+    assert resources(mark) == [f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/{PROJECT}"]
     for name, policy in policies.items():
         for statement in policy["Statement"]:
             assert statement["Effect"] == "Allow"

@@ -52,6 +52,17 @@ def test_a_real_update_without_an_image_is_refused(infra, shared_outputs):
     assert f"pulumi config set {PROJECT}:image" in str(raised.value)
 
 
+def test_a_foundation_only_update_without_an_image_plans_the_deploy_role(
+    infra, shared_outputs, monkeypatch
+):
+    # bootstrap provision creates each stage's deploy role (a targeted update) before any build
+    monkeypatch.setenv("BOOTSTRAP_FOUNDATION_ONLY", "1")
+    config = stage_config("ecs", **{"bootstrap:offlinePlan": False})
+    plan = run_program(infra, PROJECT, "dev", config, stack_outputs=shared_outputs)
+    assert plan.outputs["deployRoleArn"].startswith(f"arn:aws:iam::{ACCOUNT}:role/")
+    assert plan.outputs["image"] == f"{REPOSITORY_URL}@{PLACEHOLDER}"
+
+
 def test_a_real_update_with_an_image_runs(infra, shared_outputs):
     config = stage_config(
         "lambda", image=f"{REPOSITORY_URL}@{REAL_DIGEST}", **{"bootstrap:offlinePlan": False}

@@ -83,7 +83,13 @@ def test_scanning_can_be_left_to_the_account(infra):
 
 def test_lifecycle_expires_untagged_and_keeps_releases(shared, infra):
     rules = json.loads(one(shared, "aws:ecr/lifecyclePolicy:LifecyclePolicy").inputs["policy"])["rules"]
-    untagged, releases = sorted(rules, key=lambda r: r["rulePriority"])
+    ordered = sorted(rules, key=lambda r: r["rulePriority"])
+    # each stage keeps its current and previous release, the last stage's rule first
+    assert [r["selection"].get("tagPrefixList") for r in ordered[:3]] == [
+        ["deployed.prod."], ["deployed.test."], ["deployed.dev."]
+    ]
+    assert all(r["selection"]["countNumber"] == 2 for r in ordered[:3])
+    untagged, releases = ordered[3:]
     assert untagged["selection"] == {
         "tagStatus": "untagged",
         "countType": "sinceImagePushed",
@@ -97,7 +103,7 @@ def test_lifecycle_expires_untagged_and_keeps_releases(shared, infra):
 
     plan = run_program(infra, PROJECT, "shared", shared_config(keepReleases=7, untaggedExpiryDays=3))
     rules = json.loads(one(plan, "aws:ecr/lifecyclePolicy:LifecyclePolicy").inputs["policy"])["rules"]
-    assert [r["selection"]["countNumber"] for r in sorted(rules, key=lambda r: r["rulePriority"])] == [3, 7]
+    assert [r["selection"]["countNumber"] for r in sorted(rules, key=lambda r: r["rulePriority"])] == [2, 2, 2, 3, 7]
 
 
 def test_lambda_may_pull_only_for_this_projects_functions(shared):
