@@ -4,6 +4,7 @@ permissions, timeouts, no injection, no long-lived keys, no literal backend)."""
 
 from __future__ import annotations
 
+import json
 from functools import cache
 from pathlib import Path
 
@@ -129,3 +130,10 @@ def test_critical_path_is_two_jobs(case: tuple[Case, rules.Workflows]) -> None:
     path = rules.critical_path(flows)
     assert len(path) == 2, path
     assert path[0] in {"lint", "test", "build"}
+
+
+def test_the_projects_copy_of_the_pins_matches_the_shared_file() -> None:
+    copy = Path(__file__).with_name("actions-pins.json")
+    if not rules.SHARED_PINS_FILE.is_file():
+        pytest.skip("no ../shared/actions-pins.json beside this checkout to compare with")
+    assert json.loads(copy.read_text()) == json.loads(rules.SHARED_PINS_FILE.read_text())
