@@ -119,6 +119,31 @@ def check_aws(region: str | None = None) -> Check:
     )
 
 
+_AWS_CREDENTIAL_ENV = (
+    "AWS_ACCESS_KEY_ID",
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+)
+
+
+def aws_credentials_hinted() -> bool:
+    """Whether anything on this machine could hold AWS credentials (variables or the shared
+    files), without importing boto3: `new` with no credentials at all stays light. Instance
+    roles (EC2 metadata) are not looked for here; `bootstrap provision` finds them."""
+    from pathlib import Path
+
+    if any(os.environ.get(name) for name in _AWS_CREDENTIAL_ENV):
+        return True
+    files = (
+        os.environ.get("AWS_SHARED_CREDENTIALS_FILE") or "~/.aws/credentials",
+        os.environ.get("AWS_CONFIG_FILE") or "~/.aws/config",
+    )
+    return any(Path(f).expanduser().is_file() for f in files)
+
+
 def github_token() -> str | None:
     return os.environ.get("GITHUB_TOKEN") or os.environ.get("GH_TOKEN") or None
 

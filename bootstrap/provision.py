@@ -389,7 +389,7 @@ class Provisioner:
 
     def checks(self) -> None:
         from bootstrap.backend import Identity
-        from bootstrap.doctor import github_token, run_checks
+        from bootstrap.doctor import aws_credentials_hinted, github_token, run_checks
         from bootstrap.github.client import resolve_api_url
         from bootstrap.github.rerender import read_record
 
@@ -400,6 +400,12 @@ class Provisioner:
         self.api_url = resolve_api_url(
             self.request.github_api_url or os.environ.get("GITHUB_API_URL") or record.get("api_url")
         )
+        if self.new and github_token() is None and not aws_credentials_hinted():
+            self.local = True
+            self.skipped(
+                "no GitHub token and no AWS credentials: the repository is made locally only"
+            )
+            return
         report = run_checks(["aws", "github"], region=self.spec.region, github_api_url=self.api_url)
         aws, github = report.get("aws"), report.get("github")
         if self.new and aws.status == "missing" and github.status == "missing":

@@ -208,3 +208,31 @@ def test_real_subprocess(tmp_path: Path) -> None:
     assert bad.returncode == 2
     assert bad.stdout == ""
     assert bad.stderr.count("\n") == 1 and "Traceback" not in bad.stderr
+
+
+def test_without_credentials_new_stays_local_and_light(tmp_path: Path) -> None:
+    """No token, no AWS files or variables: local only, and boto3 is never imported."""
+    probe = (
+        "import sys; from bootstrap.cli import app; "
+        f"app(['new', 'shop', '--yes', '--dir', {str(tmp_path)!r}], standalone_mode=False); "
+        "print('boto3' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          check=False, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "False"
+    assert "locally only" in done.stderr
+    assert (tmp_path / "shop/.git").is_dir()
+
+
+def test_aws_credentials_hint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bootstrap.doctor import aws_credentials_hinted
+
+    assert not aws_credentials_hinted()
+    monkeypatch.setenv("AWS_PROFILE", "work")
+    assert aws_credentials_hinted()
+    monkeypatch.delenv("AWS_PROFILE")
+    credentials = tmp_path / "credentials"
+    credentials.write_text("[default]\n")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(credentials))
+    assert aws_credentials_hinted()
