@@ -7,6 +7,7 @@ import statistics
 import subprocess
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 
 def median_seconds(fn: Callable[[], object], repeat: int) -> float:
@@ -27,3 +28,16 @@ def report(name: str, measured: float, baseline_name: str, baseline: float, goal
         f"{name}: {measured:.3f}s | baseline {baseline_name}: {baseline:.3f}s | "
         f"ratio {measured / baseline:.2f} | goal: {goal}"
     )
+
+
+def render_project(parent: Path, target: str, name: str = "shop") -> Path:
+    """A real 3-stage generated repo (the same spec for every benchmark) under parent/target."""
+    from bootstrap import spec as spec_mod
+    from bootstrap.scaffold import Scaffolder
+
+    spec = spec_mod.from_options(
+        name=name, owner="acme", target=target, stages="dev,test,prod", manual=None,
+        region="eu-west-1", backend=None,
+    )
+    (parent / target).mkdir(parents=True, exist_ok=True)
+    return Scaffolder(spec, parent / target / spec.name).run().path

@@ -18,26 +18,10 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _timing import median_seconds, report, run_quiet
+from _timing import median_seconds, render_project, report, run_quiet
 
 TARGETS = ("ecs", "eks", "lambda")
 GOAL = 3.0
-
-
-def render(parent: Path, target: str) -> Path:
-    from bootstrap import spec as spec_mod
-    from bootstrap.scaffold import Scaffolder
-
-    spec = spec_mod.from_options(
-        name="shop",
-        owner="acme",
-        target=target,
-        stages="dev,test,prod",
-        manual=None,
-        region="eu-west-1",
-        backend=None,
-    )
-    return Scaffolder(spec, parent / target / spec.name).run().path
 
 
 def main() -> None:
@@ -49,7 +33,7 @@ def main() -> None:
     os.environ.setdefault("BOOTSTRAP_CACHE_DIR", str(work / "cache"))
     for target in TARGETS:
         (work / target).mkdir()
-    repos = {target: render(work, target) for target in TARGETS}
+    repos = {target: render_project(work, target) for target in TARGETS}
 
     import_aws = median_seconds(lambda: run_quiet([python, "-c", "import pulumi_aws"]), args.repeat)
     from bootstrap import mockrun

@@ -20,7 +20,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _timing import median_seconds, report, run_quiet
+from _timing import median_seconds, render_project, report, run_quiet
 
 TARGETS = ("ecs", "eks", "lambda")
 STACKS = ["shared", "dev", "test", "prod"]
@@ -33,23 +33,6 @@ pulumi.export("region", pulumi_aws.config.region)
 """
 COLD_EMPTY = "from pathlib import Path; from bootstrap import mockrun; mockrun.run_program(Path({infra!r}), 'empty', 'dev', {{'aws:region': 'eu-west-1'}})"
 COLD_PROJECT = "from pathlib import Path; from bootstrap import mockrun; mockrun.plan_project(Path({repo!r}), 'shop', {stacks!r})"
-
-
-def render(parent: Path, target: str) -> Path:
-    from bootstrap import spec as spec_mod
-    from bootstrap.scaffold import Scaffolder
-
-    spec = spec_mod.from_options(
-        name="shop",
-        owner="acme",
-        target=target,
-        stages="dev,test,prod",
-        manual=None,
-        region="eu-west-1",
-        backend=None,
-    )
-    (parent / target).mkdir()
-    return Scaffolder(spec, parent / target / spec.name).run().path
 
 
 def empty_program(parent: Path) -> Path:
@@ -67,7 +50,7 @@ def main() -> None:
     python = sys.executable
     work = Path(tempfile.mkdtemp(prefix="bench-stacks-"))
     os.environ.setdefault("BOOTSTRAP_CACHE_DIR", str(work / "cache"))
-    repos = {target: render(work, target) for target in TARGETS}
+    repos = {target: render_project(work, target) for target in TARGETS}
     empty = empty_program(work)
 
     def cold(code: str) -> float:
