@@ -237,6 +237,7 @@ class Report:
     registry: str | None = None  # the ECR repository read
     notes: list[str] = field(default_factory=list)
     lookup: Registry | None = field(default=None, repr=False)  # the registry, for promote/rollback
+    template: dict[str, Any] | None = None  # template and tool versions the repo was made with
 
     def stage(self, name: str) -> StageStatus:
         return next(s for s in self.stages if s.stage == name)
@@ -250,6 +251,7 @@ class Report:
             "sources": dict(self.sources),
             "stages": [s.to_dict() for s in self.stages],
             "notes": list(self.notes),
+            "template": self.template,
         }
 
 
@@ -662,6 +664,7 @@ class Sources:
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     why_no_stacks: str | None = None
     why_no_github: str | None = None
+    template: dict[str, Any] | None = None  # bootstrap.update.template_info of the repo
 
 
 class _NoState:
@@ -685,7 +688,12 @@ def project_sources(
     from bootstrap.errors import ToolMissingError
 
     spec = project.spec
-    sources = Sources(github=github, registry_name=spec.name, why_no_github=why_no_github)
+    from bootstrap.update import template_info
+
+    sources = Sources(
+        github=github, registry_name=spec.name, why_no_github=why_no_github,
+        template=template_info(project.repo),
+    )  # fmt: skip
     backend = project.backend
     if backend.kind == "file" and (backend.path is None or not backend.path.is_dir()):
         sources.ops = _NoState()  # type: ignore[assignment]
@@ -830,6 +838,7 @@ def collect(spec: Spec, sources: Sources, *, health_for: Iterable[str] | None = 
         registry=registry_name if registry is not None and not registry.failed else None,
         notes=notes,
         lookup=registry,
+        template=sources.template,
     )
 
 
@@ -1035,6 +1044,11 @@ def header(report: Report) -> str:
         parts.append(f"GitHub {report.repository}")
     if report.registry:
         parts.append(f"registry {report.registry}")
+    if report.template and report.template.get("template"):
+        made = f"template {report.template['template']} (bootstrap {report.template['tool_version']})"
+        if report.template.get("update_available"):
+            made += f": bootstrap update brings {report.template['installed_tool_version']}"
+        parts.append(made)
     return " | ".join(parts)
 
 

@@ -258,3 +258,24 @@ def test_dispatch_of_a_missing_workflow(live: Cli, on_github: GitHub) -> None:
     result = live("rollback", "--stage", "test")
     assert result.exit_code == 6
     assert "GitHub has no workflow promote.yml on main" in error_line(result)
+
+
+def test_status_shows_the_template_and_tool_versions(cli: Cli) -> None:
+    import yaml
+
+    from bootstrap import __version__
+
+    answers_file = cli.repo / ".copier-answers.yml"
+    answers = yaml.safe_load(answers_file.read_text())
+    answers.update({"_commit": "v0.0.9", "tool_version": "0.0.9"})
+    answers_file.write_text(yaml.safe_dump(answers))
+
+    result = cli("status")
+    assert result.exit_code == 0, result.output
+    header = result.stdout.splitlines()[0]
+    assert f"template v0.0.9 (bootstrap 0.0.9): bootstrap update brings {__version__}" in header
+
+    data = json.loads(cli("status", "--json").stdout)
+    assert data["template"]["template"] == "v0.0.9"
+    assert data["template"]["tool_version"] == "0.0.9"
+    assert data["template"]["update_available"] is True
