@@ -26,6 +26,17 @@ APP_USER = 10001
 
 Statement = dict[str, Any]
 
+# What AWSLambdaVPCAccessExecutionRole grants: Lambda manages the function's network interfaces
+# with its role. None of these actions has resource-level permissions.
+LAMBDA_VPC_ACTIONS = [
+    "ec2:AssignPrivateIpAddresses",
+    "ec2:CreateNetworkInterface",
+    "ec2:DeleteNetworkInterface",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeSubnets",
+    "ec2:UnassignPrivateIpAddresses",
+]
+
 
 @dataclass(frozen=True)
 class AwsContext:

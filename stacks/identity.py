@@ -29,6 +29,31 @@ from .sdk import aws
 GITHUB_OIDC_URL = f"https://{GITHUB_OIDC_HOST}"
 
 
+def github_role(
+    parent: pulumi.ComponentResource,
+    name: str,
+    *,
+    role_name: str | None,
+    path: str,
+    description: str,
+    subject: str,
+    provider_arn: pulumi.Input[str],
+    tags: Mapping[str, str],
+) -> Any:
+    """A role that GitHub Actions assumes through OIDC: trust pinned to `subject` (and `aud`),
+    one-hour sessions. The CI, preview and deploy roles differ only in subject and policies."""
+    return aws.iam.Role(
+        f"{name}-role",
+        name=role_name,
+        path=path,
+        description=description,
+        assume_role_policy=policy_output(lambda arn: github_trust(arn, subject), provider_arn),
+        max_session_duration=3600,
+        tags=dict(tags),
+        opts=child(parent),
+    )
+
+
 @dataclass
 class GithubOidcArgs:
     # An account has at most one provider per URL: pass the existing one's ARN to reuse it.
@@ -114,18 +139,15 @@ class CiRole(pulumi.ComponentResource):
         self, name: str, args: CiRoleArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("bootstrap:index:CiRole", name, None, opts)
-        subject = github_subject(args.owner, args.repository, "branch", None)
-        self.role = aws.iam.Role(
-            f"{name}-role",
-            name=args.role_name,
+        self.role = github_role(
+            self,
+            name,
+            role_name=args.role_name,
             path=args.path,
             description=f"GitHub Actions builds of {args.owner}/{args.repository} (main branch)",
-            assume_role_policy=policy_output(
-                lambda arn: github_trust(arn, subject), args.provider_arn
-            ),
-            max_session_duration=3600,
-            tags=dict(args.tags),
-            opts=child(self),
+            subject=github_subject(args.owner, args.repository, "branch", None),
+            provider_arn=args.provider_arn,
+            tags=args.tags,
         )
         self.push_policy = aws.iam.RolePolicy(
             f"{name}-push",
@@ -192,18 +214,15 @@ class PreviewRole(pulumi.ComponentResource):
         self, name: str, args: PreviewRoleArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("bootstrap:index:PreviewRole", name, None, opts)
-        subject = f"repo:{args.owner}/{args.repository}:pull_request"
-        self.role = aws.iam.Role(
-            f"{name}-role",
-            name=args.role_name,
+        self.role = github_role(
+            self,
+            name,
+            role_name=args.role_name,
             path=args.path,
             description=f"Read-only infra previews of {args.owner}/{args.repository} pull requests",
-            assume_role_policy=policy_output(
-                lambda arn: github_trust(arn, subject), args.provider_arn
-            ),
-            max_session_duration=3600,
-            tags=dict(args.tags),
-            opts=child(self),
+            subject=f"repo:{args.owner}/{args.repository}:pull_request",
+            provider_arn=args.provider_arn,
+            tags=args.tags,
         )
         self.read_policy = aws.iam.RolePolicy(
             f"{name}-read",
@@ -237,18 +256,15 @@ class DeployRole(pulumi.ComponentResource):
         self, name: str, args: DeployRoleArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("bootstrap:index:DeployRole", name, None, opts)
-        subject = args.subject
-        self.role = aws.iam.Role(
-            f"{name}-role",
-            name=args.role_name,
+        self.role = github_role(
+            self,
+            name,
+            role_name=args.role_name,
             path=args.path,
-            description=args.description or f"GitHub Actions deploys ({subject})",
-            assume_role_policy=policy_output(
-                lambda arn: github_trust(arn, subject), args.provider_arn
-            ),
-            max_session_duration=3600,
-            tags=dict(args.tags),
-            opts=child(self),
+            description=args.description or f"GitHub Actions deploys ({args.subject})",
+            subject=args.subject,
+            provider_arn=args.provider_arn,
+            tags=args.tags,
         )
         self.policies = [
             aws.iam.RolePolicy(

@@ -12,7 +12,15 @@ from typing import Any
 
 import pulumi
 
-from .common import APP_PORT, HEALTH_PATH, AwsContext, child, policy, service_trust
+from .common import (
+    APP_PORT,
+    HEALTH_PATH,
+    LAMBDA_VPC_ACTIONS,
+    AwsContext,
+    child,
+    policy,
+    service_trust,
+)
 from .sdk import aws
 
 ALIAS = "live"
@@ -85,14 +93,7 @@ class LambdaService(pulumi.ComponentResource):
                     # What AWSLambdaVPCAccessExecutionRole grants; no resource-level permissions.
                     "Sid": "VpcNetworkInterfaces",
                     "Effect": "Allow",
-                    "Action": [
-                        "ec2:AssignPrivateIpAddresses",
-                        "ec2:CreateNetworkInterface",
-                        "ec2:DeleteNetworkInterface",
-                        "ec2:DescribeNetworkInterfaces",
-                        "ec2:DescribeSubnets",
-                        "ec2:UnassignPrivateIpAddresses",
-                    ],
+                    "Action": LAMBDA_VPC_ACTIONS,
                     "Resource": "*",
                 }
             )

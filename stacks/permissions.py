@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
-from .common import TAG_PROJECT, TAG_STAGE, AwsContext, Naming, Statement
+from .common import LAMBDA_VPC_ACTIONS, TAG_PROJECT, TAG_STAGE, AwsContext, Naming, Statement
 
 EKS_CLUSTER_POLICIES = (
     "AmazonEKSClusterPolicy",
@@ -195,14 +195,7 @@ def boundary_statements(scope: StageScope) -> list[Statement]:
                 # the function's role; these actions have no resource-level permissions.
                 "Sid": "LambdaVpcNetworkInterfaces",
                 "Effect": "Allow",
-                "Action": [
-                    "ec2:AssignPrivateIpAddresses",
-                    "ec2:CreateNetworkInterface",
-                    "ec2:DeleteNetworkInterface",
-                    "ec2:DescribeNetworkInterfaces",
-                    "ec2:DescribeSubnets",
-                    "ec2:UnassignPrivateIpAddresses",
-                ],
+                "Action": LAMBDA_VPC_ACTIONS,
                 "Resource": "*",
             }
         )

@@ -37,6 +37,11 @@ def remove_smoke(flows: rules.Workflows) -> None:
     steps[:] = [s for s in steps if "/health" not in (s.get("run") or "")]
 
 
+def step_after_smoke_can_fail(flows: rules.Workflows) -> None:
+    steps = job(flows, "deploy-stage.yml", "deploy")["steps"]
+    steps[-1].pop("continue-on-error", None)  # the release marking after the smoke test
+
+
 def second_build(flows: rules.Workflows) -> None:
     build_step = next(
         s
@@ -265,6 +270,7 @@ ENV_BREAKS: list[tuple[str, Mutation, str, str]] = [
         "validated as sha256",
     ),
     ("no-smoke-test", remove_smoke, "deploy-stage", "smoke test"),
+    ("fallible-step-after-smoke", step_after_smoke_can_fail, "deploy-stage", "last step that can fail"),
     (
         "promote-manual-set",
         lambda f: f.docs["promote.yml"]["jobs"]["deploy"]["with"].update(
