@@ -83,6 +83,7 @@ class Scaffolder:
                 overwrite=True,
                 quiet=True,
                 cleanup_on_error=False,  # the staging dir is ours to clean up
+                unsafe=True,  # the template's own Jinja extension (bootstrap.template_context)
             )
         except copier.errors.UserMessageError as exc:
             raise UserError(f"rendering the template failed: {exc}", "report this as a bug") from exc

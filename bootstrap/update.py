@@ -388,6 +388,7 @@ def _run_copier(work_repo: Path, source: Path, new: Found) -> None:
                 skip_answered=True,
                 conflict="inline",
                 context_lines=3,
+                unsafe=True,  # the template's own Jinja extension (bootstrap.template_context)
                 quiet=True,
             )
     except (copier.errors.CopierError, ProcessExecutionError, TemplateError) as exc:

@@ -95,6 +95,7 @@ def rerender(repo: Path, changes: dict[str, str]) -> list[str]:
             skip_answered=True,
             quiet=True,
             conflict="inline",
+            unsafe=True,  # the template's own Jinja extension (bootstrap.template_context)
         )
     except UserMessageError as exc:
         raise UserError(f"re-rendering {repo} failed: {exc}", f"run `{manual}` by hand") from exc

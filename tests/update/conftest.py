@@ -111,6 +111,7 @@ def generate(template: Path, tag: str, dest: Path) -> Path:
         defaults=True,
         overwrite=True,
         quiet=True,
+        unsafe=True,  # the template's own Jinja extension
     )
     git(dest, "init", "--quiet", "--initial-branch=main")
     git(dest, "add", "--all")

@@ -1,0 +1,211 @@
+"""The names every part shares: the CLI, the stacks, the templates, the workflows and the tests.
+
+One owner for each name. This module imports nothing of Pulumi (the CLI imports it at no cost),
+and every generated repository carries it as `infra/stacks/contract.py`, so the generated repo's
+program and this tool agree by construction. The Copier templates read the same values through
+`contract` in their context (`bootstrap/template_context.py`).
+
+Change a name here and every user follows; docs/contracts.md explains each one.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+# --- the Pulumi project ----------------------------------------------------------------------
+
+SHARED = "shared"  # the account-level stack: registry, OIDC provider, CI and preview roles
+INFRA_DIR = "infra"  # the Pulumi project inside a generated repository
+ANSWERS_FILE = ".copier-answers.yml"
+GITHUB_RECORD = ".bootstrap/github.json"  # what GitHub provisioning learnt; no secrets
+WORKFLOWS_DIR = ".github/workflows"
+SCRIPTS_DIR = ".github/scripts"
+BUILD_WORKFLOW = "build.yml"
+DEPLOY_WORKFLOW = "deploy-stage.yml"
+PROMOTE_WORKFLOW = "promote.yml"
+PREVIEW_WORKFLOW = "preview.yml"
+TEARDOWN_WORKFLOW = "teardown.yml"
+BUILD_CHECK = "build"  # the build job's check name, required by branch protection
+BRANCH = "main"
+
+
+def stack_file(stack: str) -> str:
+    """A stack's settings file, relative to the repository root."""
+    return f"{INFRA_DIR}/Pulumi.{stack}.yaml"
+
+
+# Stack outputs (the program exports them; provisioning, workflows and status read them).
+SHARED_OUTPUTS = (
+    "repositoryUrl",
+    "repositoryName",
+    "repositoryArn",
+    "ciRoleArn",
+    "previewRoleArn",
+    "oidcProviderArn",
+)
+STAGE_OUTPUTS = ("url", "image", "target", "region", "deployRoleArn", "stage")
+
+# --- images ------------------------------------------------------------------------------------
+
+DIGEST_PATTERN = r"sha256:[0-9a-f]{64}"
+DIGEST = re.compile(rf"^{DIGEST_PATTERN}$")
+# An image by digest, as the stacks deploy it: REPOSITORY@sha256:DIGEST (never a tag).
+IMAGE_REF = re.compile(rf"^(?P<repository>[^@\s]+)@(?P<digest>{DIGEST_PATTERN})$")
+# What a stage runs before the first build: previews show it, a real update refuses it.
+PLACEHOLDER_DIGEST = "sha256:" + "0" * 64
+GIT_SHA = re.compile(r"^[0-9a-f]{40}$")
+# Registry tags a deploy adds to the image it deployed: `deployed.<stage>.<git sha>`.
+DEPLOYED = "deployed"
+
+
+def deployed_tag_prefix(stage: str) -> str:
+    return f"{DEPLOYED}.{stage}."
+
+
+def deployed_tag(stage: str, sha: str) -> str:
+    return f"{deployed_tag_prefix(stage)}{sha}"
+
+
+# --- tags and masks ----------------------------------------------------------------------------
+
+TAG_PROJECT = "bootstrap:project"  # on every stack resource; IAM conditions key on these
+TAG_STAGE = "bootstrap:stage"
+MANAGED_BUCKET_TAG = ("managed-by", "bootstrap")  # on a state bucket this tool made
+SECRET_MASK = "[secret]"  # noqa: S105 - what a secret shows as, wherever this tool prints it
+
+# --- GitHub's OIDC tokens ----------------------------------------------------------------------
+
+GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"  # github.com's issuer (no scheme)
+GITHUB_OIDC_AUDIENCE = "sts.amazonaws.com"
+GITHUB_API_URL = "https://api.github.com"
+
+
+def oidc_issuer_host(api_url: str | None) -> str:
+    """The OIDC issuer (host and path, no scheme) of the GitHub that `api_url` belongs to.
+
+    github.com issues from token.actions.githubusercontent.com; GitHub Enterprise Server
+    (API at https://HOST/api/v3) issues from https://HOST/_services/token."""
+    if not api_url:
+        return GITHUB_OIDC_HOST
+    from urllib.parse import urlparse
+
+    host = (urlparse(api_url).hostname or "").lower()
+    if host in ("api.github.com", "github.com", ""):
+        return GITHUB_OIDC_HOST
+    return f"{host}/_services/token"
+
+
+def oidc_provider_url(issuer: str) -> str:
+    return f"https://{issuer}"
+
+
+def subject(prefix: str, kind: str, stage: str | None = None) -> str:
+    """The `sub` claim GitHub issues, from the repository's subject prefix (which GitHub tells:
+    `repo:OWNER@OWNER_ID/REPO@REPO_ID` for immutable subjects, `repo:OWNER/REPO` otherwise).
+
+    kind: `environment` (a job in the stage's environment), `branch` (main), `pull_request`."""
+    if kind == "environment":
+        if not stage:
+            raise ValueError("an environment subject needs the stage")
+        return f"{prefix}:environment:{stage}"
+    if kind == "branch":
+        return f"{prefix}:ref:refs/heads/{BRANCH}"
+    if kind == "pull_request":
+        return f"{prefix}:pull_request"
+    raise ValueError(f"unknown subject kind {kind!r}")
+
+
+# --- IAM names ---------------------------------------------------------------------------------
+
+CI_ROLE_PATH = "/bootstrap-ci/"
+
+
+def ci_role_name(project: str) -> str:
+    return f"{project}-ci"
+
+
+def preview_role_name(project: str) -> str:
+    return f"{project}-preview"
+
+
+def stage_prefix(project: str, stage: str) -> str:
+    """`<project>-<stage>`: the prefix of every name a stage makes."""
+    return f"{project}-{stage}"
+
+
+def workload_role_path(project: str, stage: str) -> str:
+    """IAM path of a stage's workload roles; its deploy role may manage only these."""
+    return f"/bootstrap/{project}/{stage}/"
+
+
+def deploy_role_path(project: str) -> str:
+    """IAM path of deploy roles: outside every workload path, so no deploy role manages itself."""
+    return f"/bootstrap-deploy/{project}/"
+
+
+def deploy_role_name(project: str, stage: str) -> str:
+    return f"{stage_prefix(project, stage)}-deploy"
+
+
+def boundary_name(project: str, stage: str) -> str:
+    return f"{stage_prefix(project, stage)}-boundary"
+
+
+# --- GitHub variables and secrets ---------------------------------------------------------------
+
+VAR_REGION = "AWS_REGION"
+VAR_BACKEND_URL = "PULUMI_BACKEND_URL"
+VAR_CI_ROLE = "AWS_CI_ROLE_ARN"
+VAR_PREVIEW_ROLE = "AWS_PREVIEW_ROLE_ARN"
+VAR_REPOSITORY_URL = "ECR_REPOSITORY_URL"
+VAR_DEPLOY_ROLE = "AWS_DEPLOY_ROLE_ARN"  # an environment variable of each stage's environment
+VAR_STACK = "PULUMI_STACK"  # likewise
+SECRET_PASSPHRASE = "PULUMI_CONFIG_PASSPHRASE"  # noqa: S105 - a name, not a secret
+SECRET_CLOUD_TOKEN = "PULUMI_ACCESS_TOKEN"  # noqa: S105 - a name, not a secret
+
+
+def stage_role_variable(stage: str) -> str:
+    """The repository variable naming a stage's deploy role when there are no environments."""
+    return f"{VAR_DEPLOY_ROLE}_{stage.upper().replace('-', '_')}"
+
+
+# --- the stage foundation ----------------------------------------------------------------------
+# What an administrator deploys for a stage before CI can: the permissions boundary and the deploy
+# role (with the VPC its policy names). Provisioning's targeted `up` makes exactly these; the
+# teardown workflow (run as the deploy role, which may not delete itself) leaves exactly these.
+
+STAGE_COMPONENT = "bootstrap:index:Stage"
+DEPLOY_ROLE_COMPONENT = "bootstrap:index:DeployRole"
+NETWORK_COMPONENT = "bootstrap:index:Network"
+
+
+def foundation_urns(project: str, stage: str, *, network: bool) -> list[str]:
+    """URN patterns (Pulumi's `**` wildcards) of a stage's foundation: the stack, its providers
+    and StackReference, the `Stage` component with its permissions boundary, the `DeployRole`
+    component and its children, and (for stages with a network) the VPC the deploy policy names.
+    Nothing of the workload."""
+    base = f"urn:pulumi:{stage}::{project}::"
+    prefix = stage_prefix(project, stage)
+    patterns = [
+        f"{base}pulumi:pulumi:Stack::**",
+        f"{base}pulumi:pulumi:StackReference::**",
+        f"{base}pulumi:providers:**",
+        f"{base}{STAGE_COMPONENT}::{prefix}",
+        f"{base}{STAGE_COMPONENT}$aws:iam/policy:Policy::{prefix}-boundary",
+        f"{base}{STAGE_COMPONENT}${DEPLOY_ROLE_COMPONENT}::{prefix}-deploy",
+        f"{base}{STAGE_COMPONENT}${DEPLOY_ROLE_COMPONENT}$**",
+    ]
+    if network:
+        component = f"{STAGE_COMPONENT}${NETWORK_COMPONENT}"
+        patterns += [f"{base}{component}::{prefix}-network", f"{base}{component}$aws:ec2/vpc:Vpc::**"]
+    return patterns
+
+
+def template_context() -> dict[str, Any]:
+    """Every public name of this module, for the Copier templates (`[[ contract.X ]]`)."""
+    return {
+        name: value
+        for name, value in globals().items()
+        if not name.startswith("_") and name not in ("annotations", "re", "Any")
+    }
