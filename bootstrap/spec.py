@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from bootstrap.errors import SpecError
+from stacks.contract import GITHUB_OIDC_HOST
 
 # A lowercase DNS label: what ECR, ECS, EKS, Kubernetes, S3 and GitHub all accept.
 _LABEL = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
@@ -57,6 +58,10 @@ class Spec(BaseModel):
     region: str = "us-east-1"
     backend: str | None = None
     trust_subject: TrustSubject = "environment"
+    # What GitHub says its OIDC tokens for this repository carry (stacks/contract.py): the subject
+    # prefix (None until GitHub has been asked) and the issuer (github.com's, or a GHES host's).
+    github_subject_prefix: str | None = None
+    github_oidc_issuer: str = GITHUB_OIDC_HOST
 
     @property
     def stage_names(self) -> list[str]:
@@ -96,6 +101,8 @@ class Spec(BaseModel):
             "region": self.region,
             "backend": self.backend or "",
             "trust_subject": self.trust_subject,
+            "github_subject_prefix": self.github_subject_prefix or "",
+            "github_oidc_issuer": self.github_oidc_issuer,
         }
 
     @classmethod
@@ -111,6 +118,8 @@ class Spec(BaseModel):
                 region=answers.get("region", "us-east-1"),
                 backend=answers.get("backend") or None,
                 trust_subject=answers.get("trust_subject", "environment"),
+                github_subject_prefix=answers.get("github_subject_prefix") or None,
+                github_oidc_issuer=answers.get("github_oidc_issuer") or GITHUB_OIDC_HOST,
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise SpecError(
@@ -171,6 +180,8 @@ def build(
     region: str,
     backend: str | None,
     trust_subject: str,
+    github_subject_prefix: str | None = None,
+    github_oidc_issuer: str = GITHUB_OIDC_HOST,
 ) -> Spec:
     _check_stage_names([s.name for s in stages])
     check_name(name, [s.name for s in stages])
@@ -191,6 +202,8 @@ def build(
         region=region,
         backend=backend or None,
         trust_subject=trust_subject,  # type: ignore[arg-type]
+        github_subject_prefix=github_subject_prefix or None,
+        github_oidc_issuer=github_oidc_issuer or GITHUB_OIDC_HOST,
     )
 
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import pulumi
 
+from .contract import GITHUB_OIDC_HOST
+
 TARGETS = ("ecs", "eks", "lambda")
 TRUST_SUBJECTS = ("environment", "branch")
 SHARED = "shared"
@@ -103,6 +105,10 @@ class SharedSettings:
     registry_scanning: bool
     force_delete_repository: bool
     state_backend: str | None
+    # What GitHub's OIDC tokens for this repository carry (stacks/contract.py); the prefix is empty
+    # until bootstrap has asked GitHub.
+    github_subject_prefix: str
+    github_oidc_issuer: str
 
     @classmethod
     def load(cls, project: str) -> SharedSettings:
@@ -117,7 +123,15 @@ class SharedSettings:
             registry_scanning=_bool(config, "registryScanning", True),
             force_delete_repository=_bool(config, "forceDeleteRepository", False),
             state_backend=config.get("stateBackend") or None,
+            **_github_identity(config),
         )
+
+
+def _github_identity(config: pulumi.Config) -> dict[str, str]:
+    return {
+        "github_subject_prefix": (config.get("githubSubjectPrefix") or "").strip(),
+        "github_oidc_issuer": (config.get("githubOidcIssuer") or GITHUB_OIDC_HOST).strip(),
+    }
 
 
 @dataclass(frozen=True)
@@ -153,6 +167,9 @@ class StageSettings:
     alarm_topic_arn: str | None
     # where the Pulumi state lives (the deploy role may write this stack's files there)
     state_backend: str | None
+    # what GitHub's OIDC tokens carry (SharedSettings has the same two)
+    github_subject_prefix: str
+    github_oidc_issuer: str
 
     @property
     def needs_network(self) -> bool:
@@ -212,4 +229,5 @@ class StageSettings:
             error_count_threshold=_int(config, "errorCountThreshold", 5, 0, 1000000),
             alarm_topic_arn=config.get("alarmTopicArn") or None,
             state_backend=config.get("stateBackend") or None,
+            **_github_identity(config),
         )
