@@ -1,11 +1,10 @@
-"""Driving Pulumi: the `StackOps` seam, its Automation API implementation and a recording one.
+"""Driving Pulumi: the `StackOps` seam and its Automation API implementation.
 
 `StackOps` is the whole surface that `preview`, `up`, `destroy`, `status` and `provision` need
 from Pulumi. `AutomationOps` implements it with `pulumi.automation` (a LocalWorkspace on the
 repository's `infra/`, the backend and passphrase passed as environment variables, the engine's
-output streamed to a progress display). `RecordingOps` implements it in memory for tests: it
-records every call, returns outputs shaped like the real stacks' (docs/contracts.md), and can be
-told to fail a given operation once, to test ordering, confirmations and resumption.
+output streamed to a progress display). Another implementation is installed with `use_ops` (the
+tests' in-memory one lives under tests/fakes/).
 
 Pulumi is imported inside functions only: `bootstrap --help` must not pay for it.
 """
@@ -13,20 +12,19 @@ Pulumi is imported inside functions only: `bootstrap --help` must not pay for it
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 import re
 import shutil
 import subprocess
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from bootstrap.backend import Backend, backend_env
 from bootstrap.errors import CredentialsError, RemoteError, ToolMissingError, UserError
 from bootstrap.passphrase import get_passphrase
+from stacks.contract import FOUNDATION_ONLY_ENV, SECRET_MASK
 
 if TYPE_CHECKING:
     from pulumi.automation import EngineEvent, LocalWorkspaceOptions, Stack
@@ -34,8 +32,7 @@ if TYPE_CHECKING:
     from bootstrap.spec import Spec
 
 INSTALL_COMMAND = "curl -fsSL https://get.pulumi.com | sh"
-FOUNDATION_ONLY_ENV = "BOOTSTRAP_FOUNDATION_ONLY"  # = stacks.settings.FOUNDATION_ONLY_ENV
-MASK = "[secret]"
+MASK = SECRET_MASK
 Operation = Literal["preview", "up", "destroy"]
 
 
@@ -49,6 +46,7 @@ class OpResult:
     outputs: dict[str, Any] = field(default_factory=dict)
     resources: list[dict[str, Any]] = field(default_factory=list)  # previews: planned resources
     seconds: float = 0.0
+    messages: list[str] = field(default_factory=list)  # what the program warned about
 
     def summary(self) -> str:
         return summarize_changes(self.changes, done=self.operation != "preview")
@@ -111,10 +109,14 @@ def use_ops(factory: OpsFactory) -> Iterator[None]:
         _override = previous
 
 
-def open_ops(repo: Path, spec: Spec, backend: Backend, *, verbose: bool = False) -> StackOps:
+def open_ops(
+    repo: Path, spec: Spec, backend: Backend, *, verbose: bool = False, read_only: bool = False
+) -> StackOps:
+    """The stacks of `repo`. `read_only`: for commands that only read (status), which must not
+    generate a passphrase for a project that has none."""
     if _override is not None:
         return _override(repo, spec, backend)
-    return AutomationOps(repo, spec, backend, verbose=verbose)
+    return AutomationOps(repo, spec, backend, verbose=verbose, read_only=read_only)
 
 
 def cli_available() -> bool:
@@ -266,6 +268,7 @@ class EngineProgress:
         self.done = 0
         self.current = ""
         self.resources: dict[str, dict[str, Any]] = {}
+        self.messages: list[str] = []  # the program's warnings (diagnostics)
         self._status: Any = None
 
     def __enter__(self) -> EngineProgress:
@@ -308,6 +311,10 @@ class EngineProgress:
                 }
         elif event.res_outputs_event is not None:
             self.done += 1
+        elif event.diagnostic_event is not None and event.diagnostic_event.severity == "warning":
+            text = re.sub(r"<\{%[^%]*%\}>", "", event.diagnostic_event.message).strip()
+            if text and not event.diagnostic_event.ephemeral:
+                self.messages.append(text)
         if self._status is not None:
             self._status.update(self._text())
 
@@ -332,11 +339,14 @@ def needs_existing_passphrase(infra: Path) -> bool:
     return any("encryptionsalt:" in p.read_text() for p in infra.glob("Pulumi.*.yaml"))
 
 
-def workspace_env(repo: Path, spec: Spec, backend: Backend) -> dict[str, str]:
-    """The environment of every Pulumi command: backend URL, passphrase or token, region."""
+def workspace_env(
+    repo: Path, spec: Spec, backend: Backend, *, read_only: bool = False
+) -> dict[str, str]:
+    """The environment of every Pulumi command: backend URL, passphrase or token, region.
+    A passphrase is generated only for a project that has none, and never when `read_only`."""
     passphrase = None
     if backend.uses_passphrase:
-        create = not needs_existing_passphrase(repo / "infra")
+        create = not read_only and not needs_existing_passphrase(repo / "infra")
         passphrase = get_passphrase(spec.name, create=create)
     env = backend_env(backend, spec.name, passphrase=passphrase)
     env.setdefault("AWS_REGION", spec.region)
@@ -346,12 +356,21 @@ def workspace_env(repo: Path, spec: Spec, backend: Backend) -> dict[str, str]:
 class AutomationOps:
     """`StackOps` on the Pulumi Automation API, with the program in `<repo>/infra`."""
 
-    def __init__(self, repo: Path, spec: Spec, backend: Backend, *, verbose: bool = False) -> None:
+    def __init__(
+        self,
+        repo: Path,
+        spec: Spec,
+        backend: Backend,
+        *,
+        verbose: bool = False,
+        read_only: bool = False,
+    ) -> None:
         self.repo = repo
         self.infra = repo / "infra"
         self.spec = spec
         self.backend = backend
         self.verbose = verbose
+        self.read_only = read_only
         self._command: Any = None
         self._env: dict[str, str] | None = None
         self._stacks: set[str] | None = None
@@ -372,7 +391,7 @@ class AutomationOps:
 
         command = self._pulumi()
         if self._env is None:
-            self._env = workspace_env(self.repo, self.spec, self.backend)
+            self._env = workspace_env(self.repo, self.spec, self.backend, read_only=self.read_only)
         return LocalWorkspaceOptions(
             work_dir=str(self.infra),
             env_vars=self._env,
@@ -431,6 +450,7 @@ class AutomationOps:
             _changes(result.change_summary),
             resources=resources,
             seconds=time.monotonic() - started,
+            messages=progress.messages,
         )
 
     def up(
@@ -487,174 +507,3 @@ class AutomationOps:
             _changes(result.summary.resource_changes),
             seconds=time.monotonic() - started,
         )
-
-
-# --- the recording implementation (tests, and the seams of status and provision) ------------
-
-
-def realistic_outputs(
-    spec: Spec, stack: str, *, account: str, image: str | None = None
-) -> dict[str, Any]:
-    """Outputs shaped like the real stacks' (docs/contracts.md), deterministic per project."""
-    name, region = spec.name, spec.region
-    registry = f"{account}.dkr.ecr.{region}.amazonaws.com/{name}"
-    if stack == "shared":
-        return {
-            "repositoryUrl": registry,
-            "repositoryName": name,
-            "repositoryArn": f"arn:aws:ecr:{region}:{account}:repository/{name}",
-            "ciRoleArn": f"arn:aws:iam::{account}:role/{name}-ci",
-            "previewRoleArn": f"arn:aws:iam::{account}:role/{name}-preview",
-            "oidcProviderArn": (
-                f"arn:aws:iam::{account}:oidc-provider/token.actions.githubusercontent.com"
-            ),
-        }
-    target = spec.stage(stack).target.value
-    token = hashlib.sha256(f"{name}/{stack}".encode()).hexdigest()
-    if target == "lambda":
-        url = f"https://{token[:32]}.lambda-url.{region}.on.aws/"
-    else:
-        url = f"http://{name}-{stack}-{int(token[:8], 16)}.{region}.elb.amazonaws.com"
-    return {
-        "url": url,
-        "image": image or "",
-        "target": target,
-        "region": region,
-        "deployRoleArn": f"arn:aws:iam::{account}:role/{name}-{stack}-deploy",
-        "stage": stack,
-    }
-
-
-_RESOURCES = {"shared": 9, "ecs": 24, "eks": 31, "lambda": 14}
-
-
-@dataclass
-class RecordedStack:
-    resources: int = 0
-    outputs: dict[str, Any] = field(default_factory=dict)
-    config: dict[str, str] = field(default_factory=dict)
-
-
-class RecordingOps:
-    """`StackOps` in memory: records calls, returns realistic outputs, fails on request.
-
-    `calls` lists every `(operation, stack)`; `writes` only those that change state (`up`,
-    `destroy`). `fail(op, stack, error)` makes the next such call raise `error` (default: a
-    RemoteError like a failed engine run). `save`/`load` keep the state in a JSON file so that a
-    later process (a resumed run) sees what an earlier one did.
-    """
-
-    def __init__(
-        self,
-        spec: Spec,
-        *,
-        account: str = "123456789012",
-        stacks: dict[str, RecordedStack] | None = None,
-        missing_cli: bool = False,
-    ) -> None:
-        self.spec = spec
-        self.account = account
-        self.stacks: dict[str, RecordedStack] = dict(stacks or {})
-        self.calls: list[tuple[str, str]] = []
-        self.missing_cli = missing_cli
-        self._failures: dict[tuple[str, str], list[BaseException]] = {}
-
-    # test controls
-
-    def fail(self, operation: str, stack: str, error: BaseException | None = None) -> None:
-        error = error or RemoteError(
-            f"pulumi {operation} of stack '{stack}' failed: error: injected failure",
-            "see the engine output above, fix the cause and run the command again",
-        )
-        self._failures.setdefault((operation, stack), []).append(error)
-
-    def deploy(self, *stacks: str, image: str | None = None) -> RecordingOps:
-        """Mark stacks as deployed (test setup), without recording calls."""
-        for stack in stacks:
-            self.stacks[stack] = self._deployed(stack, image)
-        return self
-
-    @property
-    def writes(self) -> list[tuple[str, str]]:
-        return [call for call in self.calls if call[0] in ("up", "destroy")]
-
-    def save(self, path: Path) -> None:
-        path.write_text(json.dumps({k: asdict(v) for k, v in self.stacks.items()}, indent=2))
-
-    def load(self, path: Path) -> RecordingOps:
-        if path.is_file():
-            data = json.loads(path.read_text())
-            self.stacks = {k: RecordedStack(**v) for k, v in data.items()}
-        return self
-
-    # StackOps
-
-    def _record(self, operation: str, stack: str) -> None:
-        self.calls.append((operation, stack))
-        pending = self._failures.get((operation, stack))
-        if pending:
-            raise pending.pop(0)
-
-    def _deployed(self, stack: str, image: str | None) -> RecordedStack:
-        kind = "shared" if stack == "shared" else self.spec.stage(stack).target.value
-        outputs = realistic_outputs(self.spec, stack, account=self.account, image=image)
-        return RecordedStack(_RESOURCES[kind], outputs)
-
-    def check(self) -> None:
-        if self.missing_cli:
-            raise tool_missing()
-
-    def exists(self, stack: str) -> bool:
-        self._record("exists", stack)
-        return stack in self.stacks
-
-    def resource_count(self, stack: str) -> int:
-        self._record("resource_count", stack)
-        return self.stacks[stack].resources if stack in self.stacks else 0
-
-    def outputs(self, stack: str) -> dict[str, Any]:
-        self._record("outputs", stack)
-        return dict(self.stacks[stack].outputs) if stack in self.stacks else {}
-
-    def preview(self, stack: str) -> OpResult:
-        self._record("preview", stack)
-        planned = self._deployed(stack, None).resources
-        current = self.stacks.get(stack)
-        if current and current.resources:
-            changes = {"same": current.resources}
-        else:
-            changes = {"create": planned}
-        return OpResult(stack, "preview", changes)
-
-    def up(
-        self,
-        stack: str,
-        *,
-        config: Mapping[str, str] | None = None,
-        targets: Sequence[str] | None = None,  # accepted; the recording seam makes the whole stack
-    ) -> OpResult:
-        self._record("up", stack)
-        previous = self.stacks.get(stack)
-        config = {**(previous.config if previous else {}), **(config or {})}
-        image = config.get(f"{self.spec.name}:image")
-        state = self._deployed(stack, image)
-        state.config = config
-        changed = previous is None or previous.resources == 0
-        changes = {"create": state.resources} if changed else {"same": state.resources}
-        if (
-            not changed
-            and image
-            and previous is not None
-            and previous.outputs.get("image") != image
-        ):
-            changes = {"update": 1, "same": state.resources - 1}
-        self.stacks[stack] = state
-        return OpResult(stack, "up", changes, outputs=dict(state.outputs))
-
-    def destroy(self, stack: str) -> OpResult:
-        self._record("destroy", stack)
-        current = self.stacks.get(stack)
-        count = current.resources if current else 0
-        if current is not None:
-            self.stacks[stack] = RecordedStack(config=current.config)
-        return OpResult(stack, "destroy", {"delete": count} if count else {})

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from bootstrap.errors import ConflictError, CredentialsError, RemoteError, UserError
+from bootstrap.errors import CredentialsError, RemoteError, TargetExistsError, UserError
 from bootstrap.passphrase import Passphrase, get_passphrase
 
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ _PUBLIC_ACCESS_BLOCK = {
 Kind = Literal["file", "s3", "cloud"]
 
 
-class BucketConflictError(ConflictError):
+class BucketConflictError(TargetExistsError):
     """A state bucket that exists but is not ours, or not safe, and was left as it is."""
 
 

@@ -1,21 +1,18 @@
-"""Wiring only: the Typer app and its commands. Errors become exit codes in `guarded`, once."""
+"""Wiring only: the Typer app and its commands. Every command runs under `guarded` and the app's
+group is `Contract` (bootstrap/commands/guard.py): the one place where outcomes become output,
+the --json envelope and exit codes."""
 
 from __future__ import annotations
-
-import functools
-import os
-from collections.abc import Callable
-from typing import Any, TypeVar
 
 import typer
 
 from bootstrap import __version__, commands
 from bootstrap.commands import github as github_commands
-
-F = TypeVar("F", bound=Callable[..., Any])
+from bootstrap.commands.guard import Contract, guarded
 
 app = typer.Typer(
     name="bootstrap",
+    cls=Contract,
     help="A deployment pipeline from one command: a service repo, its GitHub Actions workflows "
     "and Pulumi stacks per stage (registry, identity, ECS/EKS/Lambda).",
     no_args_is_help=True,
@@ -23,36 +20,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
-
-
-def guarded(fn: F) -> F:
-    """The one place where errors turn into a message and an exit code."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from bootstrap import ui
-        from bootstrap.errors import UserError
-
-        verbose = bool(kwargs.get("verbose")) or bool(os.environ.get("BOOTSTRAP_VERBOSE"))
-        try:
-            return fn(*args, **kwargs)
-        except UserError as exc:
-            if verbose:
-                ui.err.print_exception()
-            ui.error(str(exc))
-            raise typer.Exit(exc.exit_code) from None
-        except KeyboardInterrupt:
-            ui.error("interrupted: nothing was left half-done")
-            raise typer.Exit(130) from None
-        except (typer.Exit, typer.Abort):
-            raise
-        except Exception as exc:
-            if verbose:
-                ui.err.print_exception()
-            ui.error(f"internal error: {exc!r} (run again with --verbose for the traceback)")
-            raise typer.Exit(70) from None
-
-    return wrapper  # type: ignore[return-value]
 
 
 def _version(value: bool) -> None:
@@ -73,8 +40,10 @@ def root(
 app.command("new")(guarded(commands.new.new))
 app.command("provision")(guarded(commands.provision.provision))
 github_commands.app.command("sync")(guarded(github_commands.sync))
+github_commands.app.command("owner")(guarded(github_commands.owner))
 app.add_typer(github_commands.app, name="github")
 app.command("preview")(guarded(commands.preview.preview))
+app.command("cost")(guarded(commands.cost.cost))
 app.command("up")(guarded(commands.up.up))
 app.command("destroy")(guarded(commands.destroy.destroy))
 app.command("doctor")(guarded(commands.doctor.doctor))

@@ -4,19 +4,21 @@ Each check says what it found and, when something is missing or broken, the exac
 - pulumi: the CLI on PATH and its version;
 - aws: the identity of the AWS credentials (STS GetCallerIdentity);
 - github: a token (GITHUB_TOKEN or GH_TOKEN), its user and scopes (GET /user on GITHUB_API_URL);
-- docker: the client on PATH and whether its daemon answers.
+- docker: the client on PATH and whether its daemon answers;
+- trust (in a generated repository): the OIDC subjects GitHub issues for it, for each stage,
+  `main` and pull requests, and whether the deployed roles' trust policies accept them.
 The checks run in parallel, each with a timeout, so doctor takes as long as the slowest one.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 from bootstrap.errors import UserError
@@ -145,82 +147,161 @@ def aws_credentials_hinted() -> bool:
 
 
 def github_token() -> str | None:
-    return os.environ.get("GITHUB_TOKEN") or os.environ.get("GH_TOKEN") or None
+    from bootstrap.github.token import token_from_env
+
+    return token_from_env()
 
 
 def check_github(api_url: str | None = None, timeout: float = 10.0) -> Check:
-    import urllib.error
-    import urllib.request
+    """The token's user and scopes: one `GET /user` through `bootstrap.github.connect`."""
+    from bootstrap.errors import CredentialsError, RemoteError
+    from bootstrap.github.client import RetryPolicy
+    from bootstrap.github.connect import api_url_of, connect
+    from bootstrap.github.token import check
 
     fix_hint = (
         "create a token with the scopes repo and workflow "
         "(https://github.com/settings/tokens/new?scopes=repo,workflow) and export GITHUB_TOKEN, "
         "or run: export GITHUB_TOKEN=$(gh auth token)"
     )
-    token = github_token()
-    if not token:
+    if github_token() is None:
         return Check("github", "missing", "no GitHub token (GITHUB_TOKEN or GH_TOKEN)", fix_hint)
-    base = (api_url or os.environ.get("GITHUB_API_URL") or GITHUB_API).rstrip("/")
-    if not base.startswith(("https://", "http://")):
-        return Check(
-            "github", "error", f"GITHUB_API_URL '{base}' is not an http(s) URL", "fix or unset it"
-        )
-    request = urllib.request.Request(  # noqa: S310 - scheme checked above
-        f"{base}/user",
-        headers={
-            "Authorization": f"Bearer {token}",
-            "Accept": "application/vnd.github+json",
-            "X-GitHub-Api-Version": "2022-11-28",
-            "User-Agent": "bootstrap-doctor",
-        },
-    )
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
-            body = json.loads(response.read().decode() or "{}")
-            scopes_header = response.headers.get("X-OAuth-Scopes")
-    except urllib.error.HTTPError as exc:
-        if exc.code == 401:
-            return Check(
-                "github", "error", "GitHub rejected the token (expired or revoked)", fix_hint
-            )
+        client = connect(api_url, retry=RetryPolicy(attempts=1), timeout=int(timeout))
+        identity = check(client)
+    except RemoteError as exc:
+        if "network error" not in exc.problem:
+            return Check("github", "error", exc.problem, exc.fix)
         return Check(
-            "github",
-            "error",
-            f"GET {base}/user answered {exc.code}",
-            "check the token's permissions and GITHUB_API_URL",
-        )
-    except (urllib.error.URLError, TimeoutError, OSError, ValueError) as exc:
-        reason = getattr(exc, "reason", exc)
-        return Check(
-            "github",
-            "error",
-            f"cannot reach {base} ({reason})",
-            "check your network, or GITHUB_API_URL for GitHub Enterprise",
-        )
-    login = str(body.get("login", "?"))
-    data: dict[str, Any] = {"user": login, "api": base}
-    if scopes_header is None:  # fine-grained tokens and app tokens list no scopes
+            "github", "error", f"cannot reach {api_url_of(api_url)} ({exc.problem})",
+            "check your network, or GITHUB_API_URL for GitHub Enterprise Server",
+        )  # fmt: skip
+    except CredentialsError as exc:  # rejected, or lacking a scope: a new token is the fix
+        problem = exc.problem
+        if "rejected the token" in problem:
+            problem = "GitHub rejected the token (expired or revoked)"
+        return Check("github", "error", problem, fix_hint)
+    except UserError as exc:
+        return Check("github", "error", exc.problem, exc.fix)
+    data: dict[str, Any] = {"user": identity.login, "api": client.api_url}
+    if identity.scopes is None:  # fine-grained tokens and app tokens list no scopes
         data["scopes"] = None
         return Check(
             "github",
             "ok",
-            f"token of {login} (fine-grained: it needs read/write on Administration, Contents, "
-            "Environments, Secrets, Variables and Workflows)",
+            f"token of {identity.login} (fine-grained: it needs read/write on Administration, "
+            "Contents, Environments, Secrets, Variables and Workflows)",
             data=data,
         )
-    scopes = sorted(s.strip() for s in scopes_header.split(",") if s.strip())
-    data["scopes"] = scopes
-    lacking = [s for s in GITHUB_SCOPES if s not in scopes]
-    if lacking:
+    data["scopes"] = sorted(identity.scopes)
+    return Check(
+        "github", "ok", f"token of {identity.login}, scopes {', '.join(data['scopes'])}", data=data
+    )
+
+
+def check_trust(repo: Path, api_url: str | None = None) -> Check:
+    """The subjects GitHub issues for the repository (for each stage, `main` and pull requests)
+    and whether the deployed roles trust them: GitHub asked when a token is here (else the
+    recorded prefix), the roles' trust policies read from IAM when AWS credentials are here."""
+    from bootstrap.repo import load_spec
+
+    spec = load_spec(repo)
+    prefix, issuer = spec.github_subject_prefix, spec.github_oidc_issuer
+    data: dict[str, Any] = {"recorded": prefix, "source": "recorded", "issuer": issuer}
+    learnt, note = _subject_from_github(repo, spec, api_url)
+    if learnt is not None:
+        prefix, issuer = learnt.prefix, learnt.issuer
+        data.update(source="GitHub", issuer=issuer, template=learnt.template)
+    data["prefix"] = prefix
+    if not prefix:
         return Check(
-            "github",
-            "error",
-            f"the token of {login} lacks the scope(s) {', '.join(lacking)}",
-            "make a token with scopes repo and workflow at "
-            "https://github.com/settings/tokens/new?scopes=repo,workflow and export GITHUB_TOKEN",
+            "trust", "missing", "GitHub's OIDC subject for this repository is not recorded yet"
+            + (f" ({note})" if note else ""),
+            "run `bootstrap github sync` (or `bootstrap provision`) to learn it from GitHub",
             data=data,
+        )  # fmt: skip
+    rows = _trust_rows(spec, prefix)
+    readable = _read_trust(spec, issuer, rows)
+    data["subjects"] = rows
+    stale = [r["for"] for r in rows if r["trusted"] is False]
+    notes = [note] if note else []
+    if prefix != spec.github_subject_prefix:
+        notes.append(f"recorded: {spec.github_subject_prefix or 'nothing'}")
+    if not readable:
+        notes.append("the roles were not read: no usable AWS credentials")
+    elif all(r["trusted"] is None for r in rows):
+        notes.append("no role deployed yet")
+    detail = f"GitHub issues {prefix}:... ({data['source']})" + (
+        f"; {'; '.join(notes)}" if notes else ""
+    )
+    if stale:
+        return Check(
+            "trust", "error", f"{detail}; the roles of {', '.join(stale)} trust another subject",
+            "run `bootstrap provision` (it records GitHub's subject and updates the roles)",
+            data=data,
+        )  # fmt: skip
+    if prefix != spec.github_subject_prefix:
+        return Check(
+            "trust", "warn", detail, "run `bootstrap github sync` to record it", data=data
         )
-    return Check("github", "ok", f"token of {login}, scopes {', '.join(scopes)}", data=data)
+    return Check("trust", "ok" if readable else "warn", detail, data=data)
+
+
+def _subject_from_github(repo: Path, spec: Any, api_url: str | None) -> tuple[Any, str]:
+    """GitHub's subject settings for the repository, or None and why not."""
+    from bootstrap.github.client import RetryPolicy, path
+    from bootstrap.github.connect import connect
+    from bootstrap.github.rerender import read_record
+    from bootstrap.github.subject import learn
+
+    full = read_record(repo).get("repository") or spec.repository
+    if github_token() is None or not full:
+        return None, "GitHub not asked: no token" if full else "GitHub not asked: no owner"
+    owner, _, name = str(full).partition("/")
+    try:
+        client = connect(api_url, repo=repo, retry=RetryPolicy(attempts=1), timeout=10)
+        data = client.run(f"look up {full}", lambda: client.get(path("repos", owner, name)))
+        if data is None:
+            return None, f"GitHub has no repository {full}"
+        return learn(client, data), ""
+    except UserError as exc:
+        return None, f"GitHub not asked: {exc.problem}"
+
+
+def _trust_rows(spec: Any, prefix: str) -> list[dict[str, Any]]:
+    from stacks import contract
+
+    rows = []
+    for stage in spec.stage_names:
+        kind = "environment" if spec.trust_subject == "environment" else "branch"
+        rows.append((stage, contract.deploy_role_name(spec.name, stage), kind, stage))
+    rows.append(("main", contract.ci_role_name(spec.name), "branch", None))
+    rows.append(("pull requests", contract.preview_role_name(spec.name), "pull_request", None))
+    return [
+        {"for": who, "subject": contract.subject(prefix, kind, stage), "role": role,
+         "trusted": None}
+        for who, role, kind, stage in rows
+    ]  # fmt: skip
+
+
+def _read_trust(spec: Any, issuer: str, rows: list[dict[str, Any]]) -> bool:
+    """Fill in `trusted` (None: the role is not deployed); False when IAM cannot be read."""
+    from bootstrap.provision.iam import read_role
+
+    if not aws_credentials_hinted():
+        return False
+    try:
+        from bootstrap.backend import aws_session
+
+        session = aws_session(spec.region)
+        states = [read_role(session, row["role"], issuer) for row in rows]
+    except UserError:
+        return False
+    if not all(state.readable for state in states):
+        return False
+    for row, state in zip(rows, states, strict=True):
+        row["trusted"] = state.trusts(row["subject"]) if state.exists else None
+    return True
 
 
 def check_docker(timeout: float = 10.0) -> Check:
@@ -258,10 +339,13 @@ def run_checks(
     *,
     region: str | None = None,
     github_api_url: str | None = None,
+    repo: Path | None = None,
 ) -> DoctorReport:
-    """Run the named checks (default: all) in parallel; results in `CHECKS` order."""
-    wanted = list(names or CHECKS)
-    unknown = [n for n in wanted if n not in CHECKS]
+    """Run the named checks (default: all, and `trust` for a generated repository) in
+    parallel; results in `CHECKS` order."""
+    known = (*CHECKS, "trust")
+    wanted = list(names or (known if repo is not None else CHECKS))
+    unknown = [n for n in wanted if n not in known or (n == "trust" and repo is None)]
     if unknown:
         raise ValueError(f"unknown checks: {unknown}")
     runners: dict[str, Callable[[], Check]] = {
@@ -270,7 +354,9 @@ def run_checks(
         "github": lambda: check_github(github_api_url),
         "docker": check_docker,
     }
-    order = [n for n in CHECKS if n in wanted]
+    if repo is not None:
+        runners["trust"] = lambda: check_trust(repo, github_api_url)
+    order = [n for n in known if n in wanted]
     with ThreadPoolExecutor(max_workers=len(order) or 1) as pool:
         futures = {name: pool.submit(runners[name]) for name in order}
         return DoctorReport([futures[name].result() for name in order])

@@ -9,25 +9,29 @@ of the `StackOps` seam, so they are tested without the CLI:
   name typed or given with `--confirm`; images in the registry are deleted only when asked, and
   `shared` (which holds the registry) is kept while it has images; the state backend is never
   touched; stacks already empty are skipped, so re-running after a failure continues.
+- `destroy` runs with the administrator's credentials and removes everything of a stage, its
+  foundation included (`contract.foundation_urns`: the permissions boundary, the deploy role,
+  the VPC its policy names). The teardown workflow, which runs as the stage's deploy role, removes
+  only the workload and leaves the foundation; `destroy` of a stage finishes after it, and
+  tells a user who only wants the workload gone about the workflow (`DestroyPlan.hint`).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from bootstrap.errors import Aborted, CredentialsError, SpecError, UserError
+from stacks.contract import DIGEST, SHARED, TEARDOWN_WORKFLOW
 
 if TYPE_CHECKING:
     from bootstrap.automation import OpResult, StackOps
     from bootstrap.backend import Backend, Identity
     from bootstrap.spec import Spec
 
-SHARED = "shared"
-_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 _IMAGE_REF = re.compile(r"^[a-z0-9][a-z0-9.\-:/_]*@sha256:[0-9a-f]{64}$")
 _ARN_ACCOUNT = re.compile(r"^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:(\d{12}):")
 
@@ -43,15 +47,20 @@ class Project:
     repo: Path
     spec: Spec
     backend: Backend
+    config_warnings: tuple[str, ...] = ()  # bootstrap/stackconfig.py: shown, never fatal
 
 
 def open_project(repo: Path | None) -> Project:
+    from bootstrap import stackconfig, ui
     from bootstrap.backend import resolve_backend
     from bootstrap.repo import find_repo, load_spec
 
     root = find_repo(repo)
     spec = load_spec(root)
-    return Project(root, spec, resolve_backend(spec.backend, root))
+    warnings = stackconfig.validate(root, spec)  # every bad setting, before any cloud call
+    for warning in warnings:
+        ui.warn(warning)
+    return Project(root, spec, resolve_backend(spec.backend, root), tuple(warnings))
 
 
 # --- which stacks -----------------------------------------------------------------------------
@@ -165,9 +174,9 @@ def preview_stacks(
             ui.warn(f"{stack}: skipped, it reads shared's outputs and shared is not deployed yet")
             continue
         check_account(ops, stack, identity)
-        with ui.step(f"Previewed {stack}", quiet=quiet):
+        with ui.step(f"Previewing {stack}", f"previewed {stack}", quiet=quiet):
             result = ops.preview(stack)
-        plans.append(plan_from_events(stack, result.resources, result.changes))
+        plans.append(plan_from_events(stack, result.resources, result.changes, result.messages))
     if not plans:
         raise UserError(
             "shared is not deployed, and stage previews need its outputs",
@@ -184,7 +193,7 @@ def resolve_image(ops: StackOps, spec: Spec, image: str) -> str:
     image = image.strip()
     if _IMAGE_REF.match(image):
         return image
-    if _DIGEST.match(image):
+    if DIGEST.fullmatch(image):
         registry = ops.outputs(SHARED).get("repositoryUrl")
         if not registry:
             raise UserError(
@@ -232,6 +241,18 @@ class DestroyPlan:
     stacks: list[str]  # in the order they are destroyed
     protected: list[str]  # manual stages among them: need --yes and their name confirmed
     delete_images: bool = False
+    hint: str | None = None  # for one stage: how to remove only its workload instead
+
+
+def workload_only_hint(stage: str) -> str:
+    """What to run instead of `destroy --stage` to remove only the stage's workload (and its
+    cost), keeping its deploy role so that CI can deploy it again: the teardown workflow."""
+    return (
+        f"destroy removes all of '{stage}', its deploy role and permissions boundary included, "
+        f"so CI cannot deploy it until `bootstrap provision` makes them again; to remove only "
+        f"its workload, run the teardown workflow: gh workflow run {TEARDOWN_WORKFLOW} "
+        f"-f stage={stage} -f confirm={stage}"
+    )
 
 
 def destroy_plan(
@@ -254,7 +275,8 @@ def destroy_plan(
         assert stage is not None
         stacks = [check_stack(spec, stage)]
     protected = [s for s in stacks if s != SHARED and spec.stage(s).manual]
-    return DestroyPlan(stacks, protected, delete_images)
+    hint = workload_only_hint(stacks[0]) if stage and stacks[0] != SHARED else None
+    return DestroyPlan(stacks, protected, delete_images, hint)
 
 
 def confirm_destroy(
@@ -292,60 +314,19 @@ def confirm_destroy(
                 "nothing was destroyed",
                 f"add --confirm {stage}",
             )
-        typed = ask(f"Destroying '{stage}' removes its environment. Type the stage name").strip()
+        typed = ask(
+            f"Destroying '{stage}' removes all of it, its deploy role included. Type the stage name"
+        ).strip()
         if typed != stage:
             raise Aborted(f"'{typed}' is not '{stage}'; nothing was destroyed", "run again")
 
 
 class ImageStore(Protocol):
-    """The registry's images (ECR), consulted before the shared stack is destroyed."""
+    """One registry's images (`stacks.ecr.Repository`), consulted before shared is destroyed."""
 
-    def count(self, repository: str) -> int: ...
+    def count(self) -> int: ...
 
-    def delete_all(self, repository: str) -> int: ...
-
-
-class EcrImages:
-    """`ImageStore` on boto3 ECR."""
-
-    def __init__(self, region: str, session: Any = None) -> None:
-        from bootstrap.backend import aws_session
-
-        self.client = (session or aws_session(region)).client("ecr", region_name=region)
-
-    def _ids(self, repository: str) -> Iterator[list[dict[str, str]]]:
-        import botocore.exceptions as bx
-
-        paginator = self.client.get_paginator("list_images")
-        try:
-            for page in paginator.paginate(repositoryName=repository):
-                if page.get("imageIds"):
-                    yield page["imageIds"]
-        except bx.ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "RepositoryNotFoundException":
-                raise
-
-    def count(self, repository: str) -> int:
-        from bootstrap.backend import aws_errors
-
-        with aws_errors(f"listing the images of {repository}"):
-            digests = {i.get("imageDigest") for page in self._ids(repository) for i in page}
-        return len(digests)
-
-    def delete_all(self, repository: str) -> int:
-        from bootstrap.backend import aws_errors
-
-        deleted = 0
-        with aws_errors(f"deleting the images of {repository}"):
-            for page in list(self._ids(repository)):
-                unique = list({i["imageDigest"]: i for i in page if "imageDigest" in i}.values())
-                for start in range(0, len(unique), 100):
-                    batch = [{"imageDigest": i["imageDigest"]} for i in unique[start : start + 100]]
-                    result = self.client.batch_delete_image(
-                        repositoryName=repository, imageIds=batch
-                    )
-                    deleted += len(result.get("imageIds", []))
-        return deleted
+    def delete_all(self) -> int: ...
 
 
 @dataclass
@@ -373,7 +354,7 @@ def run_destroy(
     spec: Spec,
     plan: DestroyPlan,
     *,
-    images: ImageStore | None = None,
+    images: Callable[[str], ImageStore] | None = None,
     identity: Identity | None = None,
     on_stack: Callable[[StackOutcome], None] | None = None,
 ) -> list[StackOutcome]:
@@ -401,6 +382,8 @@ def run_destroy(
             detail = ""
             if stack == SHARED and images is not None:
                 detail = _clear_registry(ops, plan, images)
+            elif stack != SHARED and plan.hint:
+                detail = "its deploy role too: `bootstrap provision` makes it again for CI"
             result = ops.destroy(stack)
         except UserError as exc:
             finished = [o.stack for o in outcomes]
@@ -416,11 +399,12 @@ def run_destroy(
     return outcomes
 
 
-def _clear_registry(ops: StackOps, plan: DestroyPlan, images: ImageStore) -> str:
+def _clear_registry(ops: StackOps, plan: DestroyPlan, images: Callable[[str], ImageStore]) -> str:
     repository = ops.outputs(SHARED).get("repositoryName")
     if not repository:
         return ""
-    count = images.count(repository)
+    store = images(repository)
+    count = store.count()
     if not count:
         return ""
     if not plan.delete_images:
@@ -428,5 +412,5 @@ def _clear_registry(ops: StackOps, plan: DestroyPlan, images: ImageStore) -> str
             f"the registry {repository} still holds {count} image(s), so shared was kept",
             "pass --delete-images to delete them with the registry",
         )
-    deleted = images.delete_all(repository)
+    deleted = store.delete_all()
     return f"deleted {deleted} image(s) from {repository}"

@@ -63,6 +63,7 @@ class PlannedResource:
     inputs: dict[str, Any]  # plain data; secrets are "[secret]"
     custom: bool
     provider: str | None = None  # the explicit provider reference ("<urn>::<id>"), if any
+    dependencies: tuple[str, ...] = ()  # URNs it waits for (depends_on, components expanded)
 
 
 @dataclass
@@ -87,8 +88,11 @@ class StackPlan:
 
 
 def load_stack_config(infra_dir: Path, project: str, stack: str) -> dict[str, Any]:
-    """The `config:` of `Pulumi.<stack>.yaml`, keys qualified (`shop:target`, `aws:region`)."""
-    import yaml
+    """The configuration the Pulumi CLI would hand the program for `stack`: `Pulumi.<stack>.yaml`
+    (keys qualified: `shop:target`, `aws:region`) merged with `Pulumi.yaml`'s declarations
+    exactly as the CLI merges them (bootstrap/stackconfig.py; its ConfigError, exit 2, names
+    what the CLI would refuse)."""
+    from bootstrap.stackconfig import stack_config
 
     path = Path(infra_dir) / f"Pulumi.{stack}.yaml"
     if not path.is_file():
@@ -96,34 +100,22 @@ def load_stack_config(infra_dir: Path, project: str, stack: str) -> dict[str, An
             f"stack '{stack}' has no config file {path}",
             "create it (bootstrap update restores the generated ones) or choose another stack",
         )
-    try:
-        document = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise PlanError(f"{path} is not valid YAML ({exc})", "fix the file") from exc
-    raw = document.get("config") or {}
-    if not isinstance(raw, dict):
-        raise PlanError(f"{path}: 'config' is not a mapping", "fix the file")
-    return {(key if ":" in str(key) else f"{project}:{key}"): value for key, value in raw.items()}
+    return stack_config(Path(infra_dir), project, stack)
 
 
 def _config_strings(config: Mapping[str, Any]) -> tuple[dict[str, str], list[str]]:
-    """Config as the engine hands it to programs: strings (JSON for objects), secret keys apart."""
-    import json
+    """Config as the engine hands it to programs: strings (JSON for objects; an empty key is
+    ""), secret keys apart."""
+    from bootstrap.stackconfig import config_text, is_secure
 
     values: dict[str, str] = {}
     secrets: list[str] = []
     for key, value in config.items():
-        if isinstance(value, dict) and set(value) == {"secure"}:
+        if is_secure(value):
             values[key] = MASKED  # ciphertext the offline plan cannot (and need not) decrypt
             secrets.append(key)
-        elif isinstance(value, bool):
-            values[key] = "true" if value else "false"
-        elif isinstance(value, (dict, list)):
-            values[key] = json.dumps(value)
-        elif value is None:
-            continue
         else:
-            values[key] = str(value)
+            values[key] = config_text(value)
     return values, secrets
 
 
@@ -632,6 +624,7 @@ def _monitor_class() -> type:
                 inputs=inputs if isinstance(inputs, dict) else {},
                 custom=custom,
                 provider=getattr(request, "provider", "") or None,
+                dependencies=tuple(sorted(getattr(request, "dependencies", ()) or ())),
             )
             with self.lock:
                 self.recorded[urn] = planned

@@ -89,8 +89,13 @@ def ordered(resources: Iterable[ResourceLike]) -> list[ResourceLike]:
     return result
 
 
+def warnings(plan: PlanLike) -> list[str]:
+    """What the infra program warned about while planning (its `pulumi.log.warn` lines)."""
+    return [str(m).removeprefix("warning: ") for m in getattr(plan, "messages", None) or []]
+
+
 def plan_json(project: str, plans: Iterable[PlanLike]) -> dict[str, Any]:
-    """Exactly `{"project", "stacks": [{"stack", "resources": [...], "outputs"}]}`."""
+    """Exactly `{"project", "stacks": [{"stack", "resources": [...], "outputs", "warnings"}]}`."""
     return {
         "project": project,
         "stacks": [
@@ -106,6 +111,7 @@ def plan_json(project: str, plans: Iterable[PlanLike]) -> dict[str, Any]:
                     for r in ordered(plan.resources)
                 ],
                 "outputs": mask(dict(plan.outputs or {})),
+                "warnings": warnings(plan),
             }
             for plan in plans
         ],
@@ -129,16 +135,20 @@ class PreviewPlan:
     resources: list[Any] = field(default_factory=list)
     outputs: dict[str, Any] = field(default_factory=dict)
     changes: dict[str, int] | None = None  # real previews: op -> count
+    messages: list[str] = field(default_factory=list)  # the program's warnings
 
 
 def plan_from_events(
-    stack: str, resources: list[dict[str, Any]], changes: dict[str, int] | None = None
+    stack: str,
+    resources: list[dict[str, Any]],
+    changes: dict[str, int] | None = None,
+    messages: Iterable[str] = (),
 ) -> PreviewPlan:
     items = [
         EventResource(r["type"], r["name"], r.get("urn", ""), r.get("parent"), r["inputs"])
         for r in resources
     ]
-    return PreviewPlan(stack, list(items), changes=changes)
+    return PreviewPlan(stack, list(items), changes=changes, messages=list(messages))
 
 
 # --- the tree ---------------------------------------------------------------------------------
@@ -147,6 +157,8 @@ def plan_from_events(
 def _short(value: Any) -> str:
     text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
     text = " ".join(text.split())
+    if " " not in text and (text.startswith(("arn:", "http://", "https://")) or "@sha256:" in text):
+        return text  # an ARN, a URL or an image by digest is never cut: it is copied
     return text if len(text) <= _MAX_VALUE else text[: _MAX_VALUE - 1] + "…"
 
 

@@ -1,4 +1,4 @@
-"""Promotion and rollback: the rules, the two ways of carrying them out, and registry retention.
+"""Promotion and rollback: the rules, and the two ways of carrying them out.
 
 Rules (docs/status.md):
 
@@ -10,193 +10,32 @@ Rules (docs/status.md):
   the digest from the nearest earlier stage that has one).
 - `rollback --stage STAGE [--to DIGEST]` redeploys the release that ran there before the current
   one (`status` shows it), or the one given: a digest, `REPOSITORY@digest` or a git SHA.
-- Both run through promote.yml (`workflow_dispatch`, inputs `stage` and `digest`) when GitHub is
-  configured, or through the Automation API with `--local` (`StackOps.up` with
-  `<project>:image`), after which the image gets the registry tag `deployed.<stage>.<git sha>`.
+- Both run through promote.yml (`workflow_dispatch`, inputs `stage` and `digest`: `dispatch`)
+  when GitHub is configured, or through the Automation API with `--local` (`deploy_local`:
+  `StackOps.up` with `<project>:image`), after which the release is marked in the registry the
+  way the deploy workflow marks it (`stacks.ecr.Repository.mark_release`: the tag
+  `deployed.<stage>.<git sha>`, superseded releases untagged; the lifecycle rules are
+  `stacks/retention.py`).
 
-Retention: every deploy adds that immutable tag to the image it deployed (`tag_deployed`; ECR
-tags cannot move, but a new tag can be put on an existing manifest) and removes the tag of the
-same stage from images that are neither the new current nor the previous release
-(`untag_superseded`). The lifecycle policy (`retention_rules`) has, per stage and before the
-general rules, a rule that keeps the images tagged `deployed.<stage>.`: stage names cannot hold
-dots, so the prefixes never overlap.
+Deciding reads only (`bootstrap.status`); carrying out writes: the dispatch, the deploy, the tags.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from bootstrap.errors import SpecError, UserError
-from bootstrap.status import (
-    DIGEST,
-    GIT_SHA,
-    IMAGE_REF,
-    PLACEHOLDER_DIGEST,
-    PROMOTE_WORKFLOW,
-    Health,
-    Registry,
-    Report,
-    StageStatus,
-    short_digest,
-)
-from stacks import retention
+from bootstrap.errors import RemoteError, SpecError, UserError
+from bootstrap.status.model import Health, Report, StageStatus, short_digest
+from stacks.contract import DIGEST, GIT_SHA, IMAGE_REF, PLACEHOLDER_DIGEST, PROMOTE_WORKFLOW
 
 if TYPE_CHECKING:
     from bootstrap.automation import OpResult, StackOps
     from bootstrap.backend import Identity
     from bootstrap.spec import Spec
-    from bootstrap.status import GitHubView
-
-DEPLOYED = retention.DEPLOYED
-MANIFEST_TYPES = [
-    "application/vnd.docker.distribution.manifest.v2+json",
-    "application/vnd.docker.distribution.manifest.list.v2+json",
-    "application/vnd.oci.image.manifest.v1+json",
-    "application/vnd.oci.image.index.v1+json",
-]
-_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
-
-
-# --- registry retention -------------------------------------------------------------------------
-
-
-def deployed_prefix(stage: str) -> str:
-    """`deployed.<stage>.` (stacks/retention.py is the single source)."""
-    try:
-        return retention.deployed_prefix(stage)
-    except ValueError as exc:
-        raise SpecError(str(exc), "stage names are DNS labels") from None
-
-
-def deployed_tag(stage: str, git_sha: str | None, digest: str) -> str:
-    """The tag marking `digest` as deployed to `stage`: by its git SHA, else by its digest."""
-    suffix = git_sha if git_sha else f"sha256-{digest.removeprefix('sha256:')[:20]}"
-    tag = deployed_prefix(stage) + suffix
-    if not _TAG.match(tag):
-        raise SpecError(f"'{tag}' is not a valid image tag", "use a 40-hex git SHA")
-    return tag
-
-
-def _client_code(exc: Exception) -> str:
-    response = getattr(exc, "response", None) or {}
-    return str(response.get("Error", {}).get("Code", ""))
-
-
-def _digest_of_tag(ecr_client: Any, repository_name: str, tag: str) -> str | None:
-    import botocore.exceptions as bx
-
-    try:
-        found = ecr_client.describe_images(
-            repositoryName=repository_name, imageIds=[{"imageTag": tag}]
-        )["imageDetails"]
-    except bx.ClientError as exc:
-        if _client_code(exc) == "ImageNotFoundException":
-            return None
-        raise
-    return str(found[0]["imageDigest"]) if found else None
-
-
-def tag_deployed(
-    ecr_client: Any, repository_name: str, digest: str, stage: str, git_sha: str | None
-) -> str | None:
-    """Add the tag `deployed.<stage>.<git_sha>` to the image `digest`; the tag added, or None
-    when the image already carries it (idempotent). ECR tags are immutable, so the tag is put as
-    a new tag on the image's existing manifest (PutImage with the same manifest and digest). If
-    the tag is taken by another image (a rebuild of the same commit), the digest is appended."""
-    import botocore.exceptions as bx
-
-    from bootstrap.backend import aws_errors
-
-    if not DIGEST.fullmatch(digest):
-        raise SpecError(f"'{digest}' is not an image digest", "pass sha256:<64 hex digits>")
-    tag = deployed_tag(stage, git_sha, digest)
-    with aws_errors(f"tagging {short_digest(digest)} as deployed to {stage}"):
-        found = ecr_client.batch_get_image(
-            repositoryName=repository_name,
-            imageIds=[{"imageDigest": digest}],
-            acceptedMediaTypes=MANIFEST_TYPES,
-        ).get("images", [])
-        if not found:
-            raise UserError(
-                f"the registry {repository_name} has no image {short_digest(digest)}",
-                "it may have expired; deploy an image that the registry still holds",
-            )
-        image = found[0]
-        for candidate in (tag, f"{tag}-{digest.removeprefix('sha256:')[:12]}"):
-            if _digest_of_tag(ecr_client, repository_name, candidate) == digest:
-                return None
-            request: dict[str, Any] = {
-                "repositoryName": repository_name,
-                "imageManifest": image["imageManifest"],
-                "imageTag": candidate,
-                "imageDigest": digest,
-            }
-            if image.get("imageManifestMediaType"):
-                request["imageManifestMediaType"] = image["imageManifestMediaType"]
-            try:
-                ecr_client.put_image(**request)
-                return candidate
-            except bx.ClientError as exc:
-                if _client_code(exc) not in (
-                    "ImageAlreadyExistsException",
-                    "ImageTagAlreadyExistsException",
-                ):
-                    raise
-                if _digest_of_tag(ecr_client, repository_name, candidate) == digest:
-                    return None  # another run tagged it meanwhile
-    raise UserError(
-        f"the tags {tag} and its digest variant are both taken by other images",
-        f"remove the stale tag {tag} from the registry and deploy again",
-    )
-
-
-def untag_superseded(
-    ecr_client: Any, repository_name: str, stage: str, keep: set[str]
-) -> list[str]:
-    """Remove `deployed.<stage>.` tags from images whose digest is not in `keep` (the stage's
-    current and previous release), so that the stage's retention rule only ever protects those
-    two, whatever order rollbacks deployed them in. An image is never left without a tag (that
-    would delete it): only images that keep another tag lose theirs. Returns the tags removed."""
-    from bootstrap.backend import aws_errors
-
-    prefix = deployed_prefix(stage)
-    removed: list[str] = []
-    with aws_errors(f"untagging superseded releases of {stage}"):
-        pages = ecr_client.get_paginator("describe_images").paginate(
-            repositoryName=repository_name, filter={"tagStatus": "TAGGED"}
-        )
-        stale: list[dict[str, str]] = []
-        for page in pages:
-            for detail in page.get("imageDetails", []):
-                tags = list(detail.get("imageTags") or [])
-                mine = [t for t in tags if t.startswith(prefix)]
-                if not mine or detail["imageDigest"] in keep or len(mine) == len(tags):
-                    continue
-                stale.extend({"imageTag": t} for t in mine)  # a tag alone: only it goes
-        for start in range(0, len(stale), 100):
-            batch = stale[start : start + 100]
-            done = ecr_client.batch_delete_image(repositoryName=repository_name, imageIds=batch)
-            removed.extend(i["imageTag"] for i in done.get("imageIds", []) if i.get("imageTag"))
-    return sorted(removed)
-
-
-def retention_rules(
-    stages: Sequence[str],
-    keep_releases: int,
-    *,
-    per_stage: int = 2,
-    untagged_expiry_days: int = 1,
-) -> list[dict[str, Any]]:
-    """The registry's lifecycle rules (stacks/retention.py), bad counts as a SpecError."""
-    try:
-        return retention.retention_rules(
-            stages, keep_releases, per_stage=per_stage, untagged_expiry_days=untagged_expiry_days
-        )
-    except ValueError as exc:
-        raise SpecError(str(exc), "fix keepReleases in infra/Pulumi.shared.yaml") from None
+    from bootstrap.status.github import GitHubView
+    from bootstrap.status.registry import Registry
 
 
 # --- the rules ----------------------------------------------------------------------------------
@@ -461,8 +300,30 @@ def plan_rollback(
 
 
 def dispatch(github: GitHubView, move: Move) -> str:
-    """Start promote.yml for the move; returns the page where its runs are listed."""
-    return github.dispatch(PROMOTE_WORKFLOW, {"stage": move.stage, "digest": move.digest})
+    """Start promote.yml on the main branch for the move; returns the page where its runs are
+    listed."""
+    from github import GithubException
+
+    inputs = {"stage": move.stage, "digest": move.digest}
+
+    def send() -> None:
+        github.repo.get_workflow(PROMOTE_WORKFLOW).create_dispatch(
+            github.branch, inputs, throw=True
+        )
+
+    try:
+        github.client.run(f"start {PROMOTE_WORKFLOW}", send)
+    except RemoteError as exc:
+        cause = exc.__cause__
+        if isinstance(cause, GithubException) and cause.status == 404:
+            raise RemoteError(
+                f"GitHub has no workflow {PROMOTE_WORKFLOW} on {github.branch} in "
+                f"{github.repository}",
+                "push the repository first (bootstrap github sync), or pass --local",
+            ) from exc
+        raise
+    html = getattr(github.repo, "html_url", None) or f"https://github.com/{github.repository}"
+    return f"{html}/actions/workflows/{PROMOTE_WORKFLOW}"
 
 
 @dataclass
@@ -484,21 +345,25 @@ def deploy_local(
     repository_name: str | None = None,
     check: Callable[[str], Health] | None = None,
 ) -> LocalOutcome:
-    """`pulumi up` of the stage with `<project>:image` set to the move's image, then the registry
-    tags, then one /health check of the stage's URL."""
+    """`pulumi up` of the stage with `<project>:image` set to the move's image, then the release
+    marked in the registry (as the deploy workflow marks it), then one /health check of the
+    stage's URL. A registry failure is reported in the outcome, not raised: the deploy is done."""
+    from bootstrap.ecr import repository
     from bootstrap.lifecycle import run_up
+    from stacks.ecr import RegistryError
 
     image = move.image or move.digest  # a bare digest is completed from shared's repositoryUrl
     result = run_up(ops, spec, move.stage, image=image, force=True, identity=identity)
     outcome = LocalOutcome(result)
     if ecr_client is not None and repository_name:
+        keep = [move.current] if move.current else []
         try:
-            outcome.tag = tag_deployed(
-                ecr_client, repository_name, move.digest, move.stage, move.git_sha
+            marked = repository(ecr_client, repository_name).mark_release(
+                move.stage, move.digest, keep=keep, git_sha=move.git_sha
             )
-            keep = {move.digest} | ({move.current} if move.current else set())
-            outcome.untagged = untag_superseded(ecr_client, repository_name, move.stage, keep)
-        except UserError as exc:
+            outcome.tag = marked.tag if marked.added else None
+            outcome.untagged = marked.untagged
+        except (UserError, RegistryError) as exc:
             outcome.registry_error = exc.problem
     elif ecr_client is not None:
         outcome.registry_error = "the registry could not be read"

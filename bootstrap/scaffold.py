@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bootstrap import __version__
-from bootstrap.errors import TargetExistsError, UserError
+from bootstrap.errors import SpecError, TargetExistsError, UserError
 from bootstrap.gitutil import git, identity_config
 from bootstrap.spec import Spec
 from bootstrap.template import TemplateRef, materialize
@@ -39,7 +39,7 @@ def check_destination(dest: Path) -> None:
             f"{dest} exists and is not empty", "choose another --dir or name; nothing was changed"
         )
     if not dest.parent.is_dir():
-        raise UserError(f"the folder {dest.parent} does not exist", "create it or pick another --dir")
+        raise SpecError(f"the folder {dest.parent} does not exist", "create it or pick another --dir")
 
 
 def _umask() -> int:

@@ -268,9 +268,9 @@ def check_owner(owner: str) -> None:
 
 
 @cache
-def known_regions() -> frozenset[str]:
-    """Every region in botocore's own partition data (read as a file: importing botocore costs
-    more than the rest of `new`'s validation)."""
+def _region_partitions() -> dict[str, str]:
+    """region -> partition (aws, aws-cn, ...), from botocore's own partition data (read as a
+    file: importing botocore costs more than the rest of `new`'s validation)."""
     import importlib.util
     import json
 
@@ -278,12 +278,23 @@ def known_regions() -> frozenset[str]:
     if found is None or found.origin is None:
         raise SpecError("botocore is not installed", "reinstall bootstrap (pip install bootstrap-pipeline)")
     data = json.loads((Path(found.origin).parent / "data" / "partitions.json").read_text())
-    return frozenset(
-        region
+    return {
+        region: partition["id"]
         for partition in data["partitions"]
         for region in partition["regions"]
         if not region.endswith("-global")
-    )
+    }
+
+
+@cache
+def known_regions() -> frozenset[str]:
+    """Every region in botocore's partition data."""
+    return frozenset(_region_partitions())
+
+
+def region_partition(region: str) -> str | None:
+    """The partition a known region belongs to (`aws`, `aws-cn`, `aws-us-gov`, ...)."""
+    return _region_partitions().get(region)
 
 
 def check_region(region: str) -> None:

@@ -1,5 +1,8 @@
 """The GitHub and state-backend part of `bootstrap destroy --all` (docs/provision.md).
 
+(Not the teardown workflow, which removes one stage's workload and keeps its foundation:
+docs/deploy.md says which to use when.)
+
 - `--github`: after every stack is destroyed, delete the repository's environments (one per
   stage: their variables, secrets and protection rules go with them) and archive the
   repository (read-only; its code, history and runs are kept; GitHub can unarchive it).
@@ -22,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from bootstrap.errors import Aborted, RemoteError, SpecError, UserError
+from stacks.contract import MANAGED_BUCKET_TAG
 
 if TYPE_CHECKING:
     import boto3
@@ -29,8 +33,6 @@ if TYPE_CHECKING:
     from bootstrap.automation import StackOps
     from bootstrap.github.client import GitHubClient
     from bootstrap.lifecycle import Project
-
-MANAGED_TAG = ("managed-by", "bootstrap")
 
 
 @dataclass(frozen=True)
@@ -130,18 +132,9 @@ def confirm_teardown(
 def github_client(project: Project, *, api_url: str | None = None) -> GitHubClient:
     """A client for the repository's GitHub: the token from the environment, the API URL
     from --github-api-url, GITHUB_API_URL or the repository's record."""
-    import os
-    from urllib.parse import urlparse
+    from bootstrap.github.connect import connect
 
-    from bootstrap.github.client import GitHubClient, is_loopback, resolve_api_url
-    from bootstrap.github.rerender import read_record
-    from bootstrap.github.token import read_token
-
-    record = read_record(project.repo)
-    url = resolve_api_url(api_url or os.environ.get("GITHUB_API_URL") or record.get("api_url"))
-    token = read_token(interactive=False)
-    host = urlparse(url).hostname or ""
-    return GitHubClient(token, url, throttle=not is_loopback(host))
+    return connect(api_url, repo=project.repo)
 
 
 def run_teardown(
@@ -286,10 +279,10 @@ def delete_state_bucket(bucket: str, region: str, *, session: boto3.Session | No
             ):
                 raise
             tags = []
-        if not any((t.get("Key"), t.get("Value")) == MANAGED_TAG for t in tags):
+        if not any((t.get("Key"), t.get("Value")) == MANAGED_BUCKET_TAG for t in tags):
             raise BucketConflictError(
                 f"the state bucket '{bucket}' was not made by bootstrap (no tag "
-                f"{MANAGED_TAG[0]}={MANAGED_TAG[1]}); it was kept",
+                f"{MANAGED_BUCKET_TAG[0]}={MANAGED_BUCKET_TAG[1]}); it was kept",
                 "delete it yourself if nothing else keeps state in it",
             )
         paginator = s3.get_paginator("list_object_versions")

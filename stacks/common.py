@@ -1,4 +1,4 @@
-"""Helpers shared by the components: the AWS account context, ARNs, tags and policy documents.
+"""What every component shares: where the stack runs, the stage's names, and policy documents.
 
 Policy documents are built as plain dicts and serialised with `json.dumps` (never through the
 `aws.iam.get_policy_document` invoke), so what a stack sends to AWS is plain JSON that tests can
@@ -13,13 +13,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
+import pulumi_aws as aws
+
+from . import contract
 
 POLICY_VERSION = "2012-10-17"
-GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
-GITHUB_OIDC_AUDIENCE = "sts.amazonaws.com"
-# Every tag key the stacks set; IAM conditions in the deploy role's policy key on these.
-TAG_PROJECT = "bootstrap:project"
-TAG_STAGE = "bootstrap:stage"
 APP_PORT = 8080
 HEALTH_PATH = "/health"
 APP_USER = 10001
@@ -47,6 +45,18 @@ class AwsContext:
     account_id: str
     dns_suffix: str = "amazonaws.com"
 
+    @classmethod
+    def current(cls) -> AwsContext:
+        """The account, partition and region of the credentials and config this run uses."""
+        region = pulumi.Config("aws").get("region") or aws.get_region().region
+        partition = aws.get_partition()
+        return cls(
+            partition=partition.partition,
+            region=region,
+            account_id=aws.get_caller_identity().account_id,
+            dns_suffix=partition.dns_suffix,
+        )
+
     def arn(self, service: str, resource: str, *, region: bool = True, account: bool = True) -> str:
         return ":".join(
             [
@@ -72,17 +82,22 @@ class Naming:
 
     @property
     def prefix(self) -> str:
-        return f"{self.project}-{self.stage}"
+        return contract.stage_prefix(self.project, self.stage)
 
     @property
     def role_path(self) -> str:
         """IAM path of the stage's workload roles; the deploy role may manage only these."""
-        return f"/bootstrap/{self.project}/{self.stage}/"
+        return contract.workload_role_path(self.project, self.stage)
+
+    @property
+    def foundation_role_path(self) -> str:
+        """IAM path of the service roles an administrator makes with the stage's foundation."""
+        return contract.foundation_role_path(self.project, self.stage)
 
     @property
     def deploy_role_path(self) -> str:
         """IAM path of deploy roles: outside `role_path`, so a deploy role never manages itself."""
-        return f"/bootstrap-deploy/{self.project}/"
+        return contract.deploy_role_path(self.project)
 
     def log_group(self, kind: str) -> str:
         return f"/aws/{kind}/{self.prefix}"
@@ -92,7 +107,7 @@ class Naming:
         return f"{self.prefix}.{metric}"
 
     def tags(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
-        tags = {TAG_PROJECT: self.project, TAG_STAGE: self.stage, "ManagedBy": "pulumi"}
+        tags = {contract.TAG_PROJECT: self.project, contract.TAG_STAGE: self.stage, "ManagedBy": "pulumi"}
         tags.update(extra or {})
         return tags
 
@@ -129,29 +144,15 @@ def service_trust(
     return policy([statement])
 
 
-def github_trust(provider_arn: str, subject: str) -> list[Statement]:
-    """Trust statements for GitHub Actions OIDC tokens with exactly this `sub` claim."""
-    return [
-        {
-            "Sid": "GitHubActions",
-            "Effect": "Allow",
-            "Principal": {"Federated": provider_arn},
-            "Action": "sts:AssumeRoleWithWebIdentity",
-            "Condition": {
-                "StringEquals": {
-                    f"{GITHUB_OIDC_HOST}:aud": GITHUB_OIDC_AUDIENCE,
-                    f"{GITHUB_OIDC_HOST}:sub": subject,
-                }
-            },
-        }
-    ]
-
-
-def github_subject(owner: str, repo: str, trust_subject: str, stage: str | None) -> str:
-    """The OIDC `sub` claim GitHub sends for the deploy of `stage` (or for main-branch builds)."""
-    if trust_subject == "environment" and stage is not None:
-        return f"repo:{owner}/{repo}:environment:{stage}"
-    return f"repo:{owner}/{repo}:ref:refs/heads/main"
+def pass_role(sid: str, roles: str | list[str], services: list[str]) -> Statement:
+    """iam:PassRole of `roles` to exactly these AWS services."""
+    return {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Action": "iam:PassRole",
+        "Resource": roles,
+        "Condition": {"StringEquals": {"iam:PassedToService": sorted(services)}},
+    }
 
 
 def child(parent: pulumi.Resource, **kwargs: Any) -> pulumi.ResourceOptions:

@@ -67,6 +67,17 @@ def deployed_tag(stage: str, sha: str) -> str:
     return f"{deployed_tag_prefix(stage)}{sha}"
 
 
+def deployed_digest_tag(stage: str, digest: str) -> str:
+    """The deployed tag of an image whose commit is unknown: `deployed.<stage>.sha256-<20 hex>`."""
+    return f"{deployed_tag_prefix(stage)}sha256-{digest.removeprefix('sha256:')[:20]}"
+
+
+def deployed_tag_variant(tag: str, digest: str) -> str:
+    """The tag used when `tag` is taken by another image (a rebuild of the same commit):
+    `<tag>-<12 hex of the digest>`."""
+    return f"{tag}-{digest.removeprefix('sha256:')[:12]}"
+
+
 # --- tags and masks ----------------------------------------------------------------------------
 
 TAG_PROJECT = "bootstrap:project"  # on every stack resource; IAM conditions key on these
@@ -100,6 +111,12 @@ def oidc_provider_url(issuer: str) -> str:
     return f"https://{issuer}"
 
 
+# What the trust policies name while GitHub's subject prefix is not yet known (an offline scaffold,
+# before `bootstrap github sync`): a clearly marked value that no token can carry (GitHub's prefixes
+# all hold `OWNER/REPO`), never a guessed subject. A real update refuses it.
+UNKNOWN_SUBJECT_PREFIX = "github-subject-prefix-not-yet-known"
+
+
 def subject(prefix: str, kind: str, stage: str | None = None) -> str:
     """The `sub` claim GitHub issues, from the repository's subject prefix (which GitHub tells:
     `repo:OWNER@OWNER_ID/REPO@REPO_ID` for immutable subjects, `repo:OWNER/REPO` otherwise).
@@ -114,6 +131,18 @@ def subject(prefix: str, kind: str, stage: str | None = None) -> str:
     if kind == "pull_request":
         return f"{prefix}:pull_request"
     raise ValueError(f"unknown subject kind {kind!r}")
+
+
+def is_github_com(issuer: str) -> bool:
+    """Whether an OIDC issuer is github.com's; any other is a GitHub Enterprise Server's."""
+    return issuer == GITHUB_OIDC_HOST
+
+
+def local_uses(issuer: str) -> str:
+    """How a workflow names an action or reusable workflow of its own repository: `$/` (the
+    running commit, no checkout needed) on github.com; `./` (the checked-out workspace) on GitHub
+    Enterprise Server, which has no `$/`."""
+    return "$/" if is_github_com(issuer) else "./"
 
 
 # --- IAM names ---------------------------------------------------------------------------------
@@ -152,6 +181,12 @@ def boundary_name(project: str, stage: str) -> str:
     return f"{stage_prefix(project, stage)}-boundary"
 
 
+def foundation_role_path(project: str, stage: str) -> str:
+    """IAM path of the service roles of a stage's foundation (EKS's cluster and node roles): an
+    administrator makes them; the stage's deploy role may read and pass them, never change them."""
+    return f"/bootstrap-foundation/{project}/{stage}/"
+
+
 # --- GitHub variables and secrets ---------------------------------------------------------------
 
 VAR_REGION = "AWS_REGION"
@@ -178,19 +213,24 @@ def stage_role_variable(stage: str) -> str:
 STAGE_COMPONENT = "bootstrap:index:Stage"
 DEPLOY_ROLE_COMPONENT = "bootstrap:index:DeployRole"
 NETWORK_COMPONENT = "bootstrap:index:Network"
+# Set (to "1") by bootstrap for a targeted update of a stage's foundation before its first image:
+# the stage program then does not refuse the missing image.
+FOUNDATION_ONLY_ENV = "BOOTSTRAP_FOUNDATION_ONLY"
 
 
 def foundation_urns(project: str, stage: str, *, network: bool) -> list[str]:
-    """URN patterns (Pulumi's `**` wildcards) of a stage's foundation: the stack, its providers
-    and StackReference, the `Stage` component with its permissions boundary, the `DeployRole`
-    component and its children, and (for stages with a network) the VPC the deploy policy names.
-    Nothing of the workload."""
+    """URN patterns (Pulumi's `**` wildcards) of a stage's foundation: the stack, its AWS
+    providers and StackReference, the `Stage` component with its permissions boundary, the
+    `DeployRole` component and its children, and (for stages with a network) the VPC the deploy
+    policy names. Nothing of the workload."""
     base = f"urn:pulumi:{stage}::{project}::"
     prefix = stage_prefix(project, stage)
     patterns = [
         f"{base}pulumi:pulumi:Stack::**",
         f"{base}pulumi:pulumi:StackReference::**",
-        f"{base}pulumi:providers:**",
+        # The AWS providers only: a workload's own provider (EKS's kubernetes provider) goes with
+        # it, and `destroy --exclude` would also keep what it depends on (the cluster).
+        f"{base}pulumi:providers:aws::**",
         f"{base}{STAGE_COMPONENT}::{prefix}",
         f"{base}{STAGE_COMPONENT}$aws:iam/policy:Policy::{prefix}-boundary",
         f"{base}{STAGE_COMPONENT}${DEPLOY_ROLE_COMPONENT}::{prefix}-deploy",

@@ -1,4 +1,5 @@
-"""The ECS target: a Fargate service behind an Application Load Balancer."""
+"""The ECS target: a Fargate service behind an Application Load Balancer, and what the stage's
+deploy role needs to deploy it (`deploy_grants`)."""
 
 from __future__ import annotations
 
@@ -8,22 +9,26 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
+import pulumi_aws as aws
 
-from .common import APP_PORT, APP_USER, HEALTH_PATH, AwsContext, child, policy_output, service_trust
-from .sdk import aws
+from .aws_values import describe_fargate_memory, fargate_memory_options
+from .common import (
+    APP_PORT,
+    APP_USER,
+    HEALTH_PATH,
+    AwsContext,
+    Statement,
+    child,
+    pass_role,
+    policy_output,
+    service_trust,
+)
+from .permissions import StageScope, pull_own_image, service_linked_roles
 
-# Valid Fargate CPU units and the memory (MiB) range each allows.
-FARGATE_MEMORY = {
-    256: (512, 2048),
-    512: (1024, 4096),
-    1024: (2048, 8192),
-    2048: (4096, 16384),
-    4096: (8192, 30720),
-    8192: (16384, 61440),
-    16384: (32768, 122880),
-}
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 CONTAINER = "app"
+# The service's CPU target tracking: Application Auto Scaling keeps the average here.
+CPU_TARGET = 60
 
 
 @dataclass
@@ -50,12 +55,13 @@ class EcsServiceArgs:
 
 
 def check_sizing(cpu: int, memory: int, min_capacity: int, max_capacity: int) -> None:
-    if cpu not in FARGATE_MEMORY:
-        valid = ", ".join(str(c) for c in FARGATE_MEMORY)
-        raise pulumi.RunError(f"cpu {cpu} is not a Fargate size; use one of {valid}")
-    low, high = FARGATE_MEMORY[cpu]
-    if not low <= memory <= high:
-        raise pulumi.RunError(f"memory {memory} MiB does not fit cpu {cpu}: use {low}-{high} MiB")
+    options = fargate_memory_options(cpu)
+    if not options:
+        raise pulumi.RunError(f"cpu {cpu} is not a Fargate size")
+    if memory not in options:
+        raise pulumi.RunError(
+            f"memory {memory} MiB does not fit cpu {cpu}: use {describe_fargate_memory(cpu)}"
+        )
     if not 1 <= min_capacity <= max_capacity:
         raise pulumi.RunError(
             f"minCapacity ({min_capacity}) must be at least 1 and at most maxCapacity ({max_capacity})"
@@ -369,7 +375,7 @@ class EcsService(pulumi.ComponentResource):
             scalable_dimension=self.scaling_target.scalable_dimension,
             resource_id=self.scaling_target.resource_id,
             target_tracking_scaling_policy_configuration={
-                "target_value": 60,
+                "target_value": CPU_TARGET,
                 "predefined_metric_specification": {
                     "predefined_metric_type": "ECSServiceAverageCPUUtilization"
                 },
@@ -384,3 +390,150 @@ class EcsService(pulumi.ComponentResource):
         self.load_balancer_arn_suffix = self.load_balancer.arn_suffix
         self.target_group_arn_suffix = self.target_group.arn_suffix
         self.register_outputs({"url": self.url, "clusterName": self.cluster.name})
+
+
+def deploy_grants(scope: StageScope) -> list[Statement]:
+    """What the stage's deploy role needs to create, update and destroy an `EcsService` named for
+    the stage (`<project>-<stage>`): sources in docs/sources.md, "stacks"."""
+    ctx, prefix = scope.ctx, scope.prefix
+    lb = f"{prefix}-???????"  # Pulumi's auto-name: the logical name, "-" and 7 characters
+    service = ctx.arn("ecs", f"service/{prefix}/{prefix}")
+    return [
+        pull_own_image(scope),
+        {
+            "Sid": "EcsClusterAndService",
+            "Effect": "Allow",
+            "Action": [
+                "ecs:CreateCluster",
+                "ecs:CreateService",
+                "ecs:DeleteCluster",
+                "ecs:DeleteService",
+                "ecs:DescribeClusters",
+                "ecs:DescribeServices",
+                "ecs:ListServiceDeployments",
+                "ecs:ListTagsForResource",
+                "ecs:PutClusterCapacityProviders",
+                "ecs:TagResource",
+                "ecs:UntagResource",
+                "ecs:UpdateCluster",
+                "ecs:UpdateClusterSettings",
+                "ecs:UpdateService",
+            ],
+            "Resource": [ctx.arn("ecs", f"cluster/{prefix}"), service],
+        },
+        {
+            # `wait_for_steady_state`: the provider finds the service's new deployment
+            # (ListServiceDeployments, above) and polls it until it succeeds or rolls back. IAM
+            # authorizes the call on the service and on the deployment.
+            "Sid": "EcsServiceDeployments",
+            "Effect": "Allow",
+            "Action": "ecs:DescribeServiceDeployments",
+            "Resource": [service, ctx.arn("ecs", f"service-deployment/{prefix}/{prefix}/*")],
+        },
+        {
+            "Sid": "EcsTaskDefinitions",
+            "Effect": "Allow",
+            "Action": [
+                "ecs:ListTagsForResource",
+                "ecs:RegisterTaskDefinition",
+                "ecs:TagResource",
+                "ecs:UntagResource",
+            ],
+            "Resource": ctx.arn("ecs", f"task-definition/{prefix}:*"),
+        },
+        {
+            # These two have no resource-level permissions in IAM.
+            "Sid": "EcsTaskDefinitionRevisions",
+            "Effect": "Allow",
+            "Action": ["ecs:DeregisterTaskDefinition", "ecs:DescribeTaskDefinition"],
+            "Resource": "*",
+        },
+        {
+            "Sid": "LoadBalancingDescribe",
+            "Effect": "Allow",
+            "Action": "elasticloadbalancing:Describe*",
+            "Resource": "*",
+        },
+        {
+            "Sid": "OwnLoadBalancer",
+            "Effect": "Allow",
+            "Action": [
+                "elasticloadbalancing:AddTags",
+                "elasticloadbalancing:CreateListener",
+                "elasticloadbalancing:CreateLoadBalancer",
+                "elasticloadbalancing:CreateTargetGroup",
+                "elasticloadbalancing:DeleteListener",
+                "elasticloadbalancing:DeleteLoadBalancer",
+                "elasticloadbalancing:DeleteTargetGroup",
+                "elasticloadbalancing:ModifyListener",
+                "elasticloadbalancing:ModifyLoadBalancerAttributes",
+                "elasticloadbalancing:ModifyTargetGroup",
+                "elasticloadbalancing:ModifyTargetGroupAttributes",
+                "elasticloadbalancing:RemoveTags",
+                "elasticloadbalancing:SetSecurityGroups",
+                "elasticloadbalancing:SetSubnets",
+            ],
+            "Resource": [
+                ctx.arn("elasticloadbalancing", f"loadbalancer/app/{lb}/*"),
+                ctx.arn("elasticloadbalancing", f"targetgroup/{lb}/*"),
+                ctx.arn("elasticloadbalancing", f"listener/app/{lb}/*/*"),
+                # IAM lists both listener forms for listener actions; no network load balancer
+                # carries the stage's name, so this grants nothing beyond the stage.
+                ctx.arn("elasticloadbalancing", f"listener/net/{lb}/*/*"),
+            ],
+        },
+        {
+            "Sid": "ServiceAutoscaling",
+            "Effect": "Allow",
+            "Action": [
+                "application-autoscaling:DeleteScalingPolicy",
+                "application-autoscaling:DeregisterScalableTarget",
+                "application-autoscaling:ListTagsForResource",
+                "application-autoscaling:PutScalingPolicy",
+                "application-autoscaling:RegisterScalableTarget",
+                "application-autoscaling:TagResource",
+                "application-autoscaling:UntagResource",
+            ],
+            "Resource": ctx.arn("application-autoscaling", "scalable-target/*"),
+        },
+        {
+            "Sid": "ServiceAutoscalingDescribe",
+            "Effect": "Allow",
+            "Action": [
+                "application-autoscaling:DescribeScalableTargets",
+                "application-autoscaling:DescribeScalingPolicies",
+            ],
+            "Resource": "*",
+        },
+        {
+            # Application Auto Scaling creates and deletes a target tracking policy's two alarms
+            # with the caller's permissions; their names are fixed by AWS:
+            # TargetTracking-<resource id>-AlarmHigh-<uuid> and -AlarmLow-<uuid>.
+            "Sid": "TargetTrackingAlarms",
+            "Effect": "Allow",
+            "Action": [
+                "cloudwatch:DeleteAlarms",
+                "cloudwatch:DescribeAlarms",
+                "cloudwatch:PutMetricAlarm",
+            ],
+            "Resource": [
+                ctx.arn("cloudwatch", f"alarm:{target_tracking_alarm(prefix, prefix, side)}-*")
+                for side in ("AlarmHigh", "AlarmLow")
+            ],
+        },
+        pass_role("PassTaskRoles", scope.workload_roles, ["ecs-tasks.amazonaws.com"]),
+        service_linked_roles(
+            [
+                "ecs.amazonaws.com",
+                "ecs.application-autoscaling.amazonaws.com",
+                "elasticloadbalancing.amazonaws.com",
+            ],
+            ctx,
+        ),
+    ]
+
+
+def target_tracking_alarm(cluster: str, service: str, side: str) -> str:
+    """The name Application Auto Scaling gives a target tracking alarm of an ECS service, less
+    its `-<uuid>` suffix."""
+    return f"TargetTracking-service/{cluster}/{service}-{side}"

@@ -1,7 +1,11 @@
-"""GitHub Actions' way into AWS: the OIDC provider, the CI push role and the per-stage deploy role.
+"""GitHub Actions' way into AWS: the OIDC provider, and the CI, preview and per-stage deploy roles.
 
-No long-lived keys: every role here trusts only GitHub's OIDC tokens whose `aud` is
-`sts.amazonaws.com` and whose `sub` is exactly one subject of this repository.
+No long-lived keys: every role here trusts only GitHub's OIDC tokens from this repository's issuer
+whose `aud` is `sts.amazonaws.com` and whose `sub` is exactly one subject GitHub issues for this
+repository. The subjects are built from the repository's subject prefix, which GitHub tells
+(`GET /repos/{owner}/{repo}/actions/oidc/customization/sub`; bootstrap records it as the config
+key `githubSubjectPrefix`): `repo:OWNER@OWNER_ID/REPO@REPO_ID` for immutable subjects on
+github.com, `repo:OWNER/REPO` on GitHub Enterprise Server. Nothing here guesses it.
 """
 
 from __future__ import annotations
@@ -11,33 +15,82 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
+import pulumi_aws as aws
 
-from .common import (
-    GITHUB_OIDC_AUDIENCE,
-    GITHUB_OIDC_HOST,
-    AwsContext,
-    Statement,
-    child,
-    github_subject,
-    github_trust,
-    policy,
-    policy_output,
-)
-from .permissions import StateBucket
-from .sdk import aws
+from . import contract
+from .common import AwsContext, Statement, child, policy, policy_output
+from .permissions import StateBucket, state_read_statements
 
-GITHUB_OIDC_URL = f"https://{GITHUB_OIDC_HOST}"
+
+@dataclass(frozen=True)
+class GithubIdentity:
+    """What GitHub's OIDC tokens for this repository carry: who issues them, and the prefix of
+    their subjects (`contract.UNKNOWN_SUBJECT_PREFIX` while GitHub was not asked yet)."""
+
+    issuer: str = contract.GITHUB_OIDC_HOST
+    subject_prefix: str = contract.UNKNOWN_SUBJECT_PREFIX
+
+    @classmethod
+    def from_config(
+        cls, project: str, stack: str, subject_prefix: str, issuer: str, *, real_update: bool
+    ) -> GithubIdentity:
+        """The identity the stack's config records. Without a subject prefix a real update
+        refuses (no role could trust the workflows); a preview or an offline plan shows the trust
+        as not yet known, and warns."""
+        if subject_prefix:
+            return cls(issuer=issuer, subject_prefix=subject_prefix)
+        fix = (
+            "run `bootstrap github sync` to read it from GitHub, or set it yourself: "
+            f"pulumi config set {project}:githubSubjectPrefix PREFIX --stack {stack} (PREFIX is "
+            "`sub_claim_prefix` of GET /repos/OWNER/REPO/actions/oidc/customization/sub)"
+        )
+        if real_update:
+            raise pulumi.RunError(
+                f"{project}:githubSubjectPrefix is not set, so no role can trust this "
+                f"repository's workflows: {fix}"
+            )
+        pulumi.log.warn(
+            f"{project}:githubSubjectPrefix is not set: GitHub's OIDC subject for this "
+            f"repository is not yet known, so the roles' trust shows "
+            f"'{contract.UNKNOWN_SUBJECT_PREFIX}:...'; {fix}"
+        )
+        return cls(issuer=issuer)
+
+    @property
+    def provider_url(self) -> str:
+        return contract.oidc_provider_url(self.issuer)
+
+    def subject(self, kind: str, stage: str | None = None) -> str:
+        return contract.subject(self.subject_prefix, kind, stage)
+
+    def trust(self, provider_arn: str, subject: str) -> list[Statement]:
+        """Trust statements for this issuer's tokens with exactly this `sub` claim."""
+        return [
+            {
+                "Sid": "GitHubActions",
+                "Effect": "Allow",
+                "Principal": {"Federated": provider_arn},
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Condition": {
+                    "StringEquals": {
+                        f"{self.issuer}:aud": contract.GITHUB_OIDC_AUDIENCE,
+                        f"{self.issuer}:sub": subject,
+                    }
+                },
+            }
+        ]
 
 
 def github_role(
     parent: pulumi.ComponentResource,
     name: str,
     *,
-    role_name: str | None,
-    path: str,
-    description: str,
+    github: GithubIdentity,
     subject: str,
     provider_arn: pulumi.Input[str],
+    role_name: str,
+    path: str,
+    description: str,
     tags: Mapping[str, str],
 ) -> Any:
     """A role that GitHub Actions assumes through OIDC: trust pinned to `subject` (and `aud`),
@@ -47,7 +100,7 @@ def github_role(
         name=role_name,
         path=path,
         description=description,
-        assume_role_policy=policy_output(lambda arn: github_trust(arn, subject), provider_arn),
+        assume_role_policy=policy_output(lambda arn: github.trust(arn, subject), provider_arn),
         max_session_duration=3600,
         tags=dict(tags),
         opts=child(parent),
@@ -56,6 +109,7 @@ def github_role(
 
 @dataclass
 class GithubOidcArgs:
+    github: GithubIdentity
     # An account has at most one provider per URL: pass the existing one's ARN to reuse it.
     existing_provider_arn: str | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
@@ -70,19 +124,20 @@ class GithubOidc(pulumi.ComponentResource):
         self, name: str, args: GithubOidcArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("bootstrap:index:GithubOidc", name, None, opts)
+        issuer = args.github.issuer
         if args.existing_provider_arn:
-            if not args.existing_provider_arn.endswith(f":oidc-provider/{GITHUB_OIDC_HOST}"):
+            if not args.existing_provider_arn.endswith(f":oidc-provider/{issuer}"):
                 raise pulumi.RunError(
-                    f"oidcProviderArn '{args.existing_provider_arn}' is not the GitHub Actions "
-                    f"provider; it must end with ':oidc-provider/{GITHUB_OIDC_HOST}'"
+                    f"oidcProviderArn '{args.existing_provider_arn}' is not the provider of "
+                    f"GitHub's OIDC issuer {issuer}; it must end with ':oidc-provider/{issuer}'"
                 )
             self.provider_arn = pulumi.Output.from_input(args.existing_provider_arn)
         else:
-            # AWS validates GitHub's certificate chain itself: no thumbprint is needed.
+            # AWS validates the issuer's certificate chain itself: no thumbprint is needed.
             self.provider = aws.iam.OpenIdConnectProvider(
                 f"{name}-provider",
-                url=GITHUB_OIDC_URL,
-                client_id_lists=[GITHUB_OIDC_AUDIENCE],
+                url=args.github.provider_url,
+                client_id_lists=[contract.GITHUB_OIDC_AUDIENCE],
                 tags=dict(args.tags),
                 opts=child(self),
             )
@@ -93,12 +148,13 @@ class GithubOidc(pulumi.ComponentResource):
 @dataclass
 class CiRoleArgs:
     ctx: AwsContext
+    github: GithubIdentity
     provider_arn: pulumi.Input[str]
-    owner: str
-    repository: str  # the GitHub repository's name
     ecr_repository_arn: pulumi.Input[str]
     role_name: str
-    path: str = "/bootstrap-ci/"
+    path: str = contract.CI_ROLE_PATH
+    # The Pulumi state backend URL; for s3:// the role may read the state (never write it).
+    state_backend: str | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -130,7 +186,9 @@ def ci_push_statements(repository_arn: str) -> list[Statement]:
 
 
 class CiRole(pulumi.ComponentResource):
-    """The role the build job assumes: push images to this project's repository, nothing else."""
+    """The role of builds on main (`build.yml`, `promote.yml`): push images to this project's
+    repository, and read the stacks' outputs (promotion looks up the digest the previous stage
+    runs); it never writes the state."""
 
     role: Any
     arn: pulumi.Output[str]
@@ -139,20 +197,25 @@ class CiRole(pulumi.ComponentResource):
         self, name: str, args: CiRoleArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("bootstrap:index:CiRole", name, None, opts)
+        subject = args.github.subject("branch")
         self.role = github_role(
             self,
             name,
+            github=args.github,
+            subject=subject,
+            provider_arn=args.provider_arn,
             role_name=args.role_name,
             path=args.path,
-            description=f"GitHub Actions builds of {args.owner}/{args.repository} (main branch)",
-            subject=github_subject(args.owner, args.repository, "branch", None),
-            provider_arn=args.provider_arn,
+            description=f"GitHub Actions builds on main ({subject})",
             tags=args.tags,
         )
+        state = state_read_statements(args.ctx, StateBucket.parse(args.state_backend))
         self.push_policy = aws.iam.RolePolicy(
             f"{name}-push",
             role=self.role.id,
-            policy=policy_output(ci_push_statements, args.ecr_repository_arn),
+            policy=policy_output(
+                lambda arn: [*ci_push_statements(arn), *state], args.ecr_repository_arn
+            ),
             opts=child(self),
         )
         self.arn = self.role.arn
@@ -162,46 +225,37 @@ class CiRole(pulumi.ComponentResource):
 @dataclass
 class PreviewRoleArgs:
     ctx: AwsContext
+    github: GithubIdentity
     provider_arn: pulumi.Input[str]
-    owner: str
-    repository: str  # the GitHub repository's name
     role_name: str
-    path: str = "/bootstrap-ci/"
+    path: str = contract.CI_ROLE_PATH
     # The Pulumi state backend URL; for s3:// the role may read the state (never write it).
     state_backend: str | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
 
 
+# What `pulumi preview` of every stack asks AWS besides the state: the program's lookups. The
+# caller identity and the partition need no permission; the EKS program's load balancer lookup
+# (the provider's `aws_lb` data source) reads the load balancer, its attributes and its tags.
+# None of these actions has resource-level permissions.
+PREVIEW_LOOKUPS = [
+    "ec2:DescribeAvailabilityZones",
+    "elasticloadbalancing:DescribeLoadBalancerAttributes",
+    "elasticloadbalancing:DescribeLoadBalancers",
+    "elasticloadbalancing:DescribeTags",
+]
+
+
 def preview_statements(ctx: AwsContext, state_backend: str | None) -> list[Statement]:
     """`pulumi preview` reads the state and answers the program's lookups; it changes nothing
     (the DIY backends neither lock nor write for a preview)."""
-    statements: list[Statement] = [
-        {
-            # The program's data sources; both have no resource-level permissions.
-            "Sid": "ProgramLookups",
-            "Effect": "Allow",
-            "Action": ["ec2:DescribeAvailabilityZones", "elasticloadbalancing:DescribeLoadBalancers"],
-            "Resource": "*",
-        }
-    ]
-    state = StateBucket.parse(state_backend)
-    if state is not None:
-        bucket = f"arn:{ctx.partition}:s3:::{state.bucket}"
-        statements += [
-            {
-                "Sid": "StateBucket",
-                "Effect": "Allow",
-                "Action": ["s3:GetBucketLocation", "s3:ListBucket"],
-                "Resource": bucket,
-            },
-            {
-                "Sid": "StateRead",
-                "Effect": "Allow",
-                "Action": "s3:GetObject",
-                "Resource": f"{bucket}/{state.prefix}.pulumi/*",
-            },
-        ]
-    return statements
+    lookups: Statement = {
+        "Sid": "ProgramLookups",
+        "Effect": "Allow",
+        "Action": PREVIEW_LOOKUPS,
+        "Resource": "*",
+    }
+    return [lookups, *state_read_statements(ctx, StateBucket.parse(state_backend))]
 
 
 class PreviewRole(pulumi.ComponentResource):
@@ -214,14 +268,16 @@ class PreviewRole(pulumi.ComponentResource):
         self, name: str, args: PreviewRoleArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("bootstrap:index:PreviewRole", name, None, opts)
+        subject = args.github.subject("pull_request")
         self.role = github_role(
             self,
             name,
+            github=args.github,
+            subject=subject,
+            provider_arn=args.provider_arn,
             role_name=args.role_name,
             path=args.path,
-            description=f"Read-only infra previews of {args.owner}/{args.repository} pull requests",
-            subject=f"repo:{args.owner}/{args.repository}:pull_request",
-            provider_arn=args.provider_arn,
+            description=f"Read-only infra previews of pull requests ({subject})",
             tags=args.tags,
         )
         self.read_policy = aws.iam.RolePolicy(
@@ -236,6 +292,7 @@ class PreviewRole(pulumi.ComponentResource):
 
 @dataclass
 class DeployRoleArgs:
+    github: GithubIdentity
     provider_arn: pulumi.Input[str]
     subject: str  # the exact OIDC `sub` claim trusted
     role_name: str
@@ -247,7 +304,8 @@ class DeployRoleArgs:
 
 
 class DeployRole(pulumi.ComponentResource):
-    """The role one stage's deploy job assumes to run `pulumi up` for that stage."""
+    """The role one stage's deploy job assumes to run `pulumi up` for that stage. Its children are
+    the stage's foundation: an administrator makes and changes them (contract.foundation_urns)."""
 
     role: Any
     arn: pulumi.Output[str]
@@ -255,15 +313,16 @@ class DeployRole(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: DeployRoleArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("bootstrap:index:DeployRole", name, None, opts)
+        super().__init__(contract.DEPLOY_ROLE_COMPONENT, name, None, opts)
         self.role = github_role(
             self,
             name,
+            github=args.github,
+            subject=args.subject,
+            provider_arn=args.provider_arn,
             role_name=args.role_name,
             path=args.path,
             description=args.description or f"GitHub Actions deploys ({args.subject})",
-            subject=args.subject,
-            provider_arn=args.provider_arn,
             tags=args.tags,
         )
         self.policies = [
@@ -281,10 +340,12 @@ class DeployRole(pulumi.ComponentResource):
 
 
 __all__ = [
+    "PREVIEW_LOOKUPS",
     "CiRole",
     "CiRoleArgs",
     "DeployRole",
     "DeployRoleArgs",
+    "GithubIdentity",
     "GithubOidc",
     "GithubOidcArgs",
     "PreviewRole",

@@ -2,6 +2,7 @@
 
 The image carries the AWS Lambda Web Adapter extension, which turns invokes into HTTP requests to
 the service's own server; a function URL on the `live` alias is the HTTPS entry point.
+`deploy_grants` is what the stage's deploy role needs to deploy it.
 """
 
 from __future__ import annotations
@@ -11,17 +12,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
+import pulumi_aws as aws
 
 from .common import (
     APP_PORT,
     HEALTH_PATH,
     LAMBDA_VPC_ACTIONS,
     AwsContext,
+    Statement,
     child,
+    pass_role,
     policy,
     service_trust,
 )
-from .sdk import aws
+from .permissions import StageScope, pull_own_image
 
 ALIAS = "live"
 
@@ -198,3 +202,50 @@ class LambdaService(pulumi.ComponentResource):
         self.function_name = self.function.name
         self.alias_name = self.alias.name
         self.register_outputs({"url": self.url, "functionName": self.function_name})
+
+
+def deploy_grants(scope: StageScope) -> list[Statement]:
+    """What the stage's deploy role needs to create, update and destroy a `LambdaService` named
+    for the stage (`<project>-<stage>`, its versions and its alias)."""
+    ctx, prefix = scope.ctx, scope.prefix
+    return [
+        # Lambda checks that the caller may read the image (and the repository policy) it runs.
+        pull_own_image(scope, policy=True),
+        {
+            "Sid": "OwnFunction",
+            "Effect": "Allow",
+            "Action": [
+                "lambda:AddPermission",
+                "lambda:CreateAlias",
+                "lambda:CreateFunction",
+                "lambda:CreateFunctionUrlConfig",
+                "lambda:DeleteAlias",
+                "lambda:DeleteFunction",
+                "lambda:DeleteFunctionConcurrency",
+                "lambda:DeleteFunctionUrlConfig",
+                "lambda:GetAlias",
+                "lambda:GetFunction",
+                "lambda:GetFunctionCodeSigningConfig",
+                "lambda:GetFunctionConcurrency",
+                "lambda:GetFunctionConfiguration",
+                "lambda:GetFunctionUrlConfig",
+                "lambda:GetPolicy",
+                "lambda:ListTags",
+                "lambda:ListVersionsByFunction",
+                "lambda:PublishVersion",
+                "lambda:PutFunctionConcurrency",
+                "lambda:RemovePermission",
+                "lambda:TagResource",
+                "lambda:UntagResource",
+                "lambda:UpdateAlias",
+                "lambda:UpdateFunctionCode",
+                "lambda:UpdateFunctionConfiguration",
+                "lambda:UpdateFunctionUrlConfig",
+            ],
+            "Resource": [
+                ctx.arn("lambda", f"function:{prefix}"),
+                ctx.arn("lambda", f"function:{prefix}:*"),
+            ],
+        },
+        pass_role("PassFunctionRole", scope.workload_roles, ["lambda.amazonaws.com"]),
+    ]

@@ -1,4 +1,5 @@
-"""The VPC of one stage: public and private subnets across availability zones, NAT, flow logs."""
+"""The VPC of one stage: public and private subnets across availability zones, NAT, flow logs; and
+what the stage's deploy role needs to deploy it (`deploy_grants`)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
+import pulumi_aws as aws
 
-from .common import AwsContext, child, policy, service_trust
-from .sdk import aws
+from . import contract
+from .common import AwsContext, Statement, child, pass_role, policy, service_trust
+from .permissions import StageScope
 
 MIN_AZS = 2
 
@@ -245,3 +248,88 @@ class Network(pulumi.ComponentResource):
             tags=tags,
             opts=child(self),
         )
+
+
+_EC2_CREATE = [
+    "ec2:AllocateAddress",
+    "ec2:CreateFlowLogs",
+    "ec2:CreateInternetGateway",
+    "ec2:CreateNatGateway",
+    "ec2:CreateRouteTable",
+    "ec2:CreateSecurityGroup",
+    "ec2:CreateSubnet",
+    "ec2:CreateVpc",
+]
+
+
+def deploy_grants(scope: StageScope) -> list[Statement]:
+    """What the stage's deploy role needs for the `Network` (and the security groups the targets
+    add to its VPC). Creation is limited to the stage's region and account; what is created carries
+    the stage's tags, and only resources with those tags can be changed or deleted."""
+    ctx = scope.ctx
+    every = ctx.arn("ec2", "*")
+    return [
+        {"Sid": "Ec2Describe", "Effect": "Allow", "Action": "ec2:Describe*", "Resource": "*"},
+        {"Sid": "Ec2Create", "Effect": "Allow", "Action": _EC2_CREATE, "Resource": every},
+        {
+            "Sid": "Ec2TagOnCreate",
+            "Effect": "Allow",
+            "Action": "ec2:CreateTags",
+            "Resource": every,
+            "Condition": {
+                "StringEquals": {"ec2:CreateAction": [a.split(":")[1] for a in _EC2_CREATE]}
+            },
+        },
+        {
+            "Sid": "Ec2ChangeOwnResources",
+            "Effect": "Allow",
+            "Action": [
+                "ec2:AssociateRouteTable",
+                "ec2:AttachInternetGateway",
+                "ec2:CreateRoute",
+                "ec2:CreateTags",
+                "ec2:DeleteFlowLogs",
+                "ec2:DeleteInternetGateway",
+                "ec2:DeleteNatGateway",
+                "ec2:DeleteRoute",
+                "ec2:DeleteRouteTable",
+                "ec2:DeleteSubnet",
+                "ec2:DeleteTags",
+                "ec2:DeleteVpc",
+                "ec2:DetachInternetGateway",
+                "ec2:DisassociateAddress",
+                "ec2:DisassociateRouteTable",
+                "ec2:ModifySubnetAttribute",
+                "ec2:ModifyVpcAttribute",
+                "ec2:ReleaseAddress",
+                "ec2:ReplaceRoute",
+                "ec2:ReplaceRouteTableAssociation",
+            ],
+            "Resource": every,
+            "Condition": {
+                "StringEquals": {
+                    f"aws:ResourceTag/{contract.TAG_PROJECT}": scope.naming.project,
+                    f"aws:ResourceTag/{contract.TAG_STAGE}": scope.naming.stage,
+                }
+            },
+        },
+        {
+            # Security groups of the stage's VPC, including its default group (created by AWS
+            # without tags; the stack removes its rules).
+            "Sid": "Ec2SecurityGroupsInOwnVpc",
+            "Effect": "Allow",
+            "Action": [
+                "ec2:AuthorizeSecurityGroupEgress",
+                "ec2:AuthorizeSecurityGroupIngress",
+                "ec2:CreateTags",
+                "ec2:DeleteSecurityGroup",
+                "ec2:RevokeSecurityGroupEgress",
+                "ec2:RevokeSecurityGroupIngress",
+                "ec2:UpdateSecurityGroupRuleDescriptionsEgress",
+                "ec2:UpdateSecurityGroupRuleDescriptionsIngress",
+            ],
+            "Resource": ctx.arn("ec2", "security-group/*"),
+            "Condition": {"ArnEquals": {"ec2:Vpc": scope.vpc_arn}},
+        },
+        pass_role("PassFlowLogRole", scope.workload_roles, ["vpc-flow-logs.amazonaws.com"]),
+    ]

@@ -1,4 +1,5 @@
-"""Alarms (5xx rate, latency, errors) and a dashboard for whichever target runs in a stage."""
+"""Alarms (5xx rate, latency, errors) and a dashboard for whichever target runs in a stage; and what
+the stage's deploy role needs for them and for the stage's log groups (`deploy_grants`)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
+import pulumi_aws as aws
 
-from .common import AwsContext, child
-from .sdk import aws
+from .common import AwsContext, Statement, child
+from .permissions import StageScope
 
 PERIOD = 60
 EVALUATION_PERIODS = 5
@@ -233,3 +235,57 @@ def dashboard_body(
         ),
     ]
     return json.dumps({"widgets": widgets})
+
+
+def deploy_grants(scope: StageScope) -> list[Statement]:
+    """The stage's log groups (every component makes its own, named `/aws/<kind>/<prefix>`), its
+    alarms (`<prefix>.*`) and its dashboard."""
+    ctx, naming = scope.ctx, scope.naming
+    return [
+        {
+            "Sid": "OwnLogGroups",
+            "Effect": "Allow",
+            "Action": [
+                "logs:CreateLogGroup",
+                "logs:DeleteLogGroup",
+                "logs:DeleteRetentionPolicy",
+                "logs:ListTagsForResource",
+                "logs:ListTagsLogGroup",
+                "logs:PutRetentionPolicy",
+                "logs:TagLogGroup",
+                "logs:TagResource",
+                "logs:UntagLogGroup",
+                "logs:UntagResource",
+            ],
+            "Resource": scope.log_group_arns(streams=False),
+        },
+        {
+            "Sid": "DescribeLogGroups",
+            "Effect": "Allow",
+            "Action": "logs:DescribeLogGroups",
+            "Resource": "*",
+        },
+        {
+            "Sid": "OwnAlarms",
+            "Effect": "Allow",
+            "Action": [
+                "cloudwatch:DeleteAlarms",
+                "cloudwatch:DescribeAlarms",
+                "cloudwatch:ListTagsForResource",
+                "cloudwatch:PutMetricAlarm",
+                "cloudwatch:TagResource",
+                "cloudwatch:UntagResource",
+            ],
+            "Resource": ctx.arn("cloudwatch", f"alarm:{naming.alarm('*')}"),
+        },
+        {
+            "Sid": "OwnDashboard",
+            "Effect": "Allow",
+            "Action": [
+                "cloudwatch:DeleteDashboards",
+                "cloudwatch:GetDashboard",
+                "cloudwatch:PutDashboard",
+            ],
+            "Resource": ctx.arn("cloudwatch", f"dashboard/{naming.prefix}", region=False),
+        },
+    ]

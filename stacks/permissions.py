@@ -1,20 +1,23 @@
-"""What a stage's deploy role may do, and the permissions boundary of the roles it manages.
+"""What every deploy role may do whatever its target, and the permissions boundary of its roles.
 
-The deploy role runs `pulumi up` for one stage. Its policy is least privilege by construction:
+The deploy role runs `pulumi up` (and the teardown workflow's `pulumi destroy`) for one stage.
+Its inline policies are least privilege by construction:
 - no `"Action": "*"`, no `iam:*`; every statement names its actions;
-- resources are the stage's own, matched by ARN: explicit names (`<project>-<stage>`, log groups,
-  alarms `<project>-<stage>.*`), auto-named load balancers and target groups as
-  `<project>-<stage>-???????` (exactly Pulumi's 7-character suffix, so stage `dev` never matches
-  stage `dev-2`), EC2 resources by the stage's tags or VPC;
+- resources are the stage's own, matched by ARN (names prefixed `<project>-<stage>`, paths
+  `/bootstrap/<project>/<stage>/`, EC2 resources by the stage's tags or VPC);
 - the Pulumi state backend (an S3 bucket) only for this stack's own files;
-- IAM only for roles under the stage's path (`/bootstrap/<project>/<stage>/`), which excludes the
-  deploy role itself (`/bootstrap-deploy/<project>/`): inline policies only on roles that carry the
-  stage's permissions boundary, managed policies only from a fixed list of AWS policies (EKS), and
-  `iam:PassRole` only to the services the stage uses. The boundary caps every workload role at
-  "write my logs, pull my image", so the deploy role cannot mint a more powerful role.
+- IAM: roles under the stage's path only (which excludes the deploy role itself, at
+  `/bootstrap-deploy/<project>/`), and only roles that carry the stage's permissions boundary:
+  CreateRole, PutRolePolicy, DeleteRolePolicy and PutRolePermissionsBoundary all require it (AWS's
+  service authorization data lists `iam:PermissionsBoundary` for exactly these role actions plus
+  the managed-policy ones, which the deploy role has none of). The boundary caps every workload
+  role at "write my logs, pull my image", so the deploy role cannot mint a more powerful role,
+  remove a boundary, or attach a managed policy.
 
-Changing the deploy role or the boundary needs an administrator's `pulumi up`; everything else
-in the stage can be deployed by the role itself.
+Each component's own grants (ECS, EKS, Lambda, network, observability) sit beside the component,
+as `deploy_grants(scope)` in its module; `stage.py` puts them together. Changing the deploy role,
+its policies or the boundary needs an administrator's `pulumi up`; everything else of the stage
+can be deployed, and destroyed, by the role itself.
 """
 
 from __future__ import annotations
@@ -22,23 +25,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
-from .common import LAMBDA_VPC_ACTIONS, TAG_PROJECT, TAG_STAGE, AwsContext, Naming, Statement
+from . import contract
+from .common import LAMBDA_VPC_ACTIONS, AwsContext, Naming, Statement
 
-EKS_CLUSTER_POLICIES = (
-    "AmazonEKSClusterPolicy",
-    "AmazonEKSComputePolicy",
-    "AmazonEKSBlockStoragePolicy",
-    "AmazonEKSLoadBalancingPolicy",
-    "AmazonEKSNetworkingPolicy",
-)
-EKS_NODE_POLICIES = ("AmazonEKSWorkerNodeMinimalPolicy", "AmazonEC2ContainerRegistryPullOnly")
-EKS_ADMIN_ACCESS_POLICY = "AmazonEKSClusterAdminPolicy"
+TARGETS = ("ecs", "eks", "lambda")
 PULL_ACTIONS = [
     "ecr:BatchCheckLayerAvailability",
     "ecr:BatchGetImage",
     "ecr:GetDownloadUrlForLayer",
 ]
-TARGETS = ("ecs", "eks", "lambda")
 
 
 @dataclass(frozen=True)
@@ -55,6 +50,34 @@ class StateBucket:
         parsed = urlparse(backend_url)
         prefix = parsed.path.strip("/")
         return cls(bucket=parsed.netloc, prefix=f"{prefix}/" if prefix else "")
+
+    def bucket_arn(self, ctx: AwsContext) -> str:
+        return f"arn:{ctx.partition}:s3:::{self.bucket}"
+
+    def root_arn(self, ctx: AwsContext) -> str:
+        """Every object of Pulumi's DIY backend lives under `<prefix>.pulumi/`."""
+        return f"{self.bucket_arn(ctx)}/{self.prefix}.pulumi"
+
+
+def state_read_statements(ctx: AwsContext, state: StateBucket | None) -> list[Statement]:
+    """Reading the Pulumi state: `pulumi preview`, `pulumi stack output` and StackReferences list
+    the backend's stacks and read their checkpoints; nothing is written (COMMON decision 5)."""
+    if state is None:
+        return []
+    return [
+        {
+            "Sid": "StateBucket",
+            "Effect": "Allow",
+            "Action": ["s3:GetBucketLocation", "s3:ListBucket"],
+            "Resource": state.bucket_arn(ctx),
+        },
+        {
+            "Sid": "StateRead",
+            "Effect": "Allow",
+            "Action": "s3:GetObject",
+            "Resource": f"{state.root_arn(ctx)}/*",
+        },
+    ]
 
 
 @dataclass(frozen=True)
@@ -79,7 +102,7 @@ class StageScope:
 
     @property
     def boundary_name(self) -> str:
-        return f"{self.prefix}-boundary"
+        return contract.boundary_name(self.naming.project, self.naming.stage)
 
     @property
     def boundary_arn(self) -> str:
@@ -87,7 +110,7 @@ class StageScope:
 
     @property
     def deploy_role_name(self) -> str:
-        return f"{self.prefix}-deploy"
+        return contract.deploy_role_name(self.naming.project, self.naming.stage)
 
     @property
     def deploy_role_arn(self) -> str:
@@ -96,6 +119,10 @@ class StageScope:
     @property
     def workload_roles(self) -> str:
         return self.ctx.iam_arn(f"role{self.naming.role_path}*")
+
+    @property
+    def foundation_roles(self) -> str:
+        return self.ctx.iam_arn(f"role{self.naming.foundation_role_path}*")
 
     def log_groups(self) -> list[str]:
         """Names of every log group the stage owns."""
@@ -118,27 +145,17 @@ class StageScope:
                 arns.append(self.ctx.arn("logs", f"log-group:{group}"))
         return sorted(arns)
 
-    def passed_to(self) -> list[str]:
-        services = {"ecs": ["ecs-tasks.amazonaws.com"], "lambda": ["lambda.amazonaws.com"]}.get(
-            self.target, ["eks.amazonaws.com"]
-        )
-        if self.has_network:
-            services.append("vpc-flow-logs.amazonaws.com")
-        return sorted(services)
 
-
-def deploy_policies(scope: StageScope) -> dict[str, list[Statement]]:
-    """The deploy role's inline policies, by name."""
+def foundation_grants(scope: StageScope) -> dict[str, list[Statement]]:
+    """The deploy role's policies that do not depend on the target: its state, the stage's roles
+    (always within the boundary) and the release marking the deploy job does after its smoke
+    test. `stage.py` adds each component's grants."""
     if scope.target not in TARGETS:
         raise ValueError(f"unknown target {scope.target!r}")
     documents: dict[str, list[Statement]] = {}
     if scope.state is not None:
         documents["state"] = _state(scope, scope.state)
-    documents["iam"] = _iam(scope)
-    if scope.has_network:
-        documents["network"] = _network(scope)
-    documents["platform"] = {"ecs": _ecs, "eks": _eks, "lambda": _lambda}[scope.target](scope)
-    documents["observability"] = _observability(scope)
+    documents["iam"] = _roles_within_boundary(scope)
     documents["release"] = [_mark_release(scope)]
     return documents
 
@@ -204,23 +221,11 @@ def boundary_statements(scope: StageScope) -> list[Statement]:
 
 def _state(scope: StageScope, state: StateBucket) -> list[Statement]:
     project, stage = scope.naming.project, scope.naming.stage
-    bucket = f"arn:{scope.ctx.partition}:s3:::{state.bucket}"
-    root = f"{bucket}/{state.prefix}.pulumi"
+    root = state.root_arn(scope.ctx)
     return [
-        {
-            "Sid": "StateBucket",
-            "Effect": "Allow",
-            "Action": ["s3:GetBucketLocation", "s3:ListBucket"],
-            "Resource": bucket,
-        },
-        {
-            # Reading covers the shared stack's outputs (the StackReference) and the backend's
-            # metadata; writing is limited to this stack's own checkpoint, history and lock.
-            "Sid": "StateRead",
-            "Effect": "Allow",
-            "Action": "s3:GetObject",
-            "Resource": f"{root}/*",
-        },
+        # Reading covers the shared stack's outputs (the StackReference) and the backend's
+        # metadata; writing is limited to this stack's own checkpoint, history and lock.
+        *state_read_statements(scope.ctx, state),
         {
             "Sid": "StateWriteOwnStack",
             "Effect": "Allow",
@@ -235,9 +240,19 @@ def _state(scope: StageScope, state: StateBucket) -> list[Statement]:
     ]
 
 
-def _iam(scope: StageScope) -> list[Statement]:
-    ctx = scope.ctx
-    statements: list[Statement] = [
+# Role actions AWS's service authorization data (parliament's iam_definition.json) gives the
+# `iam:PermissionsBoundary` condition key: a role is created, given an inline policy or a boundary
+# only when that boundary is the stage's.
+_WITHIN_BOUNDARY = [
+    "iam:CreateRole",
+    "iam:DeleteRolePolicy",
+    "iam:PutRolePermissionsBoundary",
+    "iam:PutRolePolicy",
+]
+
+
+def _roles_within_boundary(scope: StageScope) -> list[Statement]:
+    return [
         {
             # Refresh reads the deploy role and the boundary, but may not change them.
             "Sid": "ReadOwnIdentity",
@@ -254,10 +269,11 @@ def _iam(scope: StageScope) -> list[Statement]:
             "Resource": [scope.deploy_role_arn, scope.boundary_arn],
         },
         {
+            # These take no boundary condition in IAM; every role at this path carries the
+            # boundary, because the only way to make one there is the statement below.
             "Sid": "ManageStageRoles",
             "Effect": "Allow",
             "Action": [
-                "iam:CreateRole",
                 "iam:DeleteRole",
                 "iam:GetRole",
                 "iam:GetRolePolicy",
@@ -273,411 +289,34 @@ def _iam(scope: StageScope) -> list[Statement]:
             "Resource": scope.workload_roles,
         },
         {
-            # Inline policies only on roles capped by the stage's permissions boundary.
-            "Sid": "InlinePoliciesWithinBoundary",
+            "Sid": "RolesWithinBoundary",
             "Effect": "Allow",
-            "Action": ["iam:DeleteRolePolicy", "iam:PutRolePolicy"],
+            "Action": _WITHIN_BOUNDARY,
             "Resource": scope.workload_roles,
             "Condition": {"ArnEquals": {"iam:PermissionsBoundary": scope.boundary_arn}},
         },
-        {
-            "Sid": "PassStageRoles",
-            "Effect": "Allow",
-            "Action": "iam:PassRole",
-            "Resource": scope.workload_roles,
-            "Condition": {"StringEquals": {"iam:PassedToService": scope.passed_to()}},
-        },
-        {
-            # First use of a service in an account creates its service-linked role.
-            "Sid": "ServiceLinkedRoles",
-            "Effect": "Allow",
-            "Action": "iam:CreateServiceLinkedRole",
-            "Resource": ctx.iam_arn("role/aws-service-role/*"),
-            "Condition": {"StringEquals": {"iam:AWSServiceName": _service_linked(scope)}},
-        },
-    ]
-    if scope.target == "eks":
-        managed = [
-            f"arn:{ctx.partition}:iam::aws:policy/{name}"
-            for name in (*EKS_CLUSTER_POLICIES, *EKS_NODE_POLICIES)
-        ]
-        statements.append(
-            {
-                "Sid": "AttachEksManagedPolicies",
-                "Effect": "Allow",
-                "Action": ["iam:AttachRolePolicy", "iam:DetachRolePolicy"],
-                "Resource": scope.workload_roles,
-                "Condition": {"ArnEquals": {"iam:PolicyARN": managed}},
-            }
-        )
-    return statements
-
-
-def _service_linked(scope: StageScope) -> list[str]:
-    services = {
-        "ecs": [
-            "ecs.amazonaws.com",
-            "ecs.application-autoscaling.amazonaws.com",
-            "elasticloadbalancing.amazonaws.com",
-        ],
-        "eks": ["eks.amazonaws.com", "elasticloadbalancing.amazonaws.com"],
-        "lambda": [],
-    }[scope.target]
-    return sorted(services) or ["lambda.amazonaws.com"]
-
-
-_EC2_CREATE = [
-    "ec2:AllocateAddress",
-    "ec2:CreateFlowLogs",
-    "ec2:CreateInternetGateway",
-    "ec2:CreateNatGateway",
-    "ec2:CreateRouteTable",
-    "ec2:CreateSecurityGroup",
-    "ec2:CreateSubnet",
-    "ec2:CreateVpc",
-]
-
-
-def _network(scope: StageScope) -> list[Statement]:
-    ctx = scope.ctx
-    every = ctx.arn("ec2", "*")
-    return [
-        {"Sid": "Ec2Describe", "Effect": "Allow", "Action": "ec2:Describe*", "Resource": "*"},
-        {
-            # Creation is limited to the stage's region and account; what is created carries the
-            # stage's tags, and only resources with those tags can be changed or deleted below.
-            "Sid": "Ec2Create",
-            "Effect": "Allow",
-            "Action": _EC2_CREATE,
-            "Resource": every,
-        },
-        {
-            "Sid": "Ec2TagOnCreate",
-            "Effect": "Allow",
-            "Action": "ec2:CreateTags",
-            "Resource": every,
-            "Condition": {
-                "StringEquals": {"ec2:CreateAction": [a.split(":")[1] for a in _EC2_CREATE]}
-            },
-        },
-        {
-            "Sid": "Ec2ChangeOwnResources",
-            "Effect": "Allow",
-            "Action": [
-                "ec2:AssociateRouteTable",
-                "ec2:AttachInternetGateway",
-                "ec2:CreateRoute",
-                "ec2:CreateTags",
-                "ec2:DeleteFlowLogs",
-                "ec2:DeleteInternetGateway",
-                "ec2:DeleteNatGateway",
-                "ec2:DeleteRoute",
-                "ec2:DeleteRouteTable",
-                "ec2:DeleteSubnet",
-                "ec2:DeleteTags",
-                "ec2:DeleteVpc",
-                "ec2:DetachInternetGateway",
-                "ec2:DisassociateAddress",
-                "ec2:DisassociateRouteTable",
-                "ec2:ModifySubnetAttribute",
-                "ec2:ModifyVpcAttribute",
-                "ec2:ReleaseAddress",
-                "ec2:ReplaceRoute",
-                "ec2:ReplaceRouteTableAssociation",
-            ],
-            "Resource": every,
-            "Condition": {
-                "StringEquals": {
-                    f"aws:ResourceTag/{TAG_PROJECT}": scope.naming.project,
-                    f"aws:ResourceTag/{TAG_STAGE}": scope.naming.stage,
-                }
-            },
-        },
-        {
-            # Security groups of the stage's VPC, including its default group (created by AWS
-            # without tags; the stack removes its rules).
-            "Sid": "Ec2SecurityGroupsInOwnVpc",
-            "Effect": "Allow",
-            "Action": [
-                "ec2:AuthorizeSecurityGroupEgress",
-                "ec2:AuthorizeSecurityGroupIngress",
-                "ec2:CreateTags",
-                "ec2:DeleteSecurityGroup",
-                "ec2:RevokeSecurityGroupEgress",
-                "ec2:RevokeSecurityGroupIngress",
-                "ec2:UpdateSecurityGroupRuleDescriptionsEgress",
-                "ec2:UpdateSecurityGroupRuleDescriptionsIngress",
-            ],
-            "Resource": ctx.arn("ec2", "security-group/*"),
-            "Condition": {"ArnEquals": {"ec2:Vpc": scope.vpc_arn}},
-        },
     ]
 
 
-def _pull_own_image(scope: StageScope) -> Statement:
+def service_linked_roles(services: list[str], ctx: AwsContext) -> Statement:
+    """First use of a service in an account creates its service-linked role, as the caller."""
     return {
-        "Sid": "ReadOwnImages",
+        "Sid": "ServiceLinkedRoles",
         "Effect": "Allow",
-        "Action": ["ecr:BatchGetImage", "ecr:DescribeImages", "ecr:GetDownloadUrlForLayer"],
-        "Resource": scope.repository_arn,
+        "Action": "iam:CreateServiceLinkedRole",
+        "Resource": ctx.iam_arn("role/aws-service-role/*"),
+        "Condition": {"StringEquals": {"iam:AWSServiceName": sorted(services)}},
     }
 
 
-def _ecs(scope: StageScope) -> list[Statement]:
-    ctx, prefix = scope.ctx, scope.prefix
-    lb = f"{prefix}-???????"  # Pulumi's auto-name: the logical name, "-" and 7 characters
-    return [
-        _pull_own_image(scope),
-        {
-            "Sid": "EcsClusterAndService",
-            "Effect": "Allow",
-            "Action": [
-                "ecs:CreateCluster",
-                "ecs:CreateService",
-                "ecs:DeleteCluster",
-                "ecs:DeleteService",
-                "ecs:DescribeClusters",
-                "ecs:DescribeServices",
-                "ecs:ListTagsForResource",
-                "ecs:PutClusterCapacityProviders",
-                "ecs:TagResource",
-                "ecs:UntagResource",
-                "ecs:UpdateCluster",
-                "ecs:UpdateClusterSettings",
-                "ecs:UpdateService",
-            ],
-            "Resource": [
-                ctx.arn("ecs", f"cluster/{prefix}"),
-                ctx.arn("ecs", f"service/{prefix}/{prefix}"),
-            ],
-        },
-        {
-            "Sid": "EcsTaskDefinitions",
-            "Effect": "Allow",
-            "Action": ["ecs:RegisterTaskDefinition", "ecs:TagResource"],
-            "Resource": ctx.arn("ecs", f"task-definition/{prefix}:*"),
-        },
-        {
-            # These two have no resource-level permissions in IAM.
-            "Sid": "EcsTaskDefinitionRevisions",
-            "Effect": "Allow",
-            "Action": ["ecs:DeregisterTaskDefinition", "ecs:DescribeTaskDefinition"],
-            "Resource": "*",
-        },
-        {
-            "Sid": "LoadBalancingDescribe",
-            "Effect": "Allow",
-            "Action": "elasticloadbalancing:Describe*",
-            "Resource": "*",
-        },
-        {
-            "Sid": "OwnLoadBalancer",
-            "Effect": "Allow",
-            "Action": [
-                "elasticloadbalancing:AddTags",
-                "elasticloadbalancing:CreateListener",
-                "elasticloadbalancing:CreateLoadBalancer",
-                "elasticloadbalancing:CreateTargetGroup",
-                "elasticloadbalancing:DeleteListener",
-                "elasticloadbalancing:DeleteLoadBalancer",
-                "elasticloadbalancing:DeleteTargetGroup",
-                "elasticloadbalancing:ModifyListener",
-                "elasticloadbalancing:ModifyLoadBalancerAttributes",
-                "elasticloadbalancing:ModifyTargetGroup",
-                "elasticloadbalancing:ModifyTargetGroupAttributes",
-                "elasticloadbalancing:RemoveTags",
-                "elasticloadbalancing:SetSecurityGroups",
-                "elasticloadbalancing:SetSubnets",
-            ],
-            "Resource": [
-                ctx.arn("elasticloadbalancing", f"loadbalancer/app/{lb}/*"),
-                ctx.arn("elasticloadbalancing", f"targetgroup/{lb}/*"),
-                ctx.arn("elasticloadbalancing", f"listener/app/{lb}/*/*"),
-                # IAM lists both listener forms for listener actions; no network load balancer
-                # carries the stage's name, so this grants nothing beyond the stage.
-                ctx.arn("elasticloadbalancing", f"listener/net/{lb}/*/*"),
-            ],
-        },
-        {
-            "Sid": "ServiceAutoscaling",
-            "Effect": "Allow",
-            "Action": [
-                "application-autoscaling:DeleteScalingPolicy",
-                "application-autoscaling:DeregisterScalableTarget",
-                "application-autoscaling:ListTagsForResource",
-                "application-autoscaling:PutScalingPolicy",
-                "application-autoscaling:RegisterScalableTarget",
-                "application-autoscaling:TagResource",
-                "application-autoscaling:UntagResource",
-            ],
-            "Resource": ctx.arn("application-autoscaling", "scalable-target/*"),
-        },
-        {
-            "Sid": "ServiceAutoscalingDescribe",
-            "Effect": "Allow",
-            "Action": [
-                "application-autoscaling:DescribeScalableTargets",
-                "application-autoscaling:DescribeScalingPolicies",
-            ],
-            "Resource": "*",
-        },
-    ]
-
-
-def _eks(scope: StageScope) -> list[Statement]:
-    ctx, prefix = scope.ctx, scope.prefix
-    return [
-        _pull_own_image(scope),
-        {
-            "Sid": "OwnCluster",
-            "Effect": "Allow",
-            "Action": [
-                "eks:AssociateAccessPolicy",
-                "eks:CreateAccessEntry",
-                "eks:DeleteAccessEntry",
-                "eks:DeleteCluster",
-                "eks:DescribeAccessEntry",
-                "eks:DescribeCluster",
-                "eks:DescribeUpdate",
-                "eks:DisassociateAccessPolicy",
-                "eks:ListAccessEntries",
-                "eks:ListAssociatedAccessPolicies",
-                "eks:ListTagsForResource",
-                "eks:ListUpdates",
-                "eks:TagResource",
-                "eks:UntagResource",
-                "eks:UpdateAccessEntry",
-                "eks:UpdateClusterConfig",
-                "eks:UpdateClusterVersion",
-            ],
-            "Resource": [
-                ctx.arn("eks", f"cluster/{prefix}"),
-                ctx.arn("eks", f"access-entry/{prefix}/*"),
-            ],
-        },
-        {
-            # CreateCluster has no resource-level permissions: only clusters tagged as this stage.
-            "Sid": "CreateOwnCluster",
-            "Effect": "Allow",
-            "Action": "eks:CreateCluster",
-            "Resource": "*",
-            "Condition": {
-                "StringEquals": {
-                    f"aws:RequestTag/{TAG_PROJECT}": scope.naming.project,
-                    f"aws:RequestTag/{TAG_STAGE}": scope.naming.stage,
-                }
-            },
-        },
-        {
-            # The workload's load balancer is made by EKS Auto Mode; the stack only looks it up.
-            "Sid": "LoadBalancingDescribe",
-            "Effect": "Allow",
-            "Action": "elasticloadbalancing:Describe*",
-            "Resource": "*",
-        },
-    ]
-
-
-def _lambda(scope: StageScope) -> list[Statement]:
-    ctx, prefix = scope.ctx, scope.prefix
-    return [
-        {
-            "Sid": "ReadOwnImages",
-            "Effect": "Allow",
-            "Action": [
-                "ecr:BatchGetImage",
-                "ecr:DescribeImages",
-                "ecr:GetDownloadUrlForLayer",
-                "ecr:GetRepositoryPolicy",
-            ],
-            "Resource": scope.repository_arn,
-        },
-        {
-            "Sid": "OwnFunction",
-            "Effect": "Allow",
-            "Action": [
-                "lambda:AddPermission",
-                "lambda:CreateAlias",
-                "lambda:CreateFunction",
-                "lambda:CreateFunctionUrlConfig",
-                "lambda:DeleteAlias",
-                "lambda:DeleteFunction",
-                "lambda:DeleteFunctionConcurrency",
-                "lambda:DeleteFunctionUrlConfig",
-                "lambda:GetAlias",
-                "lambda:GetFunction",
-                "lambda:GetFunctionCodeSigningConfig",
-                "lambda:GetFunctionConcurrency",
-                "lambda:GetFunctionConfiguration",
-                "lambda:GetFunctionUrlConfig",
-                "lambda:GetPolicy",
-                "lambda:ListTags",
-                "lambda:ListVersionsByFunction",
-                "lambda:PublishVersion",
-                "lambda:PutFunctionConcurrency",
-                "lambda:RemovePermission",
-                "lambda:TagResource",
-                "lambda:UntagResource",
-                "lambda:UpdateAlias",
-                "lambda:UpdateFunctionCode",
-                "lambda:UpdateFunctionConfiguration",
-                "lambda:UpdateFunctionUrlConfig",
-            ],
-            "Resource": [
-                ctx.arn("lambda", f"function:{prefix}"),
-                ctx.arn("lambda", f"function:{prefix}:*"),
-            ],
-        },
-    ]
-
-
-def _observability(scope: StageScope) -> list[Statement]:
-    ctx, naming = scope.ctx, scope.naming
-    return [
-        {
-            "Sid": "OwnLogGroups",
-            "Effect": "Allow",
-            "Action": [
-                "logs:CreateLogGroup",
-                "logs:DeleteLogGroup",
-                "logs:DeleteRetentionPolicy",
-                "logs:ListTagsForResource",
-                "logs:ListTagsLogGroup",
-                "logs:PutRetentionPolicy",
-                "logs:TagLogGroup",
-                "logs:TagResource",
-                "logs:UntagLogGroup",
-                "logs:UntagResource",
-            ],
-            "Resource": scope.log_group_arns(streams=False),
-        },
-        {
-            "Sid": "DescribeLogGroups",
-            "Effect": "Allow",
-            "Action": "logs:DescribeLogGroups",
-            "Resource": "*",
-        },
-        {
-            "Sid": "OwnAlarms",
-            "Effect": "Allow",
-            "Action": [
-                "cloudwatch:DeleteAlarms",
-                "cloudwatch:DescribeAlarms",
-                "cloudwatch:ListTagsForResource",
-                "cloudwatch:PutMetricAlarm",
-                "cloudwatch:TagResource",
-                "cloudwatch:UntagResource",
-            ],
-            "Resource": ctx.arn("cloudwatch", f"alarm:{naming.alarm('*')}"),
-        },
-        {
-            "Sid": "OwnDashboard",
-            "Effect": "Allow",
-            "Action": [
-                "cloudwatch:DeleteDashboards",
-                "cloudwatch:GetDashboard",
-                "cloudwatch:PutDashboard",
-            ],
-            "Resource": ctx.arn("cloudwatch", f"dashboard/{naming.prefix}", region=False),
-        },
-    ]
+def pull_own_image(scope: StageScope, *, policy: bool = False) -> Statement:
+    """Reading the project's images (a deploy resolves the digest it runs)."""
+    actions = ["ecr:BatchGetImage", "ecr:DescribeImages", "ecr:GetDownloadUrlForLayer"]
+    if policy:
+        actions.append("ecr:GetRepositoryPolicy")
+    return {
+        "Sid": "ReadOwnImages",
+        "Effect": "Allow",
+        "Action": sorted(actions),
+        "Resource": scope.repository_arn,
+    }

@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
+import pulumi_aws as aws
 
 from .common import AwsContext, child, policy
 from .retention import retention_rules
-from .sdk import aws
 
 
 @dataclass

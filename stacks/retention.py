@@ -1,7 +1,8 @@
-"""What the registry keeps: the single source of the lifecycle rules and the `deployed.` tags.
+"""What the registry keeps: the lifecycle rules that protect every stage's deployed releases.
 
-Pure Python (no Pulumi): the registry component builds its lifecycle policy from it, and the
-bootstrap CLI (`bootstrap/release.py`) tags deployed images with the same prefixes.
+Pure Python (no Pulumi): the registry component builds its lifecycle policy from it; the ECR
+adapter (`ecr.py`) tags deployed images with the prefixes checked here. The names themselves
+(`deployed.<stage>.<git sha>`) belong to `contract.py`.
 
 Every deploy adds the tag `deployed.<stage>.<git sha>` to the image it deployed (stage names hold
 no dots, so the prefixes are unambiguous). The policy keeps, per stage, the two most recent images
@@ -13,14 +14,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-DEPLOYED = "deployed"
+from .contract import deployed_tag_prefix
 
 
 def deployed_prefix(stage: str) -> str:
-    """`deployed.<stage>.`; unambiguous because stage names hold no dots."""
+    """`deployed.<stage>.`, refused for a stage name with a dot (its prefix would be ambiguous)."""
     if not stage or "." in stage:
         raise ValueError(f"stage name '{stage}' cannot carry a deployed tag (no dots allowed)")
-    return f"{DEPLOYED}.{stage}."
+    return deployed_tag_prefix(stage)
 
 
 def retention_rules(

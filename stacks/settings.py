@@ -1,75 +1,48 @@
-"""The stack configuration, read once and validated: every key is documented in docs/stacks.md.
+"""The stack configuration, read once and checked: the keys, defaults, ranges and value tables are
+those of `config_schema.py` (docs/configuration.md lists them), which bootstrap checks too.
 
-Keys live in the project's namespace (`<project>:<key>` in `Pulumi.<stack>.yaml`). Defaults are
-the small, cheap sizes of an early stage; the generated `Pulumi.<stage>.yaml` of the last stage sets
-production sizes.
+Keys live in the project's namespace (`<project>:<key>`). `infra/Pulumi.yaml` declares each one
+with its default; a stack file sets what differs for that stack. A bad value stops the program
+with the key, the problem and the fix; a key this program does not read is reported as a warning
+(with the key it most likely meant), so a typo is never silently ignored.
 """
 
 from __future__ import annotations
 
-import re
+import datetime
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any, Literal
 
 import pulumi
 
-from .contract import GITHUB_OIDC_HOST
+from . import config_checks as checks
+from . import config_schema as schema
+from .aws_values import DEFAULT_KUBERNETES_VERSION, LOG_RETENTION_DAYS
+from .config_schema import OFFLINE_PLAN_KEY, OFFLINE_PLAN_NAMESPACE, TARGETS, TRUST_SUBJECTS
+from .contract import IMAGE_REF, PLACEHOLDER_DIGEST, SHARED
 
-TARGETS = ("ecs", "eks", "lambda")
-TRUST_SUBJECTS = ("environment", "branch")
-SHARED = "shared"
-DEFAULT_KUBERNETES_VERSION = "1.35"  # the newest EKS version in standard support
-# The digest of "no image built yet": previews show the workload with it, `up` refuses it.
-PLACEHOLDER_DIGEST = "sha256:" + "0" * 64
-IMAGE_REF = re.compile(r"^(?P<repository>[^@\s]+)@(?P<digest>sha256:[0-9a-f]{64})$")
-LOG_RETENTION_DAYS = (
-    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
-    3288, 3653,
-)  # fmt: skip
-# Set (by bootstrap's offline runner) to plan a stage without an image outside a preview.
-OFFLINE_PLAN_KEY = "offlinePlan"
-OFFLINE_PLAN_NAMESPACE = "bootstrap"
+__all__ = [
+    "DEFAULT_KUBERNETES_VERSION",
+    "FOUNDATION_ONLY_ENV",
+    "IMAGE_REF",
+    "LOG_RETENTION_DAYS",
+    "OFFLINE_PLAN_KEY",
+    "OFFLINE_PLAN_NAMESPACE",
+    "PLACEHOLDER_DIGEST",
+    "SHARED",
+    "TARGETS",
+    "TRUST_SUBJECTS",
+    "SharedSettings",
+    "StageSettings",
+    "foundation_only",
+    "offline_plan",
+    "real_update",
+]
 
 
 def _error(key: str, problem: str, fix: str) -> pulumi.RunError:
     return pulumi.RunError(f"config {key}: {problem}; {fix}")
-
-
-def _choice(config: pulumi.Config, key: str, choices: tuple[str, ...], default: str) -> str:
-    value = config.get(key) or default
-    if value not in choices:
-        raise _error(
-            f"{config.name}:{key}", f"'{value}' is not valid", f"use one of: {', '.join(choices)}"
-        )
-    return value
-
-
-def _int(config: pulumi.Config, key: str, default: int, low: int, high: int) -> int:
-    raw = config.get(key)
-    try:
-        value = default if raw in (None, "") else int(str(raw))
-    except ValueError:
-        raise _error(
-            f"{config.name}:{key}", f"'{raw}' is not a whole number", "set a number"
-        ) from None
-    if not low <= value <= high:
-        raise _error(f"{config.name}:{key}", f"{value} is out of range", f"use {low} to {high}")
-    return value
-
-
-def _bool(config: pulumi.Config, key: str, default: bool) -> bool:
-    raw = config.get(key)
-    if raw in (None, ""):
-        return default
-    if str(raw).lower() in ("true", "false"):
-        return str(raw).lower() == "true"
-    raise _error(f"{config.name}:{key}", f"'{raw}' is not true or false", "use true or false")
-
-
-def _list(config: pulumi.Config, key: str, default: tuple[str, ...]) -> tuple[str, ...]:
-    raw = config.get(key)
-    if raw is None:
-        return default
-    return tuple(item.strip() for item in str(raw).split(",") if item.strip())
 
 
 def offline_plan() -> bool:
@@ -94,10 +67,65 @@ def real_update() -> bool:
     return not pulumi.runtime.is_dry_run() and not offline_plan()
 
 
+def _configured_keys() -> set[str]:
+    """Every config key this run was given (bootstrap's runner sets them in the runtime; the
+    Pulumi CLI hands them over in PULUMI_CONFIG)."""
+    from pulumi.runtime import config as runtime_config
+
+    keys = set(runtime_config.CONFIG.get())
+    keys.update(runtime_config.get_config_env())
+    return keys
+
+
+def _read(project: str, kind: Literal["shared", "stage"]) -> dict[str, Any]:
+    """Every setting a stack of this kind reads, parsed (defaults applied); a warning for each
+    key of the project's namespace that no stack reads."""
+    config = pulumi.Config(project)
+    values: dict[str, Any] = {}
+    for setting in schema.settings_of(kind):
+        try:
+            values[setting.key] = schema.parse(setting, config.get(setting.key))
+        except schema.Invalid as invalid:
+            raise _error(f"{project}:{invalid.key}", invalid.problem, invalid.fix) from None
+    _warn_unread(project)
+    return values
+
+
+def _warn_unread(project: str) -> None:
+    """A key of the project's namespace that no stack reads is most likely a typo. (A setting of
+    the other kind of stack cannot be told apart here: infra/Pulumi.yaml's defaults give every
+    stack every key. bootstrap reports those from the files.)"""
+    for qualified in sorted(_configured_keys()):
+        namespace, _, key = qualified.partition(":")
+        if namespace != project or key in schema.BY_KEY:
+            continue
+        guess = schema.closest_key(key)
+        hint = f" (did you mean {project}:{guess}?)" if guess else ""
+        pulumi.log.warn(f"config {qualified}: this program reads no such setting{hint}")
+
+
+def _report(project: str, issues: list[checks.Issue]) -> None:
+    """Warnings are logged; the first error stops the program."""
+    for issue in issues:
+        if issue.warning:
+            pulumi.log.warn(f"config {project}:{issue.key}: {issue.problem}; {issue.fix}")
+    for issue in issues:
+        if not issue.warning:
+            raise _error(f"{project}:{issue.key}", issue.problem, issue.fix)
+
+
+def _identity(values: Mapping[str, Any]) -> dict[str, str]:
+    """What GitHub's OIDC tokens for this repository carry (the prefix is empty until bootstrap
+    has asked GitHub)."""
+    return {
+        "github_subject_prefix": str(values["githubSubjectPrefix"]),
+        "github_oidc_issuer": str(values["githubOidcIssuer"]),
+    }
+
+
 @dataclass(frozen=True)
 class SharedSettings:
     project: str
-    owner: str
     stages: tuple[str, ...]
     keep_releases: int
     untagged_expiry_days: int
@@ -112,26 +140,19 @@ class SharedSettings:
 
     @classmethod
     def load(cls, project: str) -> SharedSettings:
-        config = pulumi.Config(project)
+        values = _read(project, "shared")
+        _report(project, checks.check_project(values) + checks.check_shared(values))
         return cls(
             project=project,
-            owner=(config.get("owner") or "").strip(),
-            stages=_list(config, "stages", ()),
-            keep_releases=_int(config, "keepReleases", 30, 1, 10000),
-            untagged_expiry_days=_int(config, "untaggedExpiryDays", 1, 1, 3650),
-            oidc_provider_arn=config.get("oidcProviderArn") or None,
-            registry_scanning=_bool(config, "registryScanning", True),
-            force_delete_repository=_bool(config, "forceDeleteRepository", False),
-            state_backend=config.get("stateBackend") or None,
-            **_github_identity(config),
+            stages=tuple(values["stages"]),
+            keep_releases=values["keepReleases"],
+            untagged_expiry_days=values["untaggedExpiryDays"],
+            oidc_provider_arn=values["oidcProviderArn"] or None,
+            registry_scanning=values["registryScanning"],
+            force_delete_repository=values["forceDeleteRepository"],
+            state_backend=values["stateBackend"] or None,
+            **_identity(values),
         )
-
-
-def _github_identity(config: pulumi.Config) -> dict[str, str]:
-    return {
-        "github_subject_prefix": (config.get("githubSubjectPrefix") or "").strip(),
-        "github_oidc_issuer": (config.get("githubOidcIssuer") or GITHUB_OIDC_HOST).strip(),
-    }
 
 
 @dataclass(frozen=True)
@@ -139,9 +160,7 @@ class StageSettings:
     project: str
     stage: str
     target: str
-    manual: bool
     trust_subject: str
-    owner: str
     image: str | None
     # network
     vpc_cidr: str
@@ -157,6 +176,7 @@ class StageSettings:
     kubernetes_version: str
     eks_public_endpoint: bool
     eks_public_access_cidrs: tuple[str, ...]
+    eks_admins: tuple[str, ...]
     reserved_concurrency: int
     lambda_timeout: int
     # logs and alarms
@@ -177,57 +197,38 @@ class StageSettings:
 
     @classmethod
     def load(cls, project: str, stage: str) -> StageSettings:
-        config = pulumi.Config(project)
-        image = (config.get("image") or "").strip() or None
-        if image is not None and not IMAGE_REF.match(image):
-            raise _error(
-                f"{project}:image",
-                f"'{image}' is not REPOSITORY@sha256:DIGEST",
-                "deploy by digest (the build workflow sets it); tags are never deployed",
-            )
-        retention = _int(config, "logRetentionDays", 14, 1, 3653)
-        if retention not in LOG_RETENTION_DAYS:
-            raise _error(
-                f"{project}:logRetentionDays",
-                f"{retention} is not a CloudWatch Logs retention",
-                f"use one of {', '.join(map(str, LOG_RETENTION_DAYS))}",
-            )
-        threshold_raw = config.get("errorRateThreshold")
-        try:
-            error_rate = float(threshold_raw) if threshold_raw else 5.0
-        except ValueError:
-            raise _error(
-                f"{project}:errorRateThreshold",
-                f"'{threshold_raw}' is not a number",
-                "set a percentage",
-            ) from None
+        values = _read(project, "stage")
+        region = pulumi.Config("aws").get("region")
+        issues = checks.check_project(values) + checks.check_stage(
+            values, region=region, today=datetime.date.today()
+        )
+        _report(project, issues)
         return cls(
             project=project,
             stage=stage,
-            target=_choice(config, "target", TARGETS, "ecs"),
-            manual=_bool(config, "manual", False),
-            trust_subject=_choice(config, "trustSubject", TRUST_SUBJECTS, "environment"),
-            owner=(config.get("owner") or "").strip(),
-            image=image,
-            vpc_cidr=config.get("vpcCidr") or "10.0.0.0/16",
-            az_count=_int(config, "azCount", 2, 2, 6),
-            nat_per_az=_bool(config, "natPerAz", False),
-            lambda_vpc=_bool(config, "lambdaVpc", False),
-            cpu=_int(config, "cpu", 256, 256, 16384),
-            memory=_int(config, "memory", 512, 128, 122880),
-            min_capacity=_int(config, "minCapacity", 1, 1, 1000),
-            max_capacity=_int(config, "maxCapacity", 2, 1, 1000),
-            certificate_arn=config.get("certificateArn") or None,
-            kubernetes_version=config.get("kubernetesVersion") or DEFAULT_KUBERNETES_VERSION,
-            eks_public_endpoint=_bool(config, "eksPublicEndpoint", True),
-            eks_public_access_cidrs=_list(config, "eksPublicAccessCidrs", ("0.0.0.0/0",)),
-            reserved_concurrency=_int(config, "reservedConcurrency", 5, -1, 100000),
-            lambda_timeout=_int(config, "lambdaTimeout", 30, 1, 900),
-            log_retention_days=retention,
-            latency_threshold_ms=_int(config, "latencyThresholdMs", 1000, 1, 900000),
-            error_rate_threshold=error_rate,
-            error_count_threshold=_int(config, "errorCountThreshold", 5, 0, 1000000),
-            alarm_topic_arn=config.get("alarmTopicArn") or None,
-            state_backend=config.get("stateBackend") or None,
-            **_github_identity(config),
+            target=values["target"],
+            trust_subject=values["trustSubject"],
+            image=values["image"] or None,
+            vpc_cidr=values["vpcCidr"],
+            az_count=values["azCount"],
+            nat_per_az=values["natPerAz"],
+            lambda_vpc=values["lambdaVpc"],
+            cpu=values["cpu"],
+            memory=values["memory"],
+            min_capacity=values["minCapacity"],
+            max_capacity=values["maxCapacity"],
+            certificate_arn=values["certificateArn"] or None,
+            kubernetes_version=values["kubernetesVersion"],
+            eks_public_endpoint=values["eksPublicEndpoint"],
+            eks_public_access_cidrs=tuple(values["eksPublicAccessCidrs"]),
+            eks_admins=tuple(values["eksAdmins"]),
+            reserved_concurrency=values["reservedConcurrency"],
+            lambda_timeout=values["lambdaTimeout"],
+            log_retention_days=values["logRetentionDays"],
+            latency_threshold_ms=values["latencyThresholdMs"],
+            error_rate_threshold=float(values["errorRateThreshold"]),
+            error_count_threshold=values["errorCountThreshold"],
+            alarm_topic_arn=values["alarmTopicArn"] or None,
+            state_backend=values["stateBackend"] or None,
+            **_identity(values),
         )

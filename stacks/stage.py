@@ -1,8 +1,12 @@
 """The foundation of one stage: its permissions boundary, its network and its deploy role.
 
-The program adds the deploy target (ECS, EKS or Lambda) and the observability on top; for EKS
-it must make the Kubernetes provider between the cluster and the workload, which a component may
-not do, so the target is not a child of this component.
+An administrator deploys the foundation (`bootstrap provision` makes it with a targeted update of
+`contract.foundation_urns`); from then on the stage's deploy role deploys the rest of the stage and
+the teardown workflow destroys it, foundation excepted. The deploy role's policies are the
+foundation's own (`permissions.py`) plus each component's `deploy_grants`, written beside the
+component. The program adds the deploy target (ECS, EKS or Lambda) and the observability on top;
+for EKS it must make the Kubernetes provider between the cluster and the workload, which a
+component may not do, so the target is not a child of this component.
 """
 
 from __future__ import annotations
@@ -12,12 +16,34 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
+import pulumi_aws as aws
 
-from .common import AwsContext, Naming, child, policy
-from .identity import DeployRole, DeployRoleArgs
+from . import contract, ecs, eks, lambda_fn, network, observability
+from .common import AwsContext, Naming, Statement, child, policy
+from .eks import EksRoles, EksRolesArgs
+from .identity import DeployRole, DeployRoleArgs, GithubIdentity
 from .network import Network, NetworkArgs
-from .permissions import StageScope, StateBucket, boundary_statements, deploy_policies
-from .sdk import aws
+from .permissions import StageScope, StateBucket, boundary_statements, foundation_grants
+
+TARGET_GRANTS: dict[str, Callable[[StageScope], list[Statement]]] = {
+    "ecs": ecs.deploy_grants,
+    "eks": eks.deploy_grants,
+    "lambda": lambda_fn.deploy_grants,
+}
+
+
+def deploy_policies(scope: StageScope) -> dict[str, list[Statement]]:
+    """The deploy role's inline policies, by name: what it needs for everything of its stage."""
+    foundation = foundation_grants(scope)
+    documents: dict[str, list[Statement]] = {
+        key: foundation[key] for key in ("state", "iam") if key in foundation
+    }
+    if scope.has_network:
+        documents["network"] = network.deploy_grants(scope)
+    documents["platform"] = TARGET_GRANTS[scope.target](scope)
+    documents["observability"] = observability.deploy_grants(scope)
+    documents["release"] = foundation["release"]
+    return documents
 
 
 @dataclass
@@ -33,8 +59,10 @@ class StageArgs:
     ctx: AwsContext
     naming: Naming
     target: str
-    # The exact OIDC subject the deploy role trusts (see common.github_subject).
-    subject: str
+    github: GithubIdentity
+    # Which workflows the deploy role trusts: `environment` (the stage's GitHub environment) or
+    # `branch` (main-branch workflows, for repositories without environments).
+    trust_subject: str
     oidc_provider_arn: pulumi.Input[str]
     repository_arn: pulumi.Input[str]
     network: StageNetworkArgs | None = None
@@ -49,11 +77,12 @@ class Stage(pulumi.ComponentResource):
     boundary: Any
     network: Network | None
     deploy_role: DeployRole
+    eks_roles: EksRoles | None
 
     def __init__(
         self, name: str, args: StageArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("bootstrap:index:Stage", name, None, opts)
+        super().__init__(contract.STAGE_COMPONENT, name, None, opts)
         naming = args.naming
         tags = dict(args.tags)
         state = StateBucket.parse(args.state_backend)
@@ -112,19 +141,28 @@ class Stage(pulumi.ComponentResource):
         # Which policies there are depends only on the stage's shape, known now; their text waits
         # for the repository and VPC ARNs.
         names = deploy_policies(scope("", "" if args.network is not None else None)).keys()
+        subject = args.github.subject(args.trust_subject, naming.stage)
         self.deploy_role = DeployRole(
             f"{name}-deploy",
             DeployRoleArgs(
+                github=args.github,
                 provider_arn=args.oidc_provider_arn,
-                subject=args.subject,
+                subject=subject,
                 role_name=probe.deploy_role_name,
                 path=naming.deploy_role_path,
                 policies={key: documents.apply(_pick(key)) for key in names},
-                description=f"Deploys stage {naming.stage} of {naming.project} ({args.subject})",
+                description=f"Deploys stage {naming.stage} of {naming.project} ({subject})",
                 tags=tags,
             ),
             opts=child(self),
         )
+        self.eks_roles = None
+        if args.target == "eks":
+            self.eks_roles = EksRoles(
+                f"{name}-deploy-eks",
+                EksRolesArgs(ctx=args.ctx, path=naming.foundation_role_path, tags=tags),
+                opts=child(self.deploy_role),
+            )
         self.register_outputs(
             {"deployRoleArn": self.deploy_role.arn, "boundaryArn": self.boundary.arn}
         )

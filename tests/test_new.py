@@ -40,7 +40,7 @@ def test_new_creates_a_committed_repo_with_every_part(tmp_path: Path) -> None:
     for part in (
         "app/pyproject.toml", "app/src/service/main.py", "app/tests/test_api.py", "Dockerfile",
         "infra/Pulumi.yaml", "infra/Pulumi.shared.yaml", "infra/requirements.txt",
-        "infra/__main__.py", "infra/stacks/program.py", "README.md", ".gitignore",
+        "infra/__main__.py", "infra/stacks/stage.py", "README.md", ".gitignore",
         ".copier-answers.yml",
     ):
         assert (repo / part).is_file(), part
@@ -60,10 +60,9 @@ def test_one_stage_config_per_stage_in_lifecycle_order(tmp_path: Path) -> None:
                        "Pulumi.stage.yaml"]
     stage = yaml.safe_load((repo / "infra/Pulumi.stage.yaml").read_text())["config"]
     assert stage["shop:target"] == "lambda"
-    assert stage["shop:manual"] is True
-    assert yaml.safe_load((repo / "infra/Pulumi.qa.yaml").read_text())["config"]["shop:manual"] is False
-    shared = yaml.safe_load((repo / "infra/Pulumi.shared.yaml").read_text())["config"]
-    assert shared["shop:stages"] == "qa,stage,live"
+    assert "shop:manual" not in stage  # promotion is the answers' fact (docs/configuration.md)
+    declared = yaml.safe_load((repo / "infra/Pulumi.yaml").read_text())["config"]
+    assert declared["stages"]["default"] == "qa,stage,live"
 
 
 def test_components_are_copied_from_the_single_source(tmp_path: Path) -> None:

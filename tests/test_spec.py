@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bootstrap.errors import SpecError
-from bootstrap.spec import LB_NAME_MAX, Spec, Target, from_options
+from bootstrap.spec import LB_NAME_MAX, Spec, Target, from_options, region_partition
 from tests.conftest import make_spec
 
 
@@ -98,6 +98,21 @@ def test_bad_target_region_owner_backend() -> None:
 def test_regions_come_from_botocore_across_partitions() -> None:
     assert make_spec(region="cn-north-1").region == "cn-north-1"
     assert make_spec(region="us-gov-west-1").region == "us-gov-west-1"
+    assert region_partition("eu-west-1") == "aws"
+    assert region_partition("cn-north-1") == "aws-cn"
+    assert region_partition("us-gov-west-1") == "aws-us-gov"
+    assert region_partition("eu-west-9") is None
+
+
+def test_the_spec_carries_githubs_subject_prefix_and_issuer() -> None:
+    spec = make_spec().model_copy(
+        update={"github_subject_prefix": "repo:acme@1/shop@2", "github_oidc_issuer": "ghe.example.com/_services/token"}
+    )
+    answers = spec.to_answers()
+    assert answers["github_subject_prefix"] == "repo:acme@1/shop@2"
+    assert answers["github_oidc_issuer"] == "ghe.example.com/_services/token"
+    assert Spec.from_answers(answers) == spec
+    assert make_spec().to_answers()["github_subject_prefix"] == ""  # not known until GitHub is
 
 
 def test_from_options_keeps_stage_order_and_target() -> None:

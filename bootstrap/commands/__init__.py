@@ -1,6 +1,7 @@
 """One module per command: parse options, call the core, render the result."""
 
 from bootstrap.commands import (
+    cost,
     destroy,
     doctor,
     new,
@@ -14,6 +15,7 @@ from bootstrap.commands import (
 )
 
 __all__ = [
+    "cost",
     "destroy",
     "doctor",
     "new",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -60,6 +60,7 @@ def destroy(
     from bootstrap import lifecycle, teardown, ui
     from bootstrap.automation import open_ops, summarize_changes
     from bootstrap.backend import backend_has_state, caller_identity
+    from bootstrap.ecr import opener
     from bootstrap.spec import parse_list
 
     project = lifecycle.open_project(repo)
@@ -70,36 +71,51 @@ def destroy(
     extra = teardown.plan_teardown(
         project, github=github, delete_backend=delete_backend, all_stacks=all_stacks
     )
+    confirmed = [name for value in confirm or [] for name in parse_list(value)]
+    interactive = not json_output and sys.stdin.isatty()
+    if not interactive or (plan.protected and not yes):  # what no prompt can give: said first
+        _confirm(plan, extra, yes=yes, confirmed=confirmed, interactive=False)
     ops = open_ops(project.repo, spec, project.backend, verbose=verbose)
     ops.check()
-    interactive = not json_output and sys.stdin.isatty()
-    confirmed = [name for value in confirm or [] for name in parse_list(value)]
-    lifecycle.confirm_destroy(
-        plan, yes=yes, confirm=confirmed, ask=typer.prompt if interactive else None
-    )
-    if extra is not None:
-        teardown.confirm_teardown(
-            extra, confirm=confirmed, ask=typer.prompt if interactive else None
-        )
+    if plan.hint and not json_output:
+        ui.info(plan.hint)
+    if interactive:
+        _confirm(plan, extra, yes=yes, confirmed=confirmed, interactive=True)
 
+    result: dict[str, Any] = {
+        "project": spec.name,
+        "path": str(project.repo),
+        "stacks": [],
+        "backend": project.backend.url,
+        "teardown": None,
+        "hint": plan.hint,
+    }
     outcomes: list[lifecycle.StackOutcome] = []
     if not backend_has_state(project.backend, region=spec.region):
         if not json_output:
             ui.info(f"no state in {project.backend.describe()}: nothing to destroy")
     else:
         identity = caller_identity(region=spec.region)
-        images = lifecycle.EcrImages(spec.region) if lifecycle.SHARED in plan.stacks else None
+        images = opener(spec.region) if lifecycle.SHARED in plan.stacks else None
 
         def report(outcome: lifecycle.StackOutcome) -> None:
+            result["stacks"].append(
+                {
+                    "stack": outcome.stack,
+                    "status": outcome.status,
+                    "detail": outcome.detail,
+                    "changes": outcome.changes,
+                }
+            )
+            ui.print_json(result)  # kept: a failure's envelope carries the stacks done so far
             if json_output:
                 return
             if outcome.status == "skipped":
                 ui.info(f"{outcome.stack}: {outcome.detail}, skipped")
             else:
-                extra = f"; {outcome.detail}" if outcome.detail else ""
-                ui.success(
-                    f"destroyed {outcome.stack} ({summarize_changes(outcome.changes, done=True)}{extra})"
-                )
+                done = summarize_changes(outcome.changes, done=True)
+                detail = f"; {outcome.detail}" if outcome.detail else ""
+                ui.success(f"destroyed {outcome.stack} ({done}{detail})")
 
         outcomes = lifecycle.run_destroy(
             ops, spec, plan, images=images, identity=identity, on_stack=report
@@ -110,22 +126,23 @@ def destroy(
         torn = teardown.run_teardown(
             extra, project, ops, on_message=None if json_output else ui.success
         )
+        result["teardown"] = torn.to_dict()
+    ui.print_json(result)
     if json_output:
-        ui.print_json(
-            {
-                "project": spec.name,
-                "stacks": [
-                    {"stack": o.stack, "status": o.status, "detail": o.detail, "changes": o.changes}
-                    for o in outcomes
-                ],
-                "backend": project.backend.url,
-                "teardown": torn.to_dict() if torn else None,
-            }
-        )
         return
     destroyed = [o.stack for o in outcomes if o.status == "destroyed"]
     kept = "deleted" if torn and torn.backend == "deleted" else "kept"
-    ui.out.print(
+    ui.say(
         f"Destroyed: {', '.join(destroyed) or 'nothing'}. "
         f"The state backend ({project.backend.describe()}) is {kept}."
     )
+
+
+def _confirm(plan: Any, extra: Any, *, yes: bool, confirmed: list[str], interactive: bool) -> None:
+    """Every confirmation the plan needs: from the options, or typed at a prompt."""
+    from bootstrap import lifecycle, teardown
+
+    ask = typer.prompt if interactive else None
+    lifecycle.confirm_destroy(plan, yes=yes, confirm=confirmed, ask=ask)
+    if extra is not None:
+        teardown.confirm_teardown(extra, confirm=confirmed, ask=ask)

@@ -4,14 +4,12 @@ its environments, variables, secrets and branch protection (docs/github.md)."""
 from __future__ import annotations
 
 import json
-import os
-import time
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from bootstrap.options import JsonOpt, RepoOpt, VerboseOpt
+from bootstrap.options import GitHubApiOpt, JsonOpt, OwnerOpt, RepoOpt, ReviewersOpt, VerboseOpt
 
 app = typer.Typer(
     name="github",
@@ -25,20 +23,11 @@ app = typer.Typer(
 
 def sync(
     repo: RepoOpt = None,
-    owner: Annotated[
-        str | None,
-        typer.Option(help="GitHub user or organisation (default: the repo's owner)."),
-    ] = None,
+    owner: OwnerOpt = None,
     public: Annotated[
         bool, typer.Option("--public", help="Create the repository public (default: private).")
     ] = False,
-    reviewers: Annotated[
-        str | None,
-        typer.Option(
-            help="Required reviewers of manual stages: logins or ORG/TEAM, comma-separated "
-            "(default: the token's user)."
-        ),
-    ] = None,
+    reviewers: ReviewersOpt = None,
     adopt: Annotated[
         bool,
         typer.Option(
@@ -46,20 +35,14 @@ def sync(
             help="Use an existing repository that holds other content (never overwritten).",
         ),
     ] = False,
-    github_api_url: Annotated[
-        str | None,
-        typer.Option(
-            "--github-api-url",
-            help="GitHub API URL, e.g. https://HOST/api/v3 for GitHub Enterprise Server "
-            "(default: $GITHUB_API_URL, else https://api.github.com).",
-        ),
-    ] = None,
+    github_api_url: GitHubApiOpt = None,
     outputs: Annotated[
         Path | None,
         typer.Option(
             "--outputs",
             help='JSON file of stack outputs, {"shared": {...}, "STAGE": {...}}, for the '
             "variables (default: read from the stacks when the Pulumi CLI is there).",
+            exists=True,
             dir_okay=False,
         ),
     ] = None,
@@ -74,39 +57,26 @@ def sync(
     import sys
 
     from bootstrap import ui
-    from bootstrap.github import rerender
-    from bootstrap.github.client import RetryPolicy, is_loopback, resolve_api_url
-    from bootstrap.github.provision import Options, Values, connect, provision
-    from bootstrap.github.token import read_token
+    from bootstrap.commands.provision import check_owner
+    from bootstrap.github.connect import api_url_of, connect
+    from bootstrap.github.provision import Options, Values, provision
+    from bootstrap.github.publish import backend_secrets
+    from bootstrap.github.token import check
     from bootstrap.repo import find_repo, load_spec
     from bootstrap.spec import parse_list
 
     path = find_repo(repo)
     spec = load_spec(path)
-    record = rerender.read_record(path)
-    api_url = resolve_api_url(
-        github_api_url or os.environ.get("GITHUB_API_URL") or record.get("api_url")
-    )
+    check_owner(spec, owner)  # input before credentials
+    given_outputs = read_outputs(outputs) if outputs else None
+    api_url = api_url_of(github_api_url, path)
     interactive = not json_output and sys.stdin.isatty()
-    token = read_token(interactive=interactive)
-
-    def wait(seconds: float) -> None:
-        ui.info(f"GitHub asked to slow down: retrying in {seconds:.0f} s")
-        time.sleep(seconds)
-
-    from urllib.parse import urlparse
-
-    host = urlparse(api_url).hostname or ""
-    client, identity = connect(
-        token,
-        api_url,
-        public=public,
-        retry=RetryPolicy(sleep=wait),
-        throttle=not is_loopback(host),  # PyGithub's pacing protects github.com, not a local API
-    )
+    client = connect(api_url, interactive=interactive, notify=ui.info)
+    identity = check(client, public=public)
+    token = client.token
     # read only now: the passphrase may be generated (a local write), which waits for the token
     values = Values(
-        outputs=read_outputs(outputs) if outputs else stack_outputs(path, spec),
+        outputs=given_outputs if given_outputs is not None else stack_outputs(path, spec),
         backend_url=spec.backend,
         secrets=backend_secrets(spec),
     )
@@ -129,47 +99,102 @@ def sync(
         progress=None if json_output else ui.success,
     )
     if json_output:
-        ui.print_json(result.to_dict())
+        data = result.to_dict()
+        data["next"] = data.pop("next_steps", [])
+        ui.print_json({"project": spec.name, "path": str(path), **data})
         return
     render_text(result, verbose=verbose)
+
+
+def owner(
+    name: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[OWNER]",
+            help="GitHub user or organisation to create the repository under (default: show it).",
+        ),
+    ] = None,
+    repo: RepoOpt = None,
+    json_output: JsonOpt = False,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Set the GitHub owner of a repository generated without one: local, no credentials.
+
+    The answer is re-rendered (Copier) and committed; `bootstrap github sync` or `bootstrap
+    provision` later create the repository under it."""
+    from bootstrap import ui
+    from bootstrap.errors import UserError
+    from bootstrap.github import rerender
+    from bootstrap.options import github_owner
+    from bootstrap.repo import find_repo, load_spec
+
+    github_owner(name)
+    path = find_repo(repo)
+    spec = load_spec(path)
+    data = {"project": spec.name, "path": str(path), "owner": spec.owner, "commit": None}
+    if name is None or (spec.owner and spec.owner.lower() == name.lower()):
+        ui.print_json(data)
+        if not json_output:
+            ui.say(f"{spec.name}: GitHub owner {spec.owner or 'not set'}")
+        return
+    recorded = rerender.read_record(path).get("repository")
+    if recorded:
+        raise UserError(
+            f"{spec.name} is already on GitHub as {recorded}; its owner is GitHub's to change",
+            f"transfer the repository on GitHub, then run `bootstrap github sync --owner {name}`",
+        )
+    with ui.step(f"Setting the owner {name}", f"owner set to {name}", quiet=json_output):
+        rerender.rerender(path, {"owner": name})
+        commit = rerender.commit(path, [], f"bootstrap github owner: {name}", all_changes=True)
+    ui.print_json({**data, "owner": name, "commit": commit})
+    if not json_output:
+        ui.say(f"{spec.name}: GitHub owner {name}" + (f" (commit {commit[:8]})" if commit else ""))
+        ui.say(
+            "create the repository on GitHub when you have a token: `bootstrap github sync`",
+            first="  next: ",
+        )
 
 
 def render_text(result: Any, *, verbose: bool) -> None:
     from bootstrap import ui
 
-    ui.out.print(f"GitHub {result.repository}  {result.html_url}")
-    ui.out.print(
-        f"  {len(result.created)} created, {len(result.updated)} updated, "
-        f"{len(result.unchanged)} unchanged; {result.writes} API writes"
+    ui.say(f"GitHub {result.repository}  {result.html_url}")
+    ui.say(
+        f"{len(result.created)} created, {len(result.updated)} updated, "
+        f"{len(result.unchanged)} unchanged; {result.writes} API writes",
+        first="  ",
     )
     shown = result.changes if verbose else result.of("created", "updated", "pushed", "committed")
     for change in shown:
         detail = f" ({change.detail})" if change.detail else ""
-        ui.out.print(f"  {change.action:<10} {change.kind} {change.name}{detail}")
+        ui.say(f"{change.kind} {change.name}{detail}", first=f"  {change.action:<10} ")
     trust = result.trust_subject
-    ui.out.print(
-        f"  trust subject: {trust}; environments: {'yes' if result.environments else 'no'}; "
+    ui.say(
+        f"trust subject: {trust}; environments: {'yes' if result.environments else 'no'}; "
         f"required reviewers: {'yes' if result.required_reviewers else 'no'}; "
-        f"branch protection: {'yes' if result.branch_protection else 'no'}"
+        f"branch protection: {'yes' if result.branch_protection else 'no'}",
+        first="  ",
+    )
+    ui.say(
+        f"{result.subject_prefix}:... ({result.subject_template} template)",
+        first="  OIDC subject: ",
     )
     for line in result.skipped:
-        ui.out.print(f"  skipped: {line}")
+        ui.say(line, first="  skipped: ")
     for line in result.next_steps:
-        ui.out.print(f"  next: {line}")
+        ui.say(line, first="  next: ")
 
 
 def read_outputs(file: Path) -> dict[str, dict[str, Any]]:
     """Stack outputs from a JSON file: {"shared": {...}, "dev": {...}, ...}."""
-    from bootstrap.errors import UserError
+    from bootstrap.errors import BadFileError, file_error
 
     try:
         data = json.loads(file.read_text())
-    except (OSError, ValueError) as exc:
-        raise UserError(
-            f"cannot read the stack outputs in {file} ({exc})", "pass a JSON file"
-        ) from exc
+    except ValueError as exc:
+        raise file_error(file, exc, "pass a JSON file of stack outputs") from exc
     if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
-        raise UserError(
+        raise BadFileError(
             f"{file} is not a JSON object of stack outputs",
             'write {"shared": {"ciRoleArn": ...}, "dev": {"deployRoleArn": ...}}',
         )
@@ -192,14 +217,3 @@ def stack_outputs(path: Path, spec: Any) -> dict[str, dict[str, Any]]:
         ui.warn(f"the stack outputs could not be read ({exc}); variables needing them are skipped")
         return {}
 
-
-def backend_secrets(spec: Any) -> dict[str, str]:
-    """The state backend's secret for CI: the Pulumi Cloud token from the environment, or the
-    project's passphrase (the one the local stacks use: environment, else the user's file)."""
-    backend = spec.backend or ""
-    if backend.startswith("https://"):
-        token = os.environ.get("PULUMI_ACCESS_TOKEN")
-        return {"PULUMI_ACCESS_TOKEN": token} if token else {}
-    from bootstrap.passphrase import ENV_VAR, get_passphrase
-
-    return {ENV_VAR: get_passphrase(spec.name).value}

@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from bootstrap.commands.provision import (
+from bootstrap.options import (
+    BackendOpt,
     GitHubApiOpt,
+    JsonOpt,
+    OwnerOpt,
     PollIntervalOpt,
     PublicOpt,
     ReviewersOpt,
+    VerboseOpt,
     WaitOpt,
     WaitTimeoutOpt,
+    YesOpt,
+    github_owner,
 )
-from bootstrap.options import JsonOpt, VerboseOpt, YesOpt
 
 if TYPE_CHECKING:
     from bootstrap.spec import Spec
@@ -39,20 +45,11 @@ def new(
         ),
     ] = None,
     region: Annotated[str, typer.Option(help="AWS region.")] = "us-east-1",
-    owner: Annotated[
-        str | None,
-        typer.Option(help="GitHub user or organisation; used in names and OIDC trust policies."),
-    ] = None,
+    owner: OwnerOpt = None,
     directory: Annotated[
         Path, typer.Option("--dir", help="Parent folder of the new repository.", file_okay=False)
     ] = Path("."),
-    backend: Annotated[
-        str | None,
-        typer.Option(
-            help="Pulumi state URL: s3://BUCKET, https://api.pulumi.com (default: the S3 bucket "
-            "<name>-pulumi-state-<account id> when AWS credentials are present, else local)."
-        ),
-    ] = None,
+    backend: BackendOpt = None,
     no_provision: Annotated[
         bool,
         typer.Option(
@@ -75,23 +72,36 @@ def new(
     from bootstrap import spec as spec_mod
     from bootstrap import ui
     from bootstrap.commands.provision import callbacks, execute, render_text
+    from bootstrap.errors import SpecError
     from bootstrap.provision import Provisioner, Request
     from bootstrap.scaffold import check_destination
 
-    interactive = not yes and not json_output and sys.stdin.isatty()
-    if owner is None and interactive:
-        owner = typer.prompt("GitHub owner (empty to set it later)", default="", show_default=False)
-    spec = spec_mod.from_options(
+    if no_provision and (wait or public or reviewers):
+        raise SpecError(
+            "--wait, --public and --reviewers apply to provisioning, which --no-provision skips",
+            "leave out --no-provision, or those options",
+        )
+    make = functools.partial(
+        spec_mod.from_options,
         name=name,
-        owner=owner or None,
         target=target,
         stages=stages,
         manual=manual,
         region=region,
         backend=backend,
     )
+    spec = make(owner=owner or None)  # every value is checked before anything else
     dest = directory.resolve() / spec.name
-    check_destination(dest)  # before any check or write: nothing is touched if it is in the way
+    check_destination(dest)  # nothing is asked or touched when it is in the way
+    check_writable(dest.parent)
+    if owner is None and not yes and not json_output and sys.stdin.isatty():
+        owner = typer.prompt(
+            "GitHub owner (empty to set it later)",
+            default="",
+            show_default=False,
+            value_proc=_owner_answer,
+        )
+        spec = make(owner=owner or None)
 
     request = Request(
         public=public,
@@ -110,43 +120,78 @@ def new(
     spec = runner.spec  # with the backend chosen for it
     scaffold = summary.step("scaffold")
     assert scaffold is not None
-    summary.next[:0] = next_steps(spec)
+    summary.next[:0] = next_steps(spec, dest)
 
     if json_output:
         ui.print_json(
             {
-                "name": spec.name,
+                **summary.to_dict(),
                 "commit": scaffold.data["commit"],
                 "template": scaffold.data["template"],
                 "files": scaffold.data["files"],
                 "spec": spec.to_answers(),
-                **summary.to_dict(),
             }
         )
         return
     commit, files = scaffold.data["commit"], scaffold.data["files"]
-    ui.out.print(f"Created {dest} ({files} files, commit {commit[:8]})")
-    ui.out.print(
+    ui.say(f"Created {dest} ({files} files, commit {commit[:8]})")
+    ui.say(
         "Stages: "
         + " → ".join(f"{s.name}{' (manual)' if s.manual else ''}" for s in spec.stages)
         + f"  target: {spec.target.value}  region: {spec.region}"
     )
     if summary.mode == "local":
         for line in summary.next:
-            ui.out.print(f"  next: {line}")
+            ui.say(line, first="  next: ")
         return
     render_text(summary, verbose=verbose)
 
 
-def next_steps(spec: Spec) -> list[str]:
+def check_writable(folder: Path) -> None:
+    """The parent folder must take the new repository (checked before any work)."""
+    import os
+
+    from bootstrap.errors import LocalAccessError
+
+    if folder.is_dir() and not os.access(folder, os.W_OK | os.X_OK):
+        raise LocalAccessError(
+            f"cannot create the repository in {folder} (not writable for you)",
+            "choose a folder you can write with --dir, or fix its permissions "
+            f"(ls -ld {folder})",
+        )
+
+
+def _owner_answer(value: str) -> str:
+    """The owner typed at the prompt: checked at once, asked again when it is not valid."""
+    from bootstrap.errors import SpecError
+
+    try:
+        github_owner(value.strip() or None)
+    except SpecError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    return value.strip()
+
+
+def cd_path(dest: Path) -> str:
+    """How to reach `dest` from here in a shell: relative below the current folder, else absolute."""
+    import os
+    import shlex
+
+    relative = os.path.relpath(dest)
+    return shlex.quote(dest.as_posix() if relative.startswith("..") else relative)
+
+
+def next_steps(spec: Spec, dest: Path) -> list[str]:
+    """What to do after `new`, each with the command to run (in backquotes, run as printed)."""
+    here = cd_path(dest)
     steps = [
-        f"cd {spec.name} && pip install -e 'app[test]' && pytest app",
-        f"see what each stack would create, no accounts needed: cd {spec.name} && "
-        "bootstrap preview --offline",
+        f"run the service's tests: `cd {here} && pip install -e 'app[test]' && pytest app`",
+        "see what each stack would create, no accounts needed: "
+        f"`cd {here} && bootstrap preview --offline`",
     ]
     if not spec.owner:
         steps.append(
-            "set the GitHub owner before deploying (it goes into the OIDC trust policies): "
-            f"cd {spec.name} && bootstrap provision --owner OWNER"
+            "set the GitHub owner, no credentials needed (the repository is created under it): "
+            f"`cd {here} && bootstrap github owner OWNER`"
         )
     return steps

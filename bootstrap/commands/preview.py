@@ -1,12 +1,21 @@
-"""`bootstrap preview`: what the stacks would create, for real (Automation API) or offline."""
+"""`bootstrap preview`: what the stacks would create, for real (Automation API) or offline.
+
+Opening the project checks every stack's settings first (bootstrap/stackconfig.py): every bad
+setting of every stack is reported before anything is planned or sent. What the infra program
+itself warns about is shown per stack, on stderr and in the JSON (`warnings`).
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from bootstrap.errors import UserError
 from bootstrap.options import JsonOpt, RepoOpt, VerboseOpt
+
+if TYPE_CHECKING:
+    from bootstrap.lifecycle import Project
 
 StageOpt = Annotated[
     str | None,
@@ -20,6 +29,15 @@ OfflineOpt = Annotated[
         help="Plan under Pulumi mocks: no Pulumi CLI, no credentials, nothing sent anywhere.",
     ),
 ]
+
+
+class StacksFailed(UserError):
+    """Several stacks failed to plan: one line each, the exit code of the gravest."""
+
+    def __init__(self, failed: list[tuple[str, UserError]]) -> None:
+        lines = [f"{stack}: {error}" for stack, error in failed]
+        super().__init__(f"{len(failed)} stacks failed to plan:\n" + "\n".join(lines))
+        self.exit_code = max(error.exit_code for _, error in failed)
 
 
 def preview(
@@ -44,15 +62,18 @@ def preview(
         offline = True
 
     if offline:
-        with ui.step(f"Planned {', '.join(stacks)} offline", quiet=json_output):
-            plans = lifecycle.plan_offline(project, stacks)
+        plans = _plan_offline(project, stacks, quiet=json_output)
         title = f"Offline plan of {project.spec.name} (Pulumi mocks: nothing read from AWS)"
     else:
         plans = lifecycle.preview_stacks(project, stacks, verbose=verbose, quiet=json_output)
         title = f"Preview of {project.spec.name} ({project.backend.describe()})"
 
+    for plan in plans:
+        for warning in planview.warnings(plan):
+            ui.warn(f"{plan.stack}: {warning}")
     if json_output:
-        ui.print_json(planview.plan_json(project.spec.name, plans))
+        data = planview.plan_json(project.spec.name, plans)
+        ui.print_json({**data, "warnings": list(project.config_warnings)})
         return
     ui.out.print(title)
     for plan in plans:
@@ -69,6 +90,38 @@ def preview(
         for diff in diffs:
             for line in diff.lines():
                 ui.out.print("  " + line)
+
+
+def _plan_offline(project: Project, stacks: list[str], *, quiet: bool) -> list[Any]:
+    """The offline plans; when the program fails, every stack that fails is named, not only the
+    first (each stack is planned on its own to find them)."""
+    from bootstrap import lifecycle, ui
+
+    running = f"Planning {', '.join(stacks)} offline"
+    try:
+        with ui.step(running, f"Planned {', '.join(stacks)} offline", quiet=quiet):
+            return lifecycle.plan_offline(project, stacks)
+    except UserError as first:
+        if len(stacks) == 1:
+            raise
+        failed = _failing_stacks(project, stacks)
+        if len(failed) <= 1:
+            raise
+        raise StacksFailed(failed) from first
+
+
+def _failing_stacks(project: Project, stacks: list[str]) -> list[tuple[str, UserError]]:
+    from bootstrap import lifecycle
+
+    failed: list[tuple[str, UserError]] = []
+    for stack in stacks:
+        try:
+            lifecycle.plan_offline(project, [stack])
+        except UserError as exc:
+            failed.append((stack, exc))
+            if stack == lifecycle.SHARED:
+                break  # every stage reads shared's outputs: its failure is theirs
+    return failed
 
 
 def _summary(changes: dict[str, int]) -> str:

@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from bootstrap.options import JsonOpt, RepoOpt, VerboseOpt, YesOpt
+from bootstrap.options import GitHubApiOpt, JsonOpt, RepoOpt, VerboseOpt, YesOpt
 
-GitHubApiOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--github-api-url",
-        help="GitHub API URL (default: $GITHUB_API_URL, the repo's record, else api.github.com).",
-    ),
-]
 LocalOpt = Annotated[
     bool,
     typer.Option(
@@ -49,12 +41,14 @@ def promote(
     from bootstrap import release
     from bootstrap import status as core
     from bootstrap.errors import SpecError
+    from bootstrap.lifecycle import open_project
 
     if not to:
         raise SpecError("--to is required", "name the stage to promote to, e.g. --to test")
-    context = Context.open(repo, local=local, api_url=github_api_url, verbose=verbose)
+    project = open_project(repo)
+    target = project.spec.stage(to).name  # a bad stage is said before GitHub is looked at
+    context = Context.open(project, local=local, api_url=github_api_url, verbose=verbose)
     spec = context.spec
-    target = spec.stage(to).name
     by_github = not local and spec.trust_subject == "environment"
     earlier = spec.stage_names[: spec.stage_names.index(target)]
     report = core.collect(spec, context.sources, health_for=[] if by_github else earlier)
@@ -77,20 +71,13 @@ class Context:
         self.verbose = verbose
 
     @classmethod
-    def open(cls, repo: Path | None, *, local: bool, api_url: str | None, verbose: bool) -> Context:
+    def open(cls, project: Any, *, local: bool, api_url: str | None, verbose: bool) -> Context:
         from bootstrap import status as core
         from bootstrap import ui
-        from bootstrap.errors import UserError
-        from bootstrap.lifecycle import open_project
 
-        project = open_project(repo)
         github = core.github_from_env(project.spec, project.repo, api_url=api_url, notify=ui.warn)
         if github is None and not local:
-            raise UserError(
-                "GitHub is not configured for this repo (no GITHUB_TOKEN, or no owner in its spec)",
-                "export GITHUB_TOKEN (and run `bootstrap github sync` once), or pass --local to "
-                "deploy from this machine",
-            )
+            raise no_github(project)
         why = None if github else "no GITHUB_TOKEN, or no owner in the spec"
         sources = core.project_sources(project, github=github, verbose=verbose, why_no_github=why)
         return cls(project, github, sources, local=local, verbose=verbose)
@@ -110,16 +97,15 @@ class Context:
         from bootstrap import ui
 
         spec = self.spec
-        data: dict[str, Any] = {"project": spec.name, **move.to_dict()}
-        data["via"] = "local" if self.local else "github"
+        data: dict[str, Any] = {"project": spec.name, "path": str(self.project.repo)}
+        data.update(move.to_dict(), via="local" if self.local else "github")
         if not json_output:
             describe(move)
         if move.noop:
             data["status"] = "nothing to do"
-            if json_output:
-                ui.print_json(data)
-            else:
-                ui.out.print(
+            ui.print_json(data)
+            if not json_output:
+                ui.say(
                     f"'{move.stage}' already runs {move.label}: nothing to do "
                     "(--force deploys it again)"
                 )
@@ -134,22 +120,23 @@ class Context:
         from bootstrap import release, ui
 
         spec = self.spec
-        with ui.step(f"Started {release.PROMOTE_WORKFLOW} on GitHub", quiet=json_output):
+        workflow = release.PROMOTE_WORKFLOW
+        with ui.step(f"Starting {workflow} on GitHub", f"{workflow} started", quiet=json_output):
             page = release.dispatch(self.github, move)
-        data.update(status="dispatched", workflow=release.PROMOTE_WORKFLOW, runs_url=page)
-        manual = spec.stage(move.stage).manual
+        data.update(status="dispatched", workflow=workflow, runs_url=page)
+        ui.print_json(data)
         if json_output:
-            ui.print_json(data)
             return
-        ui.out.print(
-            f"{move.action} {move.stage}: {release.PROMOTE_WORKFLOW} started with "
+        ui.say(
+            f"{move.action} {move.stage}: {workflow} started with "
             f"stage={move.stage} digest={move.digest}"
         )
-        ui.out.print(f"  follow it: {page}")
-        if manual:
-            ui.out.print(
-                f"  '{move.stage}' is a manual stage: the run waits for an approval by the "
-                "environment's reviewers"
+        ui.say(page, first="  follow it: ")
+        if spec.stage(move.stage).manual:
+            ui.say(
+                f"'{move.stage}' is a manual stage: the run waits for an approval by the "
+                "environment's reviewers",
+                first="  ",
             )
 
     def _deploy(
@@ -172,7 +159,8 @@ class Context:
             raise Aborted("nothing was deployed", "run again and confirm, or pass --yes")
         identity = caller_identity(region=spec.region)
         ecr = aws_session(spec.region).client("ecr", region_name=spec.region)
-        with ui.step(f"Deployed {move.label} to {move.stage}", quiet=json_output):
+        running = f"Deploying {move.label} to {move.stage}"
+        with ui.step(running, f"deployed {move.label} to {move.stage}", quiet=json_output):
             outcome = release.deploy_local(
                 ops,
                 spec,
@@ -191,17 +179,18 @@ class Context:
             registry_error=outcome.registry_error,
             health=outcome.health.to_dict() if outcome.health else None,
         )
+        ui.print_json(data)
         if json_output:
-            ui.print_json(data)
             return
-        ui.out.print(f"{move.action} {move.stage}: {outcome.result.summary()}")
+        ui.say(f"{move.action} {move.stage}: {outcome.result.summary()}")
         url = outcome.result.outputs.get("url")
         if url:
             health = f"  health: {outcome.health.summary}" if outcome.health else ""
-            ui.out.print(f"  url: {url}{health}")
-        ui.out.print(f"  image: {outcome.result.outputs.get('image') or move.image or move.digest}")
+            ui.say(f"{url}{health}", first="  url: ")
+        image = outcome.result.outputs.get("image") or move.image or move.digest
+        ui.say(image, first="  image: ")
         if outcome.tag:
-            ui.out.print(f"  registry: tagged {outcome.tag}")
+            ui.say(f"tagged {outcome.tag}", first="  registry: ")
         if outcome.registry_error:
             ui.warn(
                 f"the registry was not tagged ({outcome.registry_error}); retention may drop it"
@@ -224,3 +213,21 @@ def describe(move: Any) -> None:
         ui.warn(f"--force: {forced}")
     for warning in move.warnings:
         ui.warn(warning)
+
+
+def no_github(project: Any) -> Exception:
+    """Why GitHub cannot be reached for this repo, as the error a person can act on."""
+    from bootstrap.errors import CredentialsError, UserError
+    from bootstrap.github.rerender import read_record
+
+    local = "or pass --local to deploy from this machine"
+    if not (read_record(project.repo).get("repository") or project.spec.repository):
+        return UserError(
+            f"{project.spec.name} has no GitHub repository yet (no owner in its spec)",
+            f"set one (`bootstrap github owner OWNER`) and create it (`bootstrap github sync`), "
+            f"{local}",
+        )
+    return CredentialsError(  # github_from_env needs only the repository and a token
+        "no GitHub token (GITHUB_TOKEN or GH_TOKEN) to read GitHub and start the promote workflow",
+        f"export GITHUB_TOKEN, {local}",
+    )

@@ -3,63 +3,31 @@ state backend, shared stack, deploy roles, GitHub, and optionally the first depl
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any
 
-import typer
-
-from bootstrap.options import HardenBackendOpt, JsonOpt, RepoOpt, VerboseOpt
+from bootstrap.options import (
+    BackendOpt,
+    GitHubApiOpt,
+    HardenBackendOpt,
+    JsonOpt,
+    OwnerOpt,
+    PollIntervalOpt,
+    PublicOpt,
+    RepoOpt,
+    ReviewersOpt,
+    VerboseOpt,
+    WaitOpt,
+    WaitTimeoutOpt,
+)
 
 if TYPE_CHECKING:
     from bootstrap.provision import Provisioner, StepReport, Summary
 
-GitHubApiOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--github-api-url",
-        help="GitHub API URL, e.g. https://HOST/api/v3 for GitHub Enterprise Server "
-        "(default: $GITHUB_API_URL, the repo's record, else https://api.github.com).",
-    ),
-]
-PublicOpt = Annotated[
-    bool, typer.Option("--public", help="Create the GitHub repository public (default: private).")
-]
-ReviewersOpt = Annotated[
-    str | None,
-    typer.Option(
-        help="Required reviewers of manual stages: logins or ORG/TEAM, comma-separated "
-        "(default: the token's user)."
-    ),
-]
-WaitOpt = Annotated[
-    bool,
-    typer.Option(
-        "--wait",
-        help="Follow the first workflow run until the first stage's deploy (and smoke test) "
-        "succeeds, then show its URL and the status grid.",
-    ),
-]
-WaitTimeoutOpt = Annotated[
-    float,
-    typer.Option("--wait-timeout", min=1.0, metavar="SECONDS", help="How long --wait waits."),
-]
-PollIntervalOpt = Annotated[
-    float, typer.Option("--poll-interval", min=0.0, metavar="SECONDS", hidden=True)
-]
-
 
 def provision(
     repo: RepoOpt = None,
-    owner: Annotated[
-        str | None,
-        typer.Option(help="GitHub user or organisation, for a repository generated without one."),
-    ] = None,
-    backend: Annotated[
-        str | None,
-        typer.Option(
-            help="State backend for a repository that has none yet (default: the S3 bucket "
-            "<name>-pulumi-state-<account id>)."
-        ),
-    ] = None,
+    owner: OwnerOpt = None,
+    backend: BackendOpt = None,
     harden_backend: HardenBackendOpt = False,
     public: PublicOpt = False,
     reviewers: ReviewersOpt = None,
@@ -77,6 +45,10 @@ def provision(
 
     path = find_repo(repo)
     spec = load_spec(path)
+    from bootstrap import stackconfig, ui
+
+    for warning in stackconfig.validate(path, spec):  # every bad setting, before any cloud call
+        ui.warn(warning)
     request = Request(
         owner=owner,
         public=public,
@@ -89,6 +61,7 @@ def provision(
         poll_interval=poll_interval,
         verbose=verbose,
     )
+    check_request(spec, request)
     runner = Provisioner(spec, path, request, **callbacks(json_output))
     summary = execute(runner, json_output=json_output)
     if json_output:
@@ -97,6 +70,35 @@ def provision(
         ui.print_json(summary.to_dict())
         return
     render_text(summary, verbose=verbose)
+
+
+def check_request(spec: Any, request: Any) -> None:
+    """Options that contradict the repository: said before any credential is looked at."""
+    from bootstrap.errors import SpecError
+
+    check_owner(spec, request.owner)
+    if request.backend and spec.backend and request.backend != spec.backend:
+        raise SpecError(
+            f"this repository keeps its state in {spec.backend}, not {request.backend}",
+            "drop --backend (moving state between backends: pulumi stack export/import)",
+        )
+
+
+def check_owner(spec: Any, owner: str | None) -> None:
+    """The GitHub owner to provision for: `--owner` or the repository's, never two different."""
+    from bootstrap.errors import SpecError
+
+    if not owner and not spec.owner:
+        raise SpecError(
+            "this repository has no GitHub owner yet",
+            "pass --owner USER_OR_ORGANISATION, or set it with `bootstrap github owner OWNER`",
+        )
+    if owner and spec.owner and owner.lower() != spec.owner.lower():
+        raise SpecError(
+            f"this repository was generated for the owner '{spec.owner}', not '{owner}'",
+            f"drop --owner, or change it first with `bootstrap github owner {owner}` "
+            "(before the repository is on GitHub)",
+        )
 
 
 def callbacks(json_output: bool) -> dict[str, Any]:
@@ -120,13 +122,14 @@ def show_step(step: StepReport) -> None:
     if step.name == "checks" and step.status == "failed":
         for check in step.data.get("checks", []):
             if check["status"] not in ("ok", "warn"):
-                ui.info(f"    {check['name']}: {check['detail']}")
+                ui.say(check["detail"], first=f"    {check['name']}: ", rest="      ", console=ui.err)
                 if check.get("fix"):
-                    ui.info(f"      fix: {check['fix']}")
+                    ui.say(check["fix"], first="      fix: ", console=ui.err)
 
 
 def execute(runner: Provisioner, *, json_output: bool) -> Summary:
-    """Run; on failure print the summary so far (JSON on stdout) and re-raise for `guarded`."""
+    """Run; on failure keep the summary so far as the result (the envelope carries it) and
+    re-raise for `guarded`."""
     from bootstrap import ui
     from bootstrap.provision import ProvisionError
 
@@ -142,23 +145,23 @@ def render_text(summary: Summary, *, verbose: bool) -> None:
     from bootstrap import ui
 
     writes = summary.writes
-    ui.out.print(
+    ui.say(
         f"Provisioned {summary.project}: {summary.total_writes} API writes "
         f"(GitHub {writes['github']}, AWS {writes['aws']}, Pulumi updates {writes['pulumi']})"
     )
     if summary.backend:
-        ui.out.print(f"  state: {summary.backend}")
+        ui.say(summary.backend, first="  state: ")
     if summary.repository:
-        ui.out.print(f"  repository: {summary.html_url or summary.repository}")
+        ui.say(summary.html_url or summary.repository, first="  repository: ")
     if verbose:
         for step in summary.steps:
-            ui.out.print(f"  {step.status:<8} {step.name}: {step.detail}")
+            ui.say(step.detail, first=f"  {step.status:<8} {step.name}: ")
     if summary.url:
-        ui.out.print(f"  url: {summary.url}")
+        ui.say(summary.url, first="  url: ")
     if summary.status_text:
         ui.out.print("")
         ui.out.print(summary.status_text.rstrip("\n"))
     for line in summary.next:
-        ui.out.print(f"  next: {line}")
+        ui.say(line, first="  next: ")
     if summary.next_command:
-        ui.out.print(f"  next command: {summary.next_command}")
+        ui.say(summary.next_command, first="  next command: ")

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from bootstrap.options import JsonOpt, RepoOpt, VerboseOpt, YesOpt
+from bootstrap.options import GitHubApiOpt, JsonOpt, RepoOpt, VerboseOpt, YesOpt, release_ref
 
 
 def rollback(
@@ -19,6 +19,7 @@ def rollback(
         typer.Option(
             "--to",
             metavar="DIGEST",
+            callback=release_ref,
             help="The image to deploy: sha256:..., REPOSITORY@sha256:... or a build's git SHA "
             "(default: the release the stage ran before the current one).",
         ),
@@ -32,14 +33,7 @@ def rollback(
         ),
     ] = False,
     yes: YesOpt = False,
-    github_api_url: Annotated[
-        str | None,
-        typer.Option(
-            "--github-api-url",
-            help="GitHub API URL (default: $GITHUB_API_URL, the repo's record, else "
-            "api.github.com).",
-        ),
-    ] = None,
+    github_api_url: GitHubApiOpt = None,
     json_output: JsonOpt = False,
     repo: RepoOpt = None,
     verbose: VerboseOpt = False,
@@ -49,12 +43,14 @@ def rollback(
     from bootstrap import status as core
     from bootstrap.commands.promote import Context
     from bootstrap.errors import SpecError
+    from bootstrap.lifecycle import open_project
 
     if not stage:
         raise SpecError("--stage is required", "name the stage to roll back, e.g. --stage prod")
-    context = Context.open(repo, local=local, api_url=github_api_url, verbose=verbose)
+    project = open_project(repo)
+    name = project.spec.stage(stage).name  # a bad stage is said before GitHub is looked at
+    context = Context.open(project, local=local, api_url=github_api_url, verbose=verbose)
     spec = context.spec
-    name = spec.stage(stage).name
     report = core.collect(spec, context.sources, health_for=[])
     context.require_github(report)
     move = release.plan_rollback(

@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from bootstrap.options import JsonOpt, RepoOpt, VerboseOpt
+from bootstrap.options import GitHubApiOpt, JsonOpt, RepoOpt, VerboseOpt
 
-GitHubApiOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--github-api-url",
-        help="GitHub API URL (default: $GITHUB_API_URL, the repo's record, else api.github.com).",
-    ),
-]
 PLAIN_WIDTH = 200  # the grid's width when stdout is not a terminal: one line per stage
 
 
@@ -31,7 +24,8 @@ def status(
     repo: RepoOpt = None,
     verbose: VerboseOpt = False,
 ) -> None:
-    """Show the release each stage runs, its previous one, URL, health and pending approvals."""
+    """Show the release each stage runs, its previous one, URL, health and pending approvals.
+    With --watch --json: one JSON document per line, per refresh."""
     from bootstrap import status as core
     from bootstrap import ui
     from bootstrap.lifecycle import open_project
@@ -47,9 +41,9 @@ def status(
 
     if json_output:
         if not watch:
-            ui.print_json(collect().to_dict())
+            ui.print_json(as_json(collect(), project.repo))
             return
-        core.watch(lambda: _line(core.json_line(collect())), interval=interval)
+        core.watch(lambda: ui.stream_json(as_json(collect(), project.repo)), interval=interval)
         return
 
     if not watch:
@@ -64,9 +58,8 @@ def status(
             def refresh() -> None:
                 report = collect()
                 notes = [f"note: {n}" for n in report.notes]
-                live.update(
-                    Group(core.header(report), core.build_table(report), *notes), refresh=True
-                )
+                table = ui.fit_table(core.build_table(report))
+                live.update(Group(core.header(report), table, *notes), refresh=True)
 
             core.watch(refresh, interval=interval)
         return
@@ -78,27 +71,27 @@ def status(
     core.watch(again, interval=interval)
 
 
+def as_json(report: Any, path: Any) -> dict[str, Any]:
+    """The report in the commands' shared key names (`repository` is GitHub's OWNER/NAME)."""
+    data = dict(report.to_dict())
+    data["repository"] = data.pop("github", None)
+    return {"project": data.pop("project"), "path": str(path), **data}
+
+
 def show(report: object) -> None:
-    """The grid on stdout: rich's own layout on a terminal, a fixed width elsewhere."""
+    """The grid on stdout: fitted to a terminal (one block per stage when the grid is wider),
+    a fixed width elsewhere (one line per stage)."""
+    import sys
+
     from bootstrap import status as core
     from bootstrap import ui
 
     assert isinstance(report, core.Report)
     if ui.out.is_terminal:
-        ui.out.print(core.header(report))
-        ui.out.print(core.build_table(report))
+        ui.say(core.header(report))
+        ui.show_table(core.build_table(report))
         for note in report.notes:
-            ui.out.print(f"note: {note}")
+            ui.say(note, first="note: ")
         return
-    _write(core.render_text(report, width=PLAIN_WIDTH))
-
-
-def _line(text: str) -> None:
-    _write(text + "\n")
-
-
-def _write(text: str) -> None:
-    import sys
-
-    sys.stdout.write(text)
+    sys.stdout.write(core.render_text(report, width=PLAIN_WIDTH))
     sys.stdout.flush()

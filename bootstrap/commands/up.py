@@ -7,7 +7,14 @@ from typing import Annotated
 
 import typer
 
-from bootstrap.options import HardenBackendOpt, JsonOpt, RepoOpt, VerboseOpt, YesOpt
+from bootstrap.options import (
+    HardenBackendOpt,
+    JsonOpt,
+    RepoOpt,
+    VerboseOpt,
+    YesOpt,
+    image_by_digest,
+)
 
 
 def up(
@@ -20,6 +27,7 @@ def up(
         typer.Option(
             "--image",
             metavar="DIGEST",
+            callback=image_by_digest,
             help="Image to deploy, by digest: sha256:... (in the shared registry) or "
             "REPOSITORY_URL@sha256:...",
         ),
@@ -44,6 +52,8 @@ def up(
     project = lifecycle.open_project(repo)
     spec = project.spec
     stack = lifecycle.check_stack(spec, stage)
+    if image and stack == lifecycle.SHARED:
+        raise SpecError("--image applies to stage stacks", "leave it out for shared")
     ops = open_ops(project.repo, spec, project.backend, verbose=verbose)
     ops.check()
     interactive = not yes and not json_output and sys.stdin.isatty()
@@ -52,29 +62,27 @@ def up(
     if manual and interactive and not typer.confirm(question):
         raise Aborted("nothing was deployed", "run again and confirm, or pass --yes")
 
-    with ui.step("Checked the state backend", quiet=json_output):
+    with ui.step("Checking the state backend", "state backend checked", quiet=json_output):
         report = ensure_backend(project.backend, region=spec.region, harden=harden_backend)
     if report.changed and not json_output:
         ui.info(report.message)
     identity = caller_identity(region=spec.region)
-    with ui.step(f"Deployed {stack}", quiet=json_output):
+    with ui.step(f"Deploying {stack}", f"deployed {stack}", quiet=json_output):
         result = lifecycle.run_up(ops, spec, stack, image=image, force=force, identity=identity)
 
+    ui.print_json(
+        {
+            "project": spec.name,
+            "path": str(project.repo),
+            "stack": stack,
+            "changes": result.changes,
+            "outputs": result.outputs,
+            "backend": project.backend.url,
+        }
+    )
     if json_output:
-        ui.print_json(
-            {
-                "project": spec.name,
-                "stack": stack,
-                "changes": result.changes,
-                "outputs": result.outputs,
-                "backend": project.backend.url,
-            }
-        )
         return
-    ui.out.print(f"{stack}: {result.summary()}")
-    url = result.outputs.get("url")
-    if url:
-        ui.out.print(f"  url: {url}")
-    for key in ("image", "repositoryUrl", "deployRoleArn", "ciRoleArn"):
+    ui.say(f"{stack}: {result.summary()}")
+    for key in ("url", "image", "repositoryUrl", "deployRoleArn", "ciRoleArn"):
         if result.outputs.get(key):
-            ui.out.print(f"  {key}: {result.outputs[key]}")
+            ui.say(str(result.outputs[key]), first=f"  {key}: ")

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from bootstrap.options import JsonOpt, RepoOpt, VerboseOpt
+from bootstrap.options import JsonOpt, RepoOpt, VerboseOpt, template_version
 
 CommitOpt = Annotated[
     bool,
@@ -26,6 +26,7 @@ def update(
         typer.Option(
             "--to",
             metavar="VERSION",
+            callback=template_version,
             help="Template version to update to (default: the installed bootstrap's).",
         ),
     ] = None,
@@ -40,22 +41,23 @@ def update(
     """Merge template changes into this repo three ways; exit code 7 when conflicts are left."""
     from bootstrap import ui
     from bootstrap.errors import ConflictError
-    from bootstrap.repo import find_repo
+    from bootstrap.repo import find_repo, load_spec
     from bootstrap.update import commit_update
     from bootstrap.update import update as run_update
 
     path = find_repo(repo)
-    label = "Template merge (dry run)" if dry_run else "Template merge"
-    with ui.step(label, quiet=json_output):
+    running = "Merging the template (dry run)" if dry_run else "Merging the template"
+    done = "template merge checked (dry run)" if dry_run else "template merged"
+    with ui.step(running, done, quiet=json_output):
         result = run_update(path, to=to, dry_run=dry_run, commit=yes)
 
     interactive = not yes and not json_output and not dry_run and sys.stdin.isatty()
     if result.status == "updated" and interactive and typer.confirm("Commit the update?"):
         commit_update(result)
 
-    if json_output:
-        ui.print_json(result.to_json())
-    else:
+    data = result.to_json()
+    ui.print_json({"project": load_spec(path).name, "path": data.pop("repo"), **data})
+    if not json_output:
         _report(result)
     if result.status == "conflicts":
         shown = ", ".join(result.conflicts)
@@ -72,11 +74,11 @@ def _report(result: object) -> None:
     assert isinstance(result, UpdateResult)
     name = result.repo.name
     if result.status == "up-to-date":
-        ui.out.print(f"{name} is already at template {result.new}; nothing to do")
+        ui.say(f"{name} is already at template {result.new}; nothing to do")
         return
     if result.status == "dry-run":
         if result.diff:
-            ui.out.print(result.diff.rstrip("\n"))
+            ui.out.print(result.diff.rstrip("\n"), soft_wrap=True)  # as git shows it
         ui.info(
             f"Dry run: updating {name} from template {result.old} to {result.new} would change "
             f"{len(result.changes)} file(s)"
@@ -84,7 +86,7 @@ def _report(result: object) -> None:
             + "; nothing was changed"
         )
         return
-    ui.out.print(
+    ui.say(
         f"Updated {name} from template {result.old} to {result.new} "
         f"({len(result.changes)} file(s) changed)"
     )
@@ -92,11 +94,12 @@ def _report(result: object) -> None:
     conflicted = set(result.conflicts)
     for change in result.changes:
         mark = "C" if change.path in conflicted else marks[change.change]
-        ui.out.print(f"  {mark} {change.path}")
+        ui.say(f"  {mark} {change.path}")
     if result.status == "committed" and result.commit:
-        ui.out.print(f"Committed {result.commit[:8]}")
+        ui.say(f"Committed {result.commit[:8]}")
     elif result.status == "updated":
-        ui.out.print(
-            "  next: review with git status and git diff, then "
-            f"git add -A && git commit -m 'Update template to {result.new}'"
+        ui.say(
+            "review with `git status` and `git diff`, then "
+            f"`git add -A && git commit -m 'Update template to {result.new}'`",
+            first="  next: ",
         )

@@ -33,7 +33,7 @@ REQUIRED_SCOPES = ("repo", "workflow")
 FINE_GRAINED_PERMISSIONS = (
     "Administration, Contents, Environments, Secrets, Variables and Workflows (read and write)"
 )
-RERUN = "run `bootstrap github sync` again: finished steps are kept and skipped"
+RERUN = "finished steps are kept and skipped"  # the command layer adds which command to rerun
 
 T = TypeVar("T")
 
@@ -102,6 +102,7 @@ class GitHubClient:
             {} if throttle else {"seconds_between_requests": 0, "seconds_between_writes": 0}
         )
         self.api_url = api_url
+        self.token = token  # in memory only: git's push needs it too (bootstrap.github.gitpush)
         self.retry = retry or RetryPolicy()
         self.gh: Github = Github(
             auth=Auth.Token(token), base_url=api_url, retry=None, timeout=timeout, **pacing
@@ -161,6 +162,7 @@ class GitHubClient:
         raise RemoteError(
             f"GitHub kept failing at step '{step}' after {policy.attempts} attempts ({last})",
             RERUN,
+            rerun=True,
         )
 
     def _transient_wait(self, step: str, exc: Any, attempt: int) -> float | None:
@@ -192,7 +194,8 @@ class GitHubClient:
             resume = time.strftime("%H:%M:%S UTC", time.gmtime(policy.clock() + wait))
             raise RemoteError(
                 f"GitHub's rate limit stopped step '{step}' until {resume} ({int(wait)} s)",
-                f"wait until then and {RERUN}",
+                f"wait until then ({RERUN})",
+                rerun=True,
             )
         return wait
 
@@ -266,4 +269,4 @@ def translate(step: str, exc: Any) -> UserError:
         )
     if status == 422:
         return UserError(f"GitHub refused step '{step}' ({answer})", "fix the input and run again")
-    return RemoteError(f"step '{step}' failed: {answer}", RERUN)
+    return RemoteError(f"step '{step}' failed: {answer}", RERUN, rerun=True)

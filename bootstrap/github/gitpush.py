@@ -102,7 +102,9 @@ class GitTransport:
                 "git is not installed", "install git (e.g. apt-get install git)"
             ) from None
         except subprocess.TimeoutExpired:
-            raise RemoteError(f"git {args[0]} to {self.url} timed out", RERUN) from None
+            raise RemoteError(
+                f"git {args[0]} to {self.url} timed out", RERUN, rerun=True
+            ) from None
         if check and done.returncode != 0:
             detail = self._scrub((done.stderr or done.stdout).strip()).splitlines()
             last = detail[-1] if detail else f"exit {done.returncode}"
@@ -113,7 +115,7 @@ class GitTransport:
                     "the token needs the repo and workflow scopes (fine-grained: Contents and "
                     "Workflows, read and write)",
                 )
-            raise RemoteError(f"git {args[0]} to {self.url} failed ({last})", RERUN)
+            raise RemoteError(f"git {args[0]} to {self.url} failed ({last})", RERUN, rerun=True)
         return self._scrub(done.stdout)
 
     def _local(self, *args: str) -> subprocess.CompletedProcess[str]:

@@ -1,14 +1,15 @@
 """Local changes made by provisioning, all committed and free of secrets.
 
-1. A changed Copier answer (`trust_subject` when GitHub has no environments for the repository,
-   `owner` when the repo was generated without one) is applied the way Copier applies any
-   changed answer: `copier update` at the repo's *own* template version with the new value. So
-   everything rendered from that answer changes together: `.copier-answers.yml`,
-   `infra/Pulumi.<stage>.yaml` (`<project>:trustSubject`, `<project>:owner`), the workflows and
-   the README; the user's own edits are kept by Copier's three-way merge.
-2. The record `.bootstrap/github.json` says what provisioning found and chose (repository, API
-   URL, whether environments and required reviewers are available, the trust subject), so later
-   runs, `status` and `provision` agree without asking GitHub again.
+1. A changed Copier answer (`github_subject_prefix` and `github_oidc_issuer` as GitHub tells them,
+   `trust_subject` when GitHub has no environments for the repository, `owner` when the repo was
+   generated without one or was transferred, `backend` when provisioning picks one) is applied
+   the way Copier applies any changed answer: `copier update` at the repo's *own* template
+   version with the new values. So everything rendered from those answers changes together:
+   `.copier-answers.yml`, the stacks' facts in `infra/Pulumi.yaml`, the workflows and the
+   README; the user's own edits are kept by Copier's three-way merge.
+2. The record `.bootstrap/github.json` says what provisioning found and chose (repository by
+   name and ID, API URL, whether environments and required reviewers are available, the trust
+   subject), so later runs, `status` and `provision` agree without asking GitHub again.
 3. Both are committed by the tool, before `main` is pushed, so GitHub receives a consistent repo.
 """
 
@@ -19,7 +20,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from bootstrap.errors import ConflictError, UserError
+from bootstrap.errors import ConflictError, TargetExistsError, UserError
 from bootstrap.gitutil import git, identity_config
 
 RECORD = Path(".bootstrap") / "github.json"
@@ -30,11 +31,17 @@ RECORD_COMMENT = (
 
 
 def read_record(repo: Path) -> dict[str, Any]:
-    """The record of a previous provisioning run, or {} when there is none (or it is unreadable)."""
+    """The record of a previous provisioning run, or {} when there is none; a broken one is
+    named with its line (BadFileError), never silently taken for none."""
+    from bootstrap.errors import file_error
+
     try:
         data = json.loads((repo / RECORD).read_text())
-    except (OSError, ValueError):
+    except (FileNotFoundError, NotADirectoryError):
         return {}
+    except ValueError as exc:
+        fix = f"fix it, or restore it: git checkout -- {RECORD}"
+        raise file_error(repo / RECORD, exc, fix) from exc
     return data if isinstance(data, dict) else {}
 
 
@@ -57,9 +64,10 @@ def require_clean(repo: Path, why: str) -> None:
     dirty = uncommitted(repo)
     if dirty:
         shown = ", ".join(dirty[:3]) + (" ..." if len(dirty) > 3 else "")
-        raise UserError(
+        raise TargetExistsError(  # as `bootstrap update` says it: work in the way
             f"{why}, but {repo} has uncommitted changes ({shown})",
-            "commit or stash them, then run `bootstrap github sync` again",
+            "commit or stash them",
+            rerun=True,
         )
 
 
@@ -81,8 +89,8 @@ def rerender(repo: Path, changes: dict[str, str]) -> list[str]:
         raise UserError(
             f"cannot re-render {repo} with {', '.join(f'{k}={v}' for k, v in changes.items())}: "
             f"its template version {ref or '(unknown)'} is not in {src}",
-            f"run `{manual}` in the repository with the template that rendered it, commit, and "
-            "run `bootstrap github sync` again",
+            f"run `{manual}` in the repository with the template that rendered it, and commit",
+            rerun=True,
         )
     require_clean(repo, f"switching {', '.join(changes)} re-renders the repository")
     try:
@@ -104,7 +112,8 @@ def rerender(repo: Path, changes: dict[str, str]) -> list[str]:
     if conflicted:
         raise ConflictError(
             f"re-rendering with {data_flags} left conflicts in {', '.join(conflicted)}",
-            "resolve them, commit, and run `bootstrap github sync` again",
+            "resolve them and commit",
+            rerun=True,
         )
     return changed
 

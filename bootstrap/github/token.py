@@ -34,14 +34,22 @@ class Identity:
         return "classic" if self.scopes is not None else "fine-grained"
 
 
-def read_token(
-    *, interactive: bool | None = None, prompt: Callable[[str], str] | None = None
-) -> str:
-    """`GITHUB_TOKEN`, else `GH_TOKEN`, else a prompt without echo (on a terminal only)."""
+def token_from_env() -> str | None:
+    """The token of `GITHUB_TOKEN`, else `GH_TOKEN`; None when neither is set."""
     for name in TOKEN_ENV:
         value = os.environ.get(name, "").strip()
         if value:
             return value
+    return None
+
+
+def read_token(
+    *, interactive: bool | None = None, prompt: Callable[[str], str] | None = None
+) -> str:
+    """`GITHUB_TOKEN`, else `GH_TOKEN`, else a prompt without echo (on a terminal only)."""
+    found = token_from_env()
+    if found:
+        return found
     if interactive is None:
         interactive = sys.stdin.isatty()
     if interactive:

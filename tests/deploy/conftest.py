@@ -10,9 +10,9 @@ import pytest
 from typer.testing import CliRunner
 
 from bootstrap import automation
-from bootstrap.automation import RecordingOps
 from bootstrap.cli import app
 from bootstrap.repo import load_spec
+from tests.fakes.stack_ops import RecordingOps
 
 ACCOUNT = "123456789012"  # moto's default account
 

@@ -182,6 +182,21 @@ def test_workspace_env_for_existing_stacks_needs_the_passphrase(repo_copy) -> No
         automation.workspace_env(repo, spec, backend)
 
 
+def test_reading_never_generates_a_passphrase(repo_copy) -> None:  # type: ignore[no-untyped-def]
+    """`status` opens the stacks read-only: a project without a passphrase stays without one."""
+    from bootstrap.passphrase import passphrase_path
+
+    repo = repo_copy()
+    spec = load_spec(repo)
+    backend = resolve_backend(None, repo)
+    with pytest.raises(CredentialsError, match="no passphrase for project 'shop'"):
+        automation.workspace_env(repo, spec, backend, read_only=True)
+    assert not passphrase_path(spec.name).exists()
+    automation.workspace_env(repo, spec, backend)  # `up`: the first use makes one
+    assert passphrase_path(spec.name).is_file()
+    assert automation.AutomationOps(repo, spec, backend, read_only=True).read_only
+
+
 def _event(op: OpType, urn: str, inputs: dict, parent: str = "") -> EngineEvent:
     state = StepEventStateMetadata(
         type=urn.split("::")[2], urn=urn, id="", parent=parent, provider="", inputs=inputs

@@ -7,11 +7,11 @@ import json
 from pathlib import Path
 
 import pytest
-from pytest_httpserver import HTTPServer
 from typer.testing import CliRunner
 
 from bootstrap import doctor
 from bootstrap.cli import app
+from tests.fakes.github_server import FakeGitHub
 
 from .conftest import ACCOUNT
 
@@ -47,22 +47,20 @@ def tools(empty_path: Path) -> Path:
 
 
 @pytest.fixture
-def github(httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch) -> HTTPServer:
-    monkeypatch.setenv("GITHUB_API_URL", httpserver.url_for("/").rstrip("/"))
+def github(github_server: FakeGitHub, monkeypatch: pytest.MonkeyPatch) -> FakeGitHub:
+    """The local GitHub (tests/fakes/github_server.py), the token ghp_test in the environment."""
+    monkeypatch.setenv("GITHUB_API_URL", github_server.api_url)
     monkeypatch.setenv("GITHUB_TOKEN", "ghp_test")
-    return httpserver
+    return github_server
 
 
-def _user(server: HTTPServer, scopes: str | None = "repo, workflow, read:org") -> None:
-    headers = {"X-OAuth-Scopes": scopes} if scopes is not None else {}
-    server.expect_request("/user", headers={"Authorization": "Bearer ghp_test"}).respond_with_json(
-        {"login": "octocat", "id": 1}, headers=headers
-    )
+def _user(server: FakeGitHub, scopes: str | None = "repo, workflow, read:org") -> None:
+    server.add_user("octocat", token="ghp_test", scopes=scopes)
 
 
 def test_everything_absent(empty_path: Path) -> None:
     result = CliRunner().invoke(app, ["doctor", "--json"])
-    assert result.exit_code == 1
+    assert result.exit_code == 5  # credentials missing (ExitCode.CREDENTIALS)
     data = json.loads(result.stdout)
     assert data["ok"] is False
     checks = {c["name"]: c for c in data["checks"]}
@@ -75,7 +73,7 @@ def test_everything_absent(empty_path: Path) -> None:
     assert "docs.docker.com" in checks["docker"]["fix"]
 
 
-def test_everything_present(tools: Path, github: HTTPServer, aws) -> None:  # type: ignore[no-untyped-def]
+def test_everything_present(tools: Path, github: FakeGitHub, aws) -> None:  # type: ignore[no-untyped-def]
     _user(github)
     result = CliRunner().invoke(app, ["doctor", "--json"])
     assert result.exit_code == 0, result.output
@@ -86,7 +84,7 @@ def test_everything_present(tools: Path, github: HTTPServer, aws) -> None:  # ty
     assert checks["aws"]["data"]["account"] == ACCOUNT
     assert checks["github"]["data"] == {
         "user": "octocat",
-        "api": github.url_for("/").rstrip("/"),
+        "api": github.api_url,
         "scopes": ["read:org", "repo", "workflow"],
     }
     assert checks["docker"]["data"]["daemon"] is True
@@ -97,7 +95,7 @@ def test_everything_present(tools: Path, github: HTTPServer, aws) -> None:  # ty
     assert "ghp_test" not in human.output  # the token is never printed
 
 
-def test_run_checks_is_the_api_for_new(tools: Path, github: HTTPServer, aws) -> None:  # type: ignore[no-untyped-def]
+def test_run_checks_is_the_api_for_new(tools: Path, github: FakeGitHub, aws) -> None:  # type: ignore[no-untyped-def]
     _user(github)
     report = doctor.run_checks(["github", "pulumi"])
     assert [c.name for c in report.checks] == ["pulumi", "github"]
@@ -107,7 +105,7 @@ def test_run_checks_is_the_api_for_new(tools: Path, github: HTTPServer, aws) -> 
         doctor.run_checks(["kubectl"])
 
 
-def test_github_token_lacking_scopes(github: HTTPServer) -> None:
+def test_github_token_lacking_scopes(github: FakeGitHub) -> None:
     _user(github, scopes="read:user")
     check = doctor.check_github()
     assert check.status == "error"
@@ -115,14 +113,14 @@ def test_github_token_lacking_scopes(github: HTTPServer) -> None:
     assert check.fix and "scopes=repo,workflow" in check.fix
 
 
-def test_github_fine_grained_token(github: HTTPServer) -> None:
+def test_github_fine_grained_token(github: FakeGitHub) -> None:
     _user(github, scopes=None)
     check = doctor.check_github()
     assert check.ok and check.data["scopes"] is None and "fine-grained" in check.detail
 
 
-def test_github_token_rejected(github: HTTPServer) -> None:
-    github.expect_request("/user").respond_with_json({"message": "Bad credentials"}, status=401)
+def test_github_token_rejected(github: FakeGitHub) -> None:
+    github.add_user("octocat", token="ghp_other")  # ghp_test is no token GitHub knows
     check = doctor.check_github()
     assert check.status == "error" and "rejected the token" in check.detail
 
@@ -146,6 +144,61 @@ def test_broken_pulumi_and_docker_without_daemon(empty_path: Path) -> None:
     docker = doctor.check_docker()
     assert docker.status == "warn" and docker.ok and "daemon does not answer" in docker.detail
     result = CliRunner().invoke(app, ["doctor"])
-    assert result.exit_code == 1
+    assert result.exit_code == 5  # credentials missing (ExitCode.CREDENTIALS)
     assert "Traceback" not in result.output
     assert "fix: reinstall it: curl -fsSL https://get.pulumi.com | sh" in result.stdout
+
+
+def _role(iam, name: str, subject: str) -> None:  # type: ignore[no-untyped-def]
+    issuer = "token.actions.githubusercontent.com"
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Federated": f"arn:aws:iam::{ACCOUNT}:oidc-provider/{issuer}"},
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {"StringEquals": {f"{issuer}:aud": "sts.amazonaws.com",
+                                           f"{issuer}:sub": subject}},
+        }],
+    }  # fmt: skip
+    iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))
+
+
+def test_trust_shows_the_subjects_github_issues_and_which_roles_trust_them(
+    repo_copy, github: FakeGitHub, aws  # type: ignore[no-untyped-def]
+) -> None:
+    import boto3
+
+    _user(github)
+    github.add_org("acme", members=("octocat",), plan="enterprise")
+    github.add_repo("acme", "shop")
+    prefix = github.subject_prefix("acme/shop")  # immutable: what GitHub issues now
+    iam = boto3.client("iam")
+    _role(iam, "shop-dev-deploy", f"{prefix}:environment:dev")
+    _role(iam, "shop-test-deploy", "repo:acme/shop:environment:test")  # the old, name-only one
+    _role(iam, "shop-ci", f"{prefix}:ref:refs/heads/main")
+    repo = repo_copy("ecs")
+
+    result = CliRunner().invoke(app, ["doctor", "--json", "--repo", str(repo)])
+
+    trust = next(c for c in json.loads(result.stdout)["checks"] if c["name"] == "trust")
+    assert trust["status"] == "error" and result.exit_code != 0
+    assert trust["data"]["prefix"] == prefix and trust["data"]["source"] == "GitHub"
+    rows = {row["for"]: (row["subject"], row["trusted"]) for row in trust["data"]["subjects"]}
+    assert rows == {
+        "dev": (f"{prefix}:environment:dev", True),
+        "test": (f"{prefix}:environment:test", False),
+        "prod": (f"{prefix}:environment:prod", None),  # not deployed
+        "main": (f"{prefix}:ref:refs/heads/main", True),
+        "pull requests": (f"{prefix}:pull_request", None),
+    }
+    assert "the roles of test trust another subject" in trust["detail"]
+    assert "bootstrap provision" in trust["fix"]
+    human = CliRunner().invoke(app, ["doctor", "--repo", str(repo)])
+    assert f"{prefix}:environment:test" in human.stdout and "NOT trusted" in human.stdout
+
+
+def test_trust_without_github_or_a_recorded_prefix_is_missing(repo_copy) -> None:  # type: ignore[no-untyped-def]
+    check = doctor.check_trust(repo_copy("lambda"))
+    assert check.status == "missing" and "not recorded yet" in check.detail
+    assert check.fix and "bootstrap github sync" in check.fix

@@ -90,7 +90,8 @@ def test_json_shape_and_masking() -> None:
     data = planview.plan_json("shop", [stage_plan("dev", count=1)])
     assert set(data) == {"project", "stacks"}
     (stack,) = data["stacks"]
-    assert set(stack) == {"stack", "resources", "outputs"}
+    assert set(stack) == {"stack", "resources", "outputs", "warnings"}
+    assert stack["warnings"] == []
     for resource in stack["resources"]:
         assert set(resource) == {"type", "name", "parent", "inputs"}
     assert stack["resources"][0]["parent"] is None
@@ -143,3 +144,16 @@ def test_stage_differences() -> None:
     )
     assert not any("name" in s or "family" in s for s in prod_diff.sizes)  # names are not sizes
     assert planview.stage_diffs(plans[:2]) == []
+
+
+def test_the_programs_warnings_travel_with_the_plan() -> None:
+    offline = Plan("dev", [])
+    offline.messages = ["warning: shop:image is not set", "error: something else"]  # type: ignore[attr-defined]
+    assert planview.warnings(offline) == ["shop:image is not set", "error: something else"]
+    real = planview.plan_from_events("dev", [], {"same": 3}, messages=["the trust is not yet known"])
+    data = planview.plan_json("shop", [offline, real])
+    assert [s["warnings"] for s in data["stacks"]] == [
+        ["shop:image is not set", "error: something else"],
+        ["the trust is not yet known"],
+    ]
+    assert planview.warnings(Plan("test", [])) == []  # plans without messages

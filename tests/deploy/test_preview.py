@@ -10,16 +10,17 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
-from bootstrap import automation, mockrun, planview
-from bootstrap.automation import RecordingOps
+from bootstrap import mockrun, planview
 from bootstrap.cli import app
 from bootstrap.repo import load_spec
+from tests.fakes.stack_ops import RecordingOps, realistic_outputs
 
 from .conftest import one_line_error
 
@@ -57,11 +58,13 @@ def _invoke(repo: Path, *args: str):  # type: ignore[no-untyped-def]
 
 
 def _check_shape(data: dict[str, Any], project: str, stacks: list[str]) -> None:
-    assert set(data) == {"project", "stacks"} and data["project"] == project
+    assert set(data) == {"ok", "project", "stacks", "warnings"} and data["project"] == project
+    assert data["ok"] is True and data["warnings"] == []  # the generated settings are sound
     assert [s["stack"] for s in data["stacks"]] == stacks
     for stack in data["stacks"]:
-        assert set(stack) == {"stack", "resources", "outputs"}
+        assert set(stack) == {"stack", "resources", "outputs", "warnings"}
         assert isinstance(stack["outputs"], dict)
+        assert all(isinstance(w, str) and w for w in stack["warnings"])
         assert stack["resources"], f"{stack['stack']} plans no resources"
         urns = set()
         for resource in stack["resources"]:
@@ -96,7 +99,9 @@ def test_offline_all_json(target: str, generated_repos, cached_plans) -> None:  
     by_stack = {s["stack"]: s for s in data["stacks"]}
     # the same data the planner made, in the stable order
     expected = planview.plan_json(spec.name, mockrun.plan_project(repo, spec.name, spec.stacks))
-    assert data == json.loads(json.dumps(expected, default=str))
+    assert {"project": data["project"], "stacks": data["stacks"]} == json.loads(
+        json.dumps(expected, default=str)
+    )
     types = {r["type"] for r in by_stack["dev"]["resources"]}
     marker = {"ecs": "aws:ecs/", "eks": "aws:eks/", "lambda": "aws:lambda/"}[target]
     assert any(t.startswith(marker) for t in types), sorted(types)
@@ -163,6 +168,88 @@ def test_bad_input_is_one_line(generated_repos, args, needle) -> None:  # type: 
     assert needle in one_line_error(result)
 
 
+def test_the_programs_warnings_reach_the_user(generated_repos, planned, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    repo = generated_repos["ecs"]
+    plans = planned[repo.resolve()]
+    dev = replace(plans["dev"], messages=[*plans["dev"].messages, "warning: the program says so"])
+    monkeypatch.setattr(mockrun, "plan_project", lambda *_: [plans["shared"], dev])
+    text = _invoke(repo, "--offline", "--stage", "dev")
+    assert text.exit_code == 0, text.output
+    assert "! dev: the program says so" in text.stderr
+    data = json.loads(_invoke(repo, "--offline", "--stage", "dev", "--json").stdout)
+    assert "the program says so" in data["stacks"][0]["warnings"]
+
+
+def _broken(repo_copy) -> Path:  # type: ignore[no-untyped-def]
+    """A copy of the ECS repo with a bad setting in every stage and none in shared."""
+    repo = repo_copy("ecs")
+    for stage, old, new in (
+        ("dev", "shop:cpu:", "shop:cpus:"),
+        ("test", "shop:memory: 512", "shop:memory: 3000"),
+        ("prod", "aws:region: eu-west-1", "aws:region: eu-west-9"),
+    ):
+        path = repo / "infra" / f"Pulumi.{stage}.yaml"
+        path.write_text(path.read_text().replace(old, new))
+    return repo
+
+
+def _no_plans(*_: object) -> None:
+    raise AssertionError("nothing may be planned while a setting is bad")
+
+
+@pytest.mark.parametrize("offline", [True, False])
+def test_every_broken_stack_is_reported_before_anything_runs(repo_copy, monkeypatch, offline) -> None:  # type: ignore[no-untyped-def]
+    from bootstrap import lifecycle
+
+    monkeypatch.setattr(mockrun, "plan_project", _no_plans)
+    monkeypatch.setattr(lifecycle, "preview_stacks", _no_plans)
+    repo = _broken(repo_copy)
+    result = _invoke(repo, "--all", *(["--offline"] if offline else []))
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    lines = result.stderr.strip().splitlines()
+    assert lines[0].startswith("error: infra/Pulumi.dev.yaml: shop:cpus:")
+    assert lines[1].startswith("infra/Pulumi.test.yaml: shop:memory: cpu 256 with memory 3000")
+    assert lines[2].startswith("infra/Pulumi.prod.yaml: aws:region: 'eu-west-9' is not an AWS region")
+    envelope = json.loads(_invoke(repo, "--all", "--offline", "--json").stdout)
+    assert envelope["ok"] is False and envelope["error"]["code"] == 2
+    assert envelope["error"]["message"].count("\n") == 2
+
+
+def test_every_stack_the_program_fails_is_named(generated_repos, planned, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    repo = generated_repos["lambda"]
+    plans = planned[repo.resolve()]
+
+    def plan_project(_repo: Path, _project: str, stacks: list[str]) -> list[Any]:
+        broken = [s for s in stacks if s in ("test", "prod")]
+        if broken:
+            raise mockrun.PlanError(f"stack '{broken[0]}': the program failed", "fix infra/")
+        return [plans[s] for s in stacks]
+
+    monkeypatch.setattr(mockrun, "plan_project", plan_project)
+    result = _invoke(repo, "--offline", "--all")
+    assert result.exit_code == 1, result.output
+    assert "2 stacks failed to plan:" in result.stderr
+    assert "test: stack 'test': the program failed: fix infra/" in result.stderr
+    assert "prod: stack 'prod': the program failed: fix infra/" in result.stderr
+
+
+def test_a_real_previews_warnings_are_kept_from_the_engine_events() -> None:
+    from pulumi.automation import events
+
+    from bootstrap.automation import EngineProgress
+
+    def diagnostic(severity: str, message: str, ephemeral: bool = False) -> events.EngineEvent:
+        found = events.DiagnosticEvent(message, "never", severity, ephemeral=ephemeral)
+        return events.EngineEvent(1, 0, diagnostic_event=found)
+
+    progress = EngineProgress("dev", "preview")
+    progress.on_event(diagnostic("warning", "<{%reset%}>shop:image is not set<{%reset%}>\n"))
+    progress.on_event(diagnostic("info", "just saying"))
+    progress.on_event(diagnostic("warning", "spinner", ephemeral=True))
+    assert progress.messages == ["shop:image is not set"]
+
+
 def test_not_a_generated_repo(tmp_path: Path) -> None:
     result = _invoke(tmp_path, "--offline")
     assert result.exit_code == 2
@@ -211,6 +298,6 @@ def test_recording_ops_round_trip(tmp_path: Path) -> None:
     ops.save(tmp_path / "state.json")
     again = RecordingOps(spec).load(tmp_path / "state.json")
     assert again.outputs("dev") == ops.outputs("dev") and again.exists("shared")
-    assert automation.realistic_outputs(spec, "shared", account="1" * 12)["repositoryArn"] == (
+    assert realistic_outputs(spec, "shared", account="1" * 12)["repositoryArn"] == (
         "arn:aws:ecr:eu-west-1:111111111111:repository/shop"
     )

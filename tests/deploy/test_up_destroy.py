@@ -6,12 +6,13 @@ import json
 
 import boto3
 import pytest
+import yaml
 
 from bootstrap import lifecycle
-from bootstrap.automation import RecordingOps, realistic_outputs
 from bootstrap.backend import Identity
 from bootstrap.errors import Aborted, CredentialsError, RemoteError, SpecError, UserError
 from tests.conftest import make_spec
+from tests.fakes.stack_ops import RecordingOps, realistic_outputs
 
 from .conftest import ACCOUNT, one_line_error
 
@@ -121,15 +122,22 @@ def test_unprotected_stage_asks_on_a_terminal_only(spec) -> None:  # type: ignor
 
 
 class _Images:
+    """A registry's images (the `ImageStore` of lifecycle), opened by repository name."""
+
     def __init__(self, count: int) -> None:
         self.left = count
+        self.opened: list[str] = []
         self.deleted: list[str] = []
 
-    def count(self, repository: str) -> int:
+    def __call__(self, repository: str) -> _Images:
+        self.opened.append(repository)
+        return self
+
+    def count(self) -> int:
         return self.left
 
-    def delete_all(self, repository: str) -> int:
-        self.deleted.append(repository)
+    def delete_all(self) -> int:
+        self.deleted.append(self.opened[-1])
         deleted, self.left = self.left, 0
         return deleted
 
@@ -216,6 +224,10 @@ def test_cli_up_with_s3_backend_creates_the_bucket(seam, aws) -> None:  # type: 
     answers = seam.repo / ".copier-answers.yml"
     answers.write_text(answers.read_text().replace("backend: ''", "backend: s3://shop-state"))
     assert "s3://shop-state" in answers.read_text()
+    project = seam.repo / "infra/Pulumi.yaml"  # the stacks' copy of the backend
+    declared = yaml.safe_load(project.read_text())
+    declared["config"]["stateBackend"]["default"] = "s3://shop-state"
+    project.write_text(yaml.safe_dump(declared))
     result = seam.run("up", "--stage", "shared")
     assert result.exit_code == 0, result.output
     assert "created the state bucket shop-state" in result.stderr
@@ -352,3 +364,65 @@ def test_cli_up_bad_image_and_locked_stack(seam, aws) -> None:  # type: ignore[n
     assert result.exit_code == RemoteError.exit_code
     assert "stack 'dev' is locked by another update" in one_line_error(result)
     assert seam.run("up", "--stage", "dev").exit_code == 0  # once the lock is gone
+
+
+# --- destroy and the teardown workflow (who tears down what) ------------------------------------
+
+
+def tear_down_workload(ops: RecordingOps, stage: str) -> None:
+    """What the teardown workflow leaves of a stage: its foundation (stack, providers, boundary,
+    deploy role and its policies, VPC), in the stack's state, with the stack's last outputs."""
+    from tests.fakes.stack_ops import RecordedStack
+
+    state = ops.stacks[stage]
+    ops.stacks[stage] = RecordedStack(7, dict(state.outputs), dict(state.config))
+
+
+def test_destroy_of_a_stage_finishes_after_the_teardown_workflow(spec) -> None:  # type: ignore[no-untyped-def]
+    ops = RecordingOps(spec).deploy("shared", "dev")
+    tear_down_workload(ops, "dev")
+    shared_alone = lifecycle.destroy_plan(spec, stage="shared", all_stacks=False)
+    with pytest.raises(UserError, match="dev still use"):  # its deploy role trusts shared's OIDC
+        lifecycle.run_destroy(ops, spec, shared_alone)
+
+    plan = lifecycle.destroy_plan(spec, stage="dev", all_stacks=False)
+    [outcome] = lifecycle.run_destroy(ops, spec, plan)
+    assert (outcome.status, outcome.changes) == ("destroyed", {"delete": 7})
+    assert "deploy role" in outcome.detail and "bootstrap provision" in outcome.detail
+    assert ops.resource_count("dev") == 0
+    assert [o.status for o in lifecycle.run_destroy(ops, spec, shared_alone)] == ["destroyed"]
+
+
+def test_only_a_single_stage_destroy_points_to_the_teardown_workflow(spec) -> None:  # type: ignore[no-untyped-def]
+    hint = lifecycle.destroy_plan(spec, stage="test", all_stacks=False).hint
+    assert hint is not None and "gh workflow run teardown.yml -f stage=test -f confirm=test" in hint
+    assert lifecycle.destroy_plan(spec, stage=None, all_stacks=True).hint is None
+    assert lifecycle.destroy_plan(spec, stage="shared", all_stacks=False).hint is None
+
+
+def test_the_hint_runs_the_generated_teardown_workflow(generated_repos) -> None:  # type: ignore[no-untyped-def]
+    """The `-f` inputs the hint passes are exactly the ones teardown.yml declares."""
+    import re
+
+    workflow = yaml.safe_load(
+        (generated_repos["ecs"] / ".github/workflows/teardown.yml").read_text()
+    )
+    declared = workflow[True]["workflow_dispatch"]["inputs"]  # YAML 1.1 reads `on:` as True
+    hint = lifecycle.workload_only_hint("dev")
+    assert set(re.findall(r"-f (\w+)=", hint)) == set(declared)
+    assert "dev" in declared["stage"]["options"]
+
+
+def test_cli_destroy_of_a_stage_says_when_to_use_the_workflow(seam, aws) -> None:  # type: ignore[no-untyped-def]
+    (seam.repo / ".pulumi-state").mkdir()
+    seam.ops.deploy("shared", "dev")
+    tear_down_workload(seam.ops, "dev")
+    result = seam.run("destroy", "--stage", "dev", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert [(s["stack"], s["status"]) for s in data["stacks"]] == [("dev", "destroyed")]
+    assert "gh workflow run teardown.yml -f stage=dev -f confirm=dev" in data["hint"]
+    human = seam.run("destroy", "--stage", "dev")
+    assert human.exit_code == 0, human.output
+    assert "to remove only its workload, run the teardown workflow" in human.stderr
+    assert "nothing deployed, skipped" in human.stderr  # finished before: nothing left

@@ -45,9 +45,25 @@ from nacl import encoding, public
 from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
+DOCS = "https://docs.github.com/rest"
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 PLANS = ("free", "pro", "team", "enterprise")
 _ids = itertools.count(1000)
+
+
+def issued_prefix(owner: str, name: str, generation: int = 1) -> str:
+    """The immutable subject prefix this stand-in issues for the `generation`-th repository made
+    as OWNER/NAME (IDs are `stable_id`s): what a render made for it records."""
+    owner_id = stable_id(f"account:{owner}")
+    return f"repo:{owner}@{owner_id}/{name}@{stable_id(f'repo:{owner}/{name}#{generation}')}"
+
+
+def stable_id(text: str) -> int:
+    """An account's or repository's ID, the same in every run for the same name (so renders made
+    with the subject prefix GitHub will issue can be cached); GitHub's IDs are never reused."""
+    import zlib
+
+    return 100_000 + zlib.crc32(text.lower().encode()) % 900_000_000
 
 
 def _now() -> str:
@@ -55,10 +71,13 @@ def _now() -> str:
 
 
 class HTTPError(Exception):
-    def __init__(self, status: int, message: str, **extra: Any) -> None:
+    def __init__(
+        self, status: int, message: str, *, headers: dict[str, str] | None = None, **extra: Any
+    ) -> None:
         super().__init__(message)
         self.status = status
-        self.body = {"message": message, **extra}
+        self.headers = headers or {}
+        self.body = {"message": message, "documentation_url": DOCS, **extra}
 
 
 @dataclass
@@ -69,6 +88,7 @@ class LoggedRequest:
     headers: dict[str, str]
     body: str
     status: int = 0
+    response: str = ""  # the answer's body (API requests only)
 
     @property
     def is_git(self) -> bool:
@@ -142,6 +162,13 @@ class Repository:
     id: int
     private: bool = True
     description: str = ""
+    # The OIDC subject settings (GET/PUT .../actions/oidc/customization/sub): repositories made,
+    # renamed or transferred since July 2026 use immutable subjects; `oidc_prefix` plants a
+    # `sub_claim_prefix` that disagrees with `immutable_subject`, as GitHub has been seen to.
+    immutable_subject: bool = True
+    oidc_use_default: bool = True
+    oidc_claim_keys: list[str] = field(default_factory=list)
+    oidc_prefix: str | None = None
     topics: list[str] = field(default_factory=list)
     environments: dict[str, Environment] = field(default_factory=dict)
     variables: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -198,6 +225,21 @@ class _QuietHandler(WSGIRequestHandler):
 
 
 Route = tuple[str, re.Pattern[str], Callable[..., Any]]
+# The links GitHub puts in every user and repository it answers with (their `*_url` fields).
+_USER_LINKS = ("followers", "subscriptions", "organizations", "repos", "received_events")
+_REPO_LINKS = {
+    "archive": "{archive_format}{/ref}", "assignees": "{/user}", "blobs": "{/sha}",
+    "branches": "{/branch}", "collaborators": "{/collaborator}", "comments": "{/number}",
+    "commits": "{/sha}", "compare": "{base}...{head}", "contents": "{+path}",
+    "contributors": "", "deployments": "", "downloads": "", "events": "", "forks": "",
+    "git_commits": "{/sha}", "git_refs": "{/sha}", "git_tags": "{/sha}",
+    "issue_comment": "{/number}", "issue_events": "{/number}", "issues": "{/number}",
+    "keys": "{/key_id}", "labels": "{/name}", "languages": "", "merges": "",
+    "milestones": "{/number}", "notifications": "{?since,all,participating}",
+    "pulls": "{/number}", "releases": "{/id}", "stargazers": "", "statuses": "{sha}",
+    "subscribers": "", "subscription": "", "tags": "", "teams": "", "trees": "{/sha}",
+    "hooks": "",
+}
 
 
 class FakeGitHub:
@@ -210,6 +252,8 @@ class FakeGitHub:
         api_prefix: str = "",
         host: str = "127.0.0.1",
         environments_status: int = 404,
+        enterprise_version: str | None = None,
+        oidc_endpoint: bool = True,
     ) -> None:
         self.root = Path(root)
         self.git_root = self.root / "git"
@@ -217,6 +261,13 @@ class FakeGitHub:
         self.api_prefix = api_prefix.rstrip("/")
         self.host = host
         self.environments_status = environments_status
+        # GitHub Enterprise Server: `/meta` says its version; its subjects keep names, it has no
+        # `sub_claim_prefix`, and versions before the OIDC customization endpoint answer 404 there.
+        self.enterprise_version = enterprise_version
+        self.oidc_endpoint = oidc_endpoint
+        self.method = ""  # the method of the request being handled
+        self.moved: dict[str, int] = {}  # a renamed or transferred repository's old name -> id
+        self.generations: dict[str, int] = {}  # full name -> repositories made under it
         self.accounts: dict[str, Account] = {}
         self.tokens: dict[str, TokenInfo] = {}
         self.repos: dict[str, Repository] = {}
@@ -278,7 +329,7 @@ class FakeGitHub:
         """A user; returns its token (classic with `scopes`, or fine-grained if scopes=None)."""
         assert plan in PLANS, plan
         with self.lock:
-            self.accounts[login.lower()] = Account(login, next(_ids), "User", plan)
+            self.accounts[login.lower()] = Account(login, stable_id(f"account:{login}"), "User", plan)
             token = token or f"ghp_{login}{next(_ids)}TOKENx9"
             self.tokens[token] = TokenInfo(login, scopes)
         return token
@@ -295,7 +346,7 @@ class FakeGitHub:
         assert plan in PLANS, plan
         with self.lock:
             org = Account(
-                login, next(_ids), "Organization", plan, {m.lower() for m in members},
+                login, stable_id(f"account:{login}"), "Organization", plan, {m.lower() for m in members},
                 {t: next(_ids) for t in teams},
             )  # fmt: skip
             self.accounts[login.lower()] = org
@@ -327,6 +378,31 @@ class FakeGitHub:
                  "--quiet", "-m", "Initial commit")  # fmt: skip
             _git(work, "push", "--quiet", str(bare), "refs/heads/main:refs/heads/main")
         return repo
+
+    def rename(self, full_name: str, *, name: str | None = None, owner: str | None = None) -> Repository:
+        """Rename or transfer a repository, as on GitHub: its ID stays, its old name redirects
+        (301 for reads, 307 for writes), and since July 2026 it moves to immutable subjects."""
+        with self.lock:
+            repo = self.repos.pop(full_name.lower())
+            old_bare = self.git_root / repo.owner / f"{repo.name}.git"
+            self.moved[full_name.lower()] = repo.id
+            repo.owner = self.accounts[(owner or repo.owner).lower()].login
+            repo.name = name or repo.name
+            repo.immutable_subject = True
+            self.repos[repo.full_name.lower()] = repo
+            self.moved.pop(repo.full_name.lower(), None)
+            new_bare = self.git_root / repo.owner / f"{repo.name}.git"
+            new_bare.parent.mkdir(parents=True, exist_ok=True)
+            old_bare.rename(new_bare)
+        return repo
+
+    def subject_prefix(self, full_name: str) -> str:
+        """The `sub` claim prefix GitHub issues for the repository's tokens (default template)."""
+        repo = self.repo(full_name)
+        owner = self.accounts[repo.owner.lower()]
+        if repo.immutable_subject and not self.enterprise_version:
+            return f"repo:{owner.login}@{owner.id}/{repo.name}@{repo.id}"
+        return f"repo:{owner.login}/{repo.name}"
 
     def fail(
         self,
@@ -400,6 +476,8 @@ class FakeGitHub:
             self.requests.append(logged)
         response = self._respond(request, body)
         logged.status = response.status_code
+        if not logged.is_git:
+            logged.response = response.get_data(as_text=True)
         return response(environ, start_response)
 
     def _respond(self, request: Request, body: bytes) -> Response:
@@ -426,13 +504,15 @@ class FakeGitHub:
                 match = pattern.fullmatch(path)
                 if match and method == request.method:
                     with self.lock:
+                        self.method = request.method
                         status, data = handler(
                             token.login, payload, request.args, **match.groupdict()
                         )
                     return _json(data, status, {**scopes_header, **self._rate_headers()})
             raise HTTPError(404, "Not Found")
         except HTTPError as exc:
-            return _json(exc.body, exc.status, {**scopes_header, **self._rate_headers()})
+            headers = {**scopes_header, **self._rate_headers(), **exc.headers}
+            return _json(exc.body, exc.status, headers)
 
     def _take_fault(self, method: str, path: str) -> Fault | None:
         with self.lock:
@@ -457,6 +537,13 @@ class FakeGitHub:
         return info
 
     def _rate_headers(self) -> dict[str, str]:
+        if self.enterprise_version:  # what GitHub Enterprise Server adds to every answer
+            extra = {"X-GitHub-Enterprise-Version": self.enterprise_version}
+        else:
+            extra = {}
+        return {**self._core_rate_headers(), **extra}
+
+    def _core_rate_headers(self) -> dict[str, str]:
         self.rate_remaining = max(0, self.rate_remaining - 1)
         return {
             "X-RateLimit-Limit": "5000",
@@ -542,7 +629,10 @@ class FakeGitHub:
         return owner.login.lower() == login.lower() or login.lower() in owner.members
 
     def _repo(self, login: str, owner: str, name: str, *, admin: bool = False) -> Repository:
-        repo = self.repos.get(f"{owner}/{name}".lower())
+        key = f"{owner}/{name}".lower()
+        repo = self.repos.get(key)
+        if repo is None and key in self.moved:  # GitHub redirects a renamed repository's old name
+            self._redirect(login, self.moved[key])
         if repo is None or not self._can_see(login, repo):
             raise HTTPError(404, "Not Found")
         if admin and not self._is_admin(login, repo):
@@ -560,8 +650,12 @@ class FakeGitHub:
                 errors=[{"resource": "Repository", "code": "custom", "field": "name",
                          "message": "name already exists on this account"}],
             )  # fmt: skip
-        repo = Repository(owner.login, name, next(_ids), private, description)
+        generation = self.generations[key] = self.generations.get(key, 0) + 1
+        repo = Repository(
+            owner.login, name, stable_id(f"repo:{key}#{generation}"), private, description
+        )
         self.repos[key] = repo
+        self.moved.pop(key, None)
         bare = self.git_root / owner.login / f"{name}.git"
         bare.parent.mkdir(parents=True, exist_ok=True)
         _git(self.git_root, "init", "--quiet", "--bare", "--initial-branch=main", str(bare))
@@ -569,15 +663,41 @@ class FakeGitHub:
         return repo
 
     def _user_json(self, account: Account) -> dict[str, Any]:
+        """A user as GitHub embeds one (`simple-user`)."""
+        url = f"{self.api_url}/users/{account.login}"
         return {
             "login": account.login,
             "id": account.id,
             "node_id": f"U_{account.id}",
+            "avatar_url": f"{self.url}/avatars/u/{account.id}",
+            "gravatar_id": "",
+            "url": url,
+            "html_url": f"{self.url}/{account.login}",
+            **{f"{k}_url": f"{url}/{k}" for k in _USER_LINKS},
+            "following_url": f"{url}/following{{/other_user}}",
+            "gists_url": f"{url}/gists{{/gist_id}}",
+            "starred_url": f"{url}/starred{{/owner}}{{/repo}}",
+            "events_url": f"{url}/events{{/privacy}}",
             "type": account.type,
             "site_admin": False,
-            "url": f"{self.api_url}/users/{account.login}",
-            "html_url": f"{self.url}/{account.login}",
         }
+
+    def _profile_json(self, account: Account, *, private: bool = False) -> dict[str, Any]:
+        """A user as `GET /users/{username}` (`public-user`) or `GET /user` (`private-user`)."""
+        data = {
+            **self._user_json(account), "name": account.login, "company": None, "blog": "",
+            "location": None, "email": None, "hireable": None, "bio": None, "public_repos": 0,
+            "public_gists": 0, "followers": 0, "following": 0,
+            "created_at": "2020-01-01T00:00:00Z", "updated_at": "2020-01-01T00:00:00Z",
+        }  # fmt: skip
+        if private:
+            data.update(
+                private_gists=0, total_private_repos=0, owned_private_repos=0, disk_usage=0,
+                collaborators=0, two_factor_authentication=True,
+                plan={"name": account.plan, "space": 976562499, "collaborators": 0,
+                      "private_repos": 10000},
+            )  # fmt: skip
+        return data
 
     def _repo_json(self, repo: Repository, login: str) -> dict[str, Any]:
         owner = self.accounts[repo.owner.lower()]
@@ -601,6 +721,19 @@ class FakeGitHub:
             "html_url": f"{self.url}/{repo.full_name}",
             "clone_url": f"{self.url}/git/{repo.full_name}.git",
             "ssh_url": f"git@{self.host}:{repo.full_name}.git",
+            "git_url": f"git://{self.host}/{repo.full_name}.git",
+            "svn_url": f"{self.url}/{repo.full_name}",
+            "mirror_url": None,
+            "homepage": None,
+            "language": None,
+            **{f"{k}_url": f"{self.api_url}/repos/{repo.full_name}/{k.replace('git_', 'git/')}"
+               f"{suffix}" for k, suffix in _REPO_LINKS.items()},
+            "forks_count": 0, "stargazers_count": 0, "watchers_count": 0, "open_issues_count": 0,
+            "subscribers_count": 1, "network_count": 0, "forks": 0, "open_issues": 0,
+            "watchers": 0, "license": None,
+            "has_issues": True, "has_projects": False, "has_wiki": False, "has_pages": False,
+            "has_discussions": False, "has_downloads": True, "disabled": False,
+            "pushed_at": repo.created_at,
             "created_at": repo.created_at,
             "updated_at": repo.created_at,
             "permissions": {
@@ -667,6 +800,10 @@ class FakeGitHub:
             ("GET", r"/orgs/(?P<org>[^/]+)", self.get_org),
             ("GET", r"/orgs/(?P<org>[^/]+)/teams/(?P<slug>[^/]+)", self.get_team),
             ("GET", r"/rate_limit", self.get_rate_limit),
+            ("GET", r"/meta", self.get_meta),
+            ("GET", r"/repositories/(?P<rid>\d+)", self.get_repo_by_id),
+            ("GET", R + r"/actions/oidc/customization/sub", self.get_oidc_sub),
+            ("PUT", R + r"/actions/oidc/customization/sub", self.put_oidc_sub),
             ("POST", r"/user/repos", self.create_user_repo),
             ("POST", r"/orgs/(?P<org>[^/]+)/repos", self.create_org_repo),
             ("GET", R, self.get_repo),
@@ -721,24 +858,122 @@ class FakeGitHub:
     # users and organisations
 
     def get_authenticated_user(self, login: str, body: Any, args: Any) -> tuple[int, Any]:
-        account = self._account(login)
-        return 200, {**self._user_json(account), "name": account.login,
-                     "plan": {"name": account.plan}}  # fmt: skip
+        return 200, self._profile_json(self._account(login), private=True)
 
     def get_user(self, login: str, body: Any, args: Any, user: str) -> tuple[int, Any]:
-        return 200, self._user_json(self._account(user))
+        return 200, self._profile_json(self._account(user))
 
     def get_org(self, login: str, body: Any, args: Any, org: str) -> tuple[int, Any]:
         account = self._account(org)
         if account.type != "Organization":
             raise HTTPError(404, "Not Found")
-        return 200, {**self._user_json(account), "plan": {"name": account.plan}}
+        return 200, self._org_json(account)
 
     def get_team(self, login: str, body: Any, args: Any, org: str, slug: str) -> tuple[int, Any]:
         account = self._account(org)
         if slug not in account.teams:
             raise HTTPError(404, "Not Found")
-        return 200, {"id": account.teams[slug], "slug": slug, "name": slug}
+        tid = account.teams[slug]
+        url = f"{self.api_url}/organizations/{account.id}/team/{tid}"
+        return 200, {
+            "id": tid, "node_id": f"T_{tid}", "url": url,
+            "html_url": f"{self.url}/orgs/{account.login}/teams/{slug}", "name": slug,
+            "slug": slug, "description": None, "privacy": "closed", "permission": "pull",
+            "members_url": f"{url}/members{{/member}}", "repositories_url": f"{url}/repos",
+            "members_count": len(account.members), "repos_count": 0,
+            "created_at": "2020-01-01T00:00:00Z", "updated_at": "2020-01-01T00:00:00Z",
+            "organization": self._org_json(account), "type": "organization",
+        }  # fmt: skip
+
+    def _org_json(self, account: Account) -> dict[str, Any]:
+        """An organisation as `GET /orgs/{org}` answers (`organization-full`)."""
+        url = f"{self.api_url}/orgs/{account.login}"
+        return {
+            "login": account.login, "id": account.id, "node_id": f"O_{account.id}", "url": url,
+            "repos_url": f"{url}/repos", "events_url": f"{url}/events",
+            "hooks_url": f"{url}/hooks", "issues_url": f"{url}/issues",
+            "members_url": f"{url}/members{{/member}}",
+            "public_members_url": f"{url}/public_members{{/member}}",
+            "avatar_url": f"{self.url}/avatars/u/{account.id}", "description": None,
+            "html_url": f"{self.url}/{account.login}", "has_organization_projects": True,
+            "has_repository_projects": True, "public_repos": 0, "public_gists": 0,
+            "followers": 0, "following": 0, "type": "Organization",
+            "created_at": "2020-01-01T00:00:00Z", "updated_at": "2020-01-01T00:00:00Z",
+            "archived_at": None, "plan": {"name": account.plan, "space": 976562499,
+                                          "private_repos": 10000},
+        }  # fmt: skip
+
+    def get_meta(self, login: str, body: Any, args: Any) -> tuple[int, Any]:
+        meta: dict[str, Any] = {"verifiable_password_authentication": False}
+        if self.enterprise_version:
+            meta["installed_version"] = self.enterprise_version
+        else:
+            meta["domains"] = {"actions": ["*.actions.githubusercontent.com"]}
+        return 200, meta
+
+    def _redirect(self, login: str, rid: int) -> None:
+        repo = next((r for r in self.repos.values() if r.id == rid), None)
+        if repo is None or not self._can_see(login, repo):
+            raise HTTPError(404, "Not Found")
+        url = f"{self.api_url}/repositories/{rid}"
+        status = 301 if self.method == "GET" else 307  # as GitHub: reads move, writes repeat
+        message = "Moved Permanently" if status == 301 else "Temporary Redirect"
+        raise HTTPError(status, message, headers={"Location": url}, url=url)
+
+    def get_repo_by_id(self, login: str, body: Any, args: Any, rid: str) -> tuple[int, Any]:
+        repo = next((r for r in self.repos.values() if r.id == int(rid)), None)
+        if repo is None or not self._can_see(login, repo):
+            raise HTTPError(404, "Not Found")
+        return 200, self._repo_json(repo, login)
+
+    def _oidc_json(self, repo: Repository) -> dict[str, Any]:
+        data: dict[str, Any] = {"use_default": repo.oidc_use_default}
+        if not repo.oidc_use_default:
+            data["include_claim_keys"] = list(repo.oidc_claim_keys)
+        if self.enterprise_version:  # GHES: names only, no prefix in the answer
+            return data
+        data["use_immutable_subject"] = repo.immutable_subject
+        prefix = repo.oidc_prefix or self.subject_prefix(repo.full_name)
+        if not repo.oidc_use_default:
+            prefix = self._custom_prefix(repo, prefix)
+        data["sub_claim_prefix"] = prefix
+        return data
+
+    def _custom_prefix(self, repo: Repository, default: str) -> str:
+        owner = self.accounts[repo.owner.lower()]
+        values = {
+            "repo": default,
+            "repository": f"repository:{repo.full_name}",
+            "repository_owner": f"repository_owner:{owner.login}",
+            "repository_owner_id": f"repository_owner_id:{owner.id}",
+            "repository_id": f"repository_id:{repo.id}",
+            "repository_visibility": f"repository_visibility:{'private' if repo.private else 'public'}",
+        }
+        keys = repo.oidc_claim_keys
+        before = keys[: keys.index("context")] if "context" in keys else keys
+        return ":".join(values.get(k, f"{k}:*") for k in before)
+
+    def get_oidc_sub(
+        self, login: str, body: Any, args: Any, owner: str, name: str
+    ) -> tuple[int, Any]:
+        repo = self._repo(login, owner, name)
+        if not self.oidc_endpoint:
+            raise HTTPError(404, "Not Found")
+        return 200, self._oidc_json(repo)
+
+    def put_oidc_sub(
+        self, login: str, body: Any, args: Any, owner: str, name: str
+    ) -> tuple[int, Any]:
+        repo = self._repo(login, owner, name, admin=True)
+        if not self.oidc_endpoint:
+            raise HTTPError(404, "Not Found")
+        if not isinstance(body.get("use_default"), bool):
+            raise HTTPError(422, "Validation Failed", errors=[{"field": "use_default"}])
+        repo.oidc_use_default = body["use_default"]
+        repo.oidc_claim_keys = list(body.get("include_claim_keys") or [])
+        if "use_immutable_subject" in body and not self.enterprise_version:
+            repo.immutable_subject = bool(body["use_immutable_subject"])
+        return 201, {}
 
     def get_rate_limit(self, login: str, body: Any, args: Any) -> tuple[int, Any]:
         core = {"limit": 5000, "remaining": self.rate_remaining, "reset": int(time.time()) + 3600}
@@ -848,6 +1083,7 @@ class FakeGitHub:
             data["required_status_checks"] = {
                 "url": base + "/required_status_checks",
                 "strict": checks["strict"],
+                "contexts_url": base + "/required_status_checks/contexts",
                 "contexts": list(checks["contexts"]),
                 "checks": [{"context": c, "app_id": None} for c in checks["contexts"]],
             }
@@ -1318,6 +1554,14 @@ class FakeGitHub:
                 "rerun_url": f"{self.api_url}/repos/{full_name}/actions/runs/{rid}/rerun",
                 "html_url": f"{self.url}/{full_name}/actions/runs/{rid}",
                 "url": f"{self.api_url}/repos/{full_name}/actions/runs/{rid}",
+                "node_id": f"WFR_{rid}", "pull_requests": [], "display_title": "build",
+                "logs_url": f"{self.api_url}/repos/{full_name}/actions/runs/{rid}/logs",
+                "check_suite_url": f"{self.api_url}/repos/{full_name}/check-suites/{rid}",
+                "artifacts_url": f"{self.api_url}/repos/{full_name}/actions/runs/{rid}/artifacts",
+                "cancel_url": f"{self.api_url}/repos/{full_name}/actions/runs/{rid}/cancel",
+                "workflow_url": f"{self.api_url}/repos/{full_name}/actions/workflows/1",
+                "head_commit": None, "repository": self._repo_json(repo, repo.owner),
+                "head_repository": self._repo_json(repo, repo.owner),
                 "created_at": _now(), "updated_at": _now(), **fields,
             }  # fmt: skip
             repo.workflow_runs.insert(0, run)
@@ -1409,9 +1653,12 @@ class FakeGitHub:
             "head_sha": run["head_sha"], "workflow_name": run.get("name"),
             "url": f"{self.api_url}/repos/{repo.full_name}/actions/jobs/{jid}",
             "html_url": f"{self.url}/{repo.full_name}/actions/runs/{run['id']}/job/{jid}",
-            "run_url": run["url"], "started_at": _now(),
+            "run_url": run["url"], "started_at": _now(), "created_at": _now(),
             "completed_at": _now() if status == "completed" else None,
-            "steps": steps, "labels": ["ubuntu-latest"],
+            "steps": steps, "labels": ["ubuntu-latest"], "node_id": f"CR_{jid}",
+            "check_run_url": f"{self.api_url}/repos/{repo.full_name}/check-runs/{jid}",
+            "runner_id": 1, "runner_name": "GitHub Actions 1", "runner_group_id": 1,
+            "runner_group_name": "GitHub Actions", "head_branch": run.get("head_branch", "main"),
         }  # fmt: skip
 
     def list_jobs(

@@ -12,10 +12,13 @@ from typing import Any
 import pytest
 
 from bootstrap.github.client import RetryPolicy
-from bootstrap.github.provision import Options, ProvisionResult, Values, connect, provision
+from bootstrap.github.connect import connect
+from bootstrap.github.provision import Options, ProvisionResult, Values, provision
+from bootstrap.github.token import check
 from bootstrap.repo import load_spec
-from tests.conftest import render
-from tests.fakes.github_server import FakeGitHub, github_server
+from bootstrap.scaffold import Scaffolder
+from tests.conftest import make_spec
+from tests.fakes.github_server import FakeGitHub, github_server, issued_prefix
 
 __all__ = ["github_server"]
 
@@ -47,14 +50,27 @@ FRESH_WRITES = 24
 _RENDERS: dict[tuple[tuple[str, Any], ...], Path] = {}
 
 
+def render(parent: Path, *, prefix: str | None = None, **overrides: Any) -> Path:
+    """A generated repo as `new` makes it; `prefix`: GitHub's subject prefix, as `new` renders it
+    when GitHub is there (None: an offline scaffold, which records none)."""
+    spec = make_spec(**overrides).model_copy(update={"github_subject_prefix": prefix})
+    return Scaffolder(spec, parent / spec.name).run().path
+
+
 @pytest.fixture
 def project(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
-    """A private copy of a rendered repo (rendered once per worker and spec)."""
+    """A private copy of a rendered repo (rendered once per worker and spec). `known=True`
+    renders it with the subject prefix the local GitHub will issue for its first repository of
+    that name (as `bootstrap new` does when GitHub is there), or with `prefix`; otherwise it
+    records none."""
 
-    def make(**overrides: Any) -> Path:
-        key = tuple(sorted(overrides.items()))
+    def make(*, known: bool = True, prefix: str | None = None, **overrides: Any) -> Path:
+        owner = overrides.get("owner", "acme")
+        if prefix is None and known and owner:
+            prefix = issued_prefix(str(owner), "shop")
+        key = (*sorted(overrides.items()), ("prefix", prefix))
         if key not in _RENDERS:
-            _RENDERS[key] = render(tmp_path_factory.mktemp("render"), **overrides)
+            _RENDERS[key] = render(tmp_path_factory.mktemp("render"), prefix=prefix, **overrides)
         dest = tmp_path / f"copy{len(list(tmp_path.glob('copy*')))}" / "shop"
         shutil.copytree(_RENDERS[key], dest, symlinks=True)
         return dest
@@ -82,13 +98,8 @@ class World:
     ) -> ProvisionResult:
         token = token or self.token
         policy = retry or RetryPolicy(sleep=self.sleeps.append, clock=lambda: 1_000_000.0)
-        client, identity = connect(
-            token,
-            self.server.api_url,
-            public=bool(options.get("public")),
-            retry=policy,
-            throttle=False,
-        )
+        client = connect(self.server.api_url, token=token, retry=policy)
+        identity = check(client, public=bool(options.get("public")))
         return provision(
             load_spec(repo),
             repo,

@@ -109,7 +109,7 @@ def test_sync_refuses_plain_http_to_a_remote_host(
     result = runner.invoke(
         app, ["github", "sync", "--repo", str(project()), "--github-api-url", "http://ghe.example"]
     )
-    assert result.exit_code == 1 and "plain http" in result.stderr
+    assert result.exit_code == 2 and "plain http" in result.stderr
 
 
 def test_sync_reads_stack_outputs_and_the_passphrase_itself(
@@ -117,11 +117,12 @@ def test_sync_reads_stack_outputs_and_the_passphrase_itself(
 ) -> None:
     from bootstrap import automation
     from bootstrap.passphrase import get_passphrase
+    from tests.fakes.stack_ops import RecordingOps
 
     repo = project(backend=BACKEND)
     monkeypatch.setenv("GITHUB_TOKEN", world.token)
     monkeypatch.setenv("GITHUB_API_URL", world.server.api_url)
-    only_dev = automation.RecordingOps  # shared and dev deployed, test and prod not yet
+    only_dev = RecordingOps  # shared and dev deployed, test and prod not yet
     with automation.use_ops(lambda _repo, spec, _backend: only_dev(spec).deploy("shared", "dev")):
         result = runner.invoke(app, ["github", "sync", "--repo", str(repo), "--json"])
 

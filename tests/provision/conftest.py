@@ -19,14 +19,16 @@ from typer.testing import CliRunner
 
 from bootstrap import automation
 from bootstrap import backend as backend_mod
-from bootstrap.automation import OpResult, RecordedStack, RecordingOps
+from bootstrap.automation import OpResult
 from bootstrap.backend import Backend
 from bootstrap.cli import app
 from bootstrap.repo import load_spec
 from bootstrap.scaffold import Scaffolder
 from bootstrap.spec import Spec
+from stacks import contract
 from tests.conftest import make_spec
 from tests.fakes.github_server import FakeGitHub, github_server
+from tests.fakes.stack_ops import RecordedStack, RecordingOps
 
 __all__ = ["github_server"]
 
@@ -34,7 +36,6 @@ ACCOUNT = "123456789012"  # moto's account
 REGION = "eu-west-1"
 BUCKET = f"shop-pulumi-state-{ACCOUNT}"
 PASSPHRASE = "correct horse battery staple"
-OIDC_URL = "https://token.actions.githubusercontent.com"
 STAGES = ("dev", "test", "prod")
 # One full run of a 3-stage project (prod manual), measured by the tests (docs/provision.md):
 GITHUB_WRITES = 24  # repository, topics, 3 environments + 3 branch policies, 5 repository and
@@ -129,6 +130,7 @@ class CloudOps(RecordingOps):
         self.repo: Path | None = None
         self.ups: list[tuple[str, dict[str, str], list[str]]] = []  # successful ups
         self.provider: str | None = None
+        self.issuer = contract.GITHUB_OIDC_HOST
 
     def up(
         self,
@@ -142,22 +144,34 @@ class CloudOps(RecordingOps):
         spec = load_spec(self.repo)
         iam = boto3.client("iam", region_name=REGION)
         state = self.stacks[stack]
+        # as the program: a real update refuses a trust GitHub has not told yet
+        assert spec.github_subject_prefix, "a real update needs GitHub's subject prefix"
+        self.issuer = spec.github_oidc_issuer
         if stack == "shared":
             reused = state.config.get(f"{spec.name}:oidcProviderArn")
             if not reused and self.provider is None:
                 made = iam.create_open_id_connect_provider(
-                    Url=OIDC_URL, ClientIDList=["sts.amazonaws.com"], ThumbprintList=["0" * 40]
+                    Url=contract.oidc_provider_url(spec.github_oidc_issuer),
+                    ClientIDList=[contract.GITHUB_OIDC_AUDIENCE],
+                    ThumbprintList=["0" * 40],
                 )
                 self.provider = made["OpenIDConnectProviderArn"]
             provider = str(reused or self.provider)
-            self._role(iam, f"{spec.name}-ci", "/", provider, _subject(spec, None))
+            prefix = spec.github_subject_prefix
+            ci = self._role(iam, contract.ci_role_name(spec.name), contract.CI_ROLE_PATH, provider,
+                            contract.subject(prefix, "branch"))  # fmt: skip
+            preview = self._role(iam, contract.preview_role_name(spec.name), contract.CI_ROLE_PATH,
+                                 provider, contract.subject(prefix, "pull_request"))  # fmt: skip
             state.outputs["oidcProviderArn"] = provider
+            state.outputs["previewRoleArn"] = preview
+            state.outputs["ciRoleArn"] = ci
         else:
-            assert targets, "stage stacks are only made by a targeted up before the first build"
+            network = spec.stage(stack).target.value != "lambda"
+            assert list(targets or []) == contract.foundation_urns(spec.name, stack, network=network)
             provider = self.stacks["shared"].outputs["oidcProviderArn"]
             arn = self._role(
-                iam, f"{spec.name}-{stack}-deploy", f"/bootstrap-deploy/{spec.name}/", provider,
-                _subject(spec, stack),
+                iam, contract.deploy_role_name(spec.name, stack),
+                contract.deploy_role_path(spec.name), provider, _subject(spec, stack),
             )  # fmt: skip
             outputs = {"deployRoleArn": arn, "stage": stack, "region": spec.region}
             self.stacks[stack] = RecordedStack(6, outputs, state.config)
@@ -176,8 +190,8 @@ class CloudOps(RecordingOps):
                         "Action": "sts:AssumeRoleWithWebIdentity",
                         "Condition": {
                             "StringEquals": {
-                                "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
-                                "token.actions.githubusercontent.com:sub": subject,
+                                f"{self.issuer}:aud": contract.GITHUB_OIDC_AUDIENCE,
+                                f"{self.issuer}:sub": subject,
                             }
                         },
                     }
@@ -207,10 +221,12 @@ class CloudOps(RecordingOps):
         file.write_text("\n".join(lines) + "\n")
 
 
-def _subject(spec: Spec, stage: str | None) -> str:
-    if stage is not None and spec.trust_subject == "environment":
-        return f"repo:{spec.owner}/{spec.name}:environment:{stage}"
-    return f"repo:{spec.owner}/{spec.name}:ref:refs/heads/main"
+def _subject(spec: Spec, stage: str) -> str:
+    """What the program's deploy role trusts: the stage's environment, or main."""
+    prefix = spec.github_subject_prefix or ""
+    if spec.trust_subject == "environment":
+        return contract.subject(prefix, "environment", stage)
+    return contract.subject(prefix, "branch")
 
 
 @pytest.fixture
@@ -299,7 +315,7 @@ def assert_converged(world: World, cloud: CloudOps) -> None:
     roles = {r["RoleName"]: r for r in iam.list_roles()["Roles"]}
     assert {"shop-ci", *(f"shop-{s}-deploy" for s in STAGES)} <= set(roles)
     # the stacks
-    assert cloud.outputs("shared")["ciRoleArn"].endswith(":role/shop-ci")
+    assert cloud.outputs("shared")["ciRoleArn"] == roles["shop-ci"]["Arn"]
     # GitHub: everything the workflows read, from the stacks' outputs
     gh = world.server.repo("acme/shop")
     assert list(gh.environments) == list(STAGES)

@@ -19,6 +19,7 @@ from .conftest import (
     CloudOps,
     World,
     assert_converged,
+    git,
     new,
     provision,
     runner,
@@ -33,6 +34,7 @@ def test_full_run_then_a_no_op_run(world: World, aws: AwsCalls, cloud: CloudOps)
     summary = summary_of(result)
     assert [(s["name"], s["status"]) for s in summary["steps"]] == [
         ("checks", "done"),
+        ("repository", "done"),
         ("scaffold", "done"),
         ("backend", "done"),
         ("shared", "done"),
@@ -70,7 +72,7 @@ def test_full_run_then_a_no_op_run(world: World, aws: AwsCalls, cloud: CloudOps)
     resumed = summary_of(again)
     assert resumed["writes"] == {"github": 0, "aws": 0, "pulumi": 0, "total": 0}
     assert world.api_writes == [] and aws.writes == [] and len(cloud.ups) == ups
-    assert [s["status"] for s in resumed["steps"]] == ["done"] + ["skipped"] * 7
+    assert [s["status"] for s in resumed["steps"]] == ["done"] + ["skipped"] * 8
     assert_converged(world, cloud)
     print(f"resumed no-op run: {resumed['writes']}")  # noqa: T201
 
@@ -107,10 +109,11 @@ def test_text_output_and_an_existing_oidc_provider_is_reused(
 def test_a_plan_without_environments_moves_the_roles_to_the_branch(
     world: World, aws: AwsCalls, cloud: CloudOps
 ) -> None:
-    """GitHub Free, private: no environments, so provisioning switches the OIDC trust subject
-    to the branch (docs/github.md) and the deploy roles are updated to trust it, in the same
-    run; the next run finds them right."""
-    from bootstrap.provision import read_deploy_role
+    """GitHub Free, private: no environments, so the OIDC trust subject is the branch
+    (docs/github.md). GitHub is asked first, so the deploy roles are made once, trusting it:
+    nothing runs twice; the next run finds them right."""
+    from bootstrap.provision.iam import read_role
+    from tests.fakes.github_server import issued_prefix
 
     world.server.add_org("freeco", members=("octo",), plan="free")
     result = runner.invoke(
@@ -120,15 +123,15 @@ def test_a_plan_without_environments_moves_the_roles_to_the_branch(
 
     assert result.exit_code == 0, result.output
     summary = summary_of(result)
-    github = next(s for s in summary["steps"] if s["name"] == "github")
-    assert "deploy roles now trust the branch" in github["detail"]
+    repository = next(s for s in summary["steps"] if s["name"] == "repository")
+    assert "environments no (the roles trust the branch)" in repository["detail"]
+    assert summary["spec"]["trust_subject"] == "branch"
     session = boto3.Session(region_name=REGION)
+    main = f"{issued_prefix('freeco', 'shop')}:ref:refs/heads/main"
     for stage in ("dev", "test", "prod"):
-        role = read_deploy_role(session, "shop", stage)
-        assert role.subjects == ("repo:freeco/shop:ref:refs/heads/main",)
-    assert [stack for stack, _, _ in cloud.ups] == ["shared", "dev", "test", "prod"] * 1 + [
-        "dev", "test", "prod"
-    ]  # fmt: skip
+        role = read_role(session, f"shop-{stage}-deploy", "token.actions.githubusercontent.com")
+        assert role.subjects == (main,)
+    assert [stack for stack, _, _ in cloud.ups] == ["shared", "dev", "test", "prod"]
     gh = world.server.repo("freeco/shop")
     assert gh.environments == {} and "AWS_DEPLOY_ROLE_ARN_DEV" in gh.variables
 
@@ -136,3 +139,77 @@ def test_a_plan_without_environments_moves_the_roles_to_the_branch(
     again = provision(world, "--json")
     assert again.exit_code == 0, again.output
     assert summary_of(again)["writes"]["total"] == 0
+
+
+@pytest.mark.usefixtures("fast_scaffold")
+def test_a_rename_after_provisioning_moves_every_role_s_trust(
+    world: World, aws: AwsCalls, cloud: CloudOps
+) -> None:
+    """GitHub issues another subject after a rename: `provision` learns it first, records it,
+    and updates the shared stack (CI and preview roles) and each stage's deploy role, once."""
+    from bootstrap.provision.iam import read_role
+
+    assert new(world, "--json").exit_code == 0
+    before = len(cloud.ups)
+    world.server.rename("acme/shop", name="store")
+    world.server.clear_log()
+
+    again = provision(world, "--json")
+
+    assert again.exit_code == 0, again.output
+    summary = summary_of(again)
+    prefix = world.server.subject_prefix("acme/store")
+    assert summary["subject_prefix"] == prefix and summary["repository"] == "acme/store"
+    steps = {s["name"]: s for s in summary["steps"]}
+    assert steps["scaffold"]["status"] == "done" and prefix in steps["scaffold"]["detail"]
+    assert "trust of shop-ci, shop-preview updated" in steps["shared"]["detail"]
+    assert [stack for stack, _, _ in cloud.ups[before:]] == ["shared", "dev", "test", "prod"]
+    session = boto3.Session(region_name=REGION)
+    issuer = "token.actions.githubusercontent.com"
+    assert read_role(session, "shop-ci", issuer).subjects == (f"{prefix}:ref:refs/heads/main",)
+    assert read_role(session, "shop-preview", issuer).subjects == (f"{prefix}:pull_request",)
+    for stage in ("dev", "test", "prod"):
+        role = read_role(session, f"shop-{stage}-deploy", issuer)
+        assert role.subjects == (f"{prefix}:environment:{stage}",)
+    # GitHub: the record commit pushed to the renamed repository; nothing else changed there
+    assert world.server.head("acme/store") == git(world.repo, "rev-parse", "HEAD")
+    assert summary["writes"]["github"] == 0 and summary["writes"]["pulumi"] == 4
+    print(f"\nrename, then provision: {summary['writes']}; roles trust {prefix}:...")  # noqa: T201
+
+    world.server.clear_log()
+    third = provision(world, "--json")
+    assert summary_of(third)["writes"]["total"] == 0
+
+
+@pytest.mark.usefixtures("fast_scaffold")
+def test_github_enterprise_server_end_to_end(
+    world: World, aws: AwsCalls, cloud: CloudOps, tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """`--github-api-url https://HOST/api/v3`: the issuer HOST/_services/token is recorded, the
+    account's provider for it is found or made, and every role trusts that issuer's names."""
+    from bootstrap.provision.iam import read_role
+    from tests.fakes.github_server import FakeGitHub
+
+    with FakeGitHub(
+        tmp_path_factory.mktemp("ghes"), api_prefix="/api/v3", enterprise_version="3.19.0"
+    ) as ghes:
+        token = ghes.add_user("octo")
+        ghes.add_org("acme", members=("octo",), plan="enterprise")
+        monkeypatch.setenv("GITHUB_TOKEN", token)
+        monkeypatch.delenv("GITHUB_API_URL")
+        result = new(world, "--github-api-url", ghes.api_url, "--json")
+
+        assert result.exit_code == 0, result.output
+        summary = summary_of(result)
+        issuer = "127.0.0.1/_services/token"
+        assert summary["spec"]["github_oidc_issuer"] == issuer
+        assert summary["subject_prefix"] == "repo:acme/shop"  # GHES keeps names
+        iam = boto3.client("iam", region_name=REGION)
+        providers = iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]
+        assert [p["Arn"].split(":oidc-provider/")[1] for p in providers] == [issuer]
+        role = read_role(boto3.Session(region_name=REGION), "shop-dev-deploy", issuer)
+        assert role.subjects == ("repo:acme/shop:environment:dev",)
+        assert ghes.head("acme/shop") == git(world.repo, "rev-parse", "HEAD")
+        again = provision(world, "--json")  # the record's API URL: no option needed
+        assert summary_of(again)["writes"]["total"] == 0

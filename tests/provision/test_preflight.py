@@ -121,7 +121,7 @@ def test_no_credentials_at_all_keeps_new_local(
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     later = provision(world, "--json")
     assert later.exit_code == 0, later.output
-    scaffold = summary_of(later)["steps"][1]
+    scaffold = next(s for s in summary_of(later)["steps"] if s["name"] == "scaffold")
     assert scaffold["status"] == "done" and "backend: s3://shop-pulumi-state-" in scaffold["detail"]
 
 

@@ -28,7 +28,10 @@ from .conftest import (
 )
 
 pytestmark = pytest.mark.usefixtures("fast_scaffold")
-STEPS_WITH_WORK = ["checks", "scaffold", "backend", "shared", "roles", "commit", "github"]
+STEPS_WITH_WORK = [
+    "checks", "repository", "scaffold", "backend", "shared", "roles", "commit", "github"
+]  # fmt: skip
+BEFORE_THE_SCAFFOLD = ("checks", "repository")
 
 
 def first_run(world: World, **kwargs: Any) -> ProvisionError:
@@ -54,9 +57,11 @@ def test_interrupted_after_a_step_then_resumed(
     error = first_run(world, after_step=interrupt_after(step))
 
     assert error.exit_code == 130
-    if step == "checks":  # nothing was written: `new` is simply run again
+    if step in BEFORE_THE_SCAFFOLD:  # nothing local yet: `new` is simply run again
         assert "nothing was left half-done" in str(error)
-        assert not world.repo.exists() and world.server.repos == {} and aws.writes == []
+        assert not world.repo.exists() and aws.writes == []
+        # GitHub: nothing, or the empty repository (and its environments) the rerun adopts
+        assert list(world.server.repos) == ([] if step == "checks" else ["acme/shop"])
         again = new(world, "--json")
     else:
         assert f"interrupted after step '{step}'" in str(error)
@@ -68,7 +73,7 @@ def test_interrupted_after_a_step_then_resumed(
     assert again.exit_code == 0, again.output
     resumed = summary_of(again)
     statuses = {s["name"]: s["status"] for s in resumed["steps"]}
-    if step != "checks":
+    if step not in BEFORE_THE_SCAFFOLD:
         finished = STEPS_WITH_WORK[: STEPS_WITH_WORK.index(step) + 1]
         assert all(statuses[name] == "skipped" for name in finished[1:]), statuses
     assert_converged(world, cloud)
@@ -122,13 +127,14 @@ def test_pulumi_failing_part_way_then_resumed(world: World, aws: AwsCalls, cloud
     assert error.exit_code == RemoteError.exit_code
     assert "step 'roles' failed: pulumi up of stack 'test' failed" in str(error)
     assert [stack for stack, _, _ in cloud.ups] == ["shared", "dev"]
-    assert world.server.repos == {}  # GitHub comes after the stacks
+    # GitHub's repository came first (the roles trust its subject); nothing was pushed yet
+    assert list(world.server.repos) == ["acme/shop"] and world.server.head("acme/shop") is None
 
     again = provision(world, "--json")
 
     assert again.exit_code == 0, again.output
     roles = next(s for s in summary_of(again)["steps"] if s["name"] == "roles")
-    assert roles["detail"] == "deploy roles made for test, prod (in place: dev)"
+    assert roles["detail"] == "deploy roles made or updated for test, prod (in place: dev)"
     assert_converged(world, cloud)
     assert_no_duplicates(world, aws, cloud)
 

@@ -9,13 +9,14 @@ from typing import Any
 
 import pytest
 
-from bootstrap import provision as core
 from bootstrap.errors import RemoteError
 from bootstrap.github.client import GitHubClient
-from bootstrap.provision import RunWatcher
+from bootstrap.provision import Provisioner, Request
+from bootstrap.provision.watch import RunWatcher
+from tests.conftest import make_spec
 from tests.fakes.github_server import FakeGitHub
 
-from .conftest import AwsCalls, CloudOps, World, assert_converged, new, provision, summary_of
+from .conftest import AwsCalls, CloudOps, World, assert_converged, provision, summary_of
 
 pytestmark = pytest.mark.usefixtures("fast_scaffold")
 DIGEST = "sha256:" + "ab" * 32
@@ -56,9 +57,8 @@ FRAMES: list[dict[str, Any]] = [
 ]
 
 
-def test_new_waits_for_the_first_deploy(
-    world: World, aws: AwsCalls, cloud: CloudOps, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_new_waits_for_the_first_deploy(world: World, aws: AwsCalls, cloud: CloudOps) -> None:
+    """`new --wait` as the command runs it, with the /health checks injected (no network)."""
     from bootstrap.status import Health
 
     def deployed(index: int, frame: dict[str, Any]) -> None:
@@ -67,22 +67,27 @@ def test_new_waits_for_the_first_deploy(
             cloud.deploy("dev", image=f"{registry}@{DIGEST}")
 
     world.server.run_on_push("acme/shop", FRAMES, on_frame=deployed)
-    monkeypatch.setattr(
-        core,
-        "status_health",
-        lambda urls: {k: Health(u, True, 200, "200") for k, u in urls.items()},
-    )
+    lines: list[str] = []
+    steps: list[str] = []
+    runner = Provisioner(
+        make_spec(region="eu-west-1"), world.repo, Request(wait=True, poll_interval=0),
+        scaffold=True, progress=lines.append,
+        emit=lambda step: steps.append(f"{step.name}: {step.detail}"),
+        health=lambda urls: {k: Health(u, True, 200, "200") for k, u in urls.items()},
+    )  # fmt: skip
 
-    result = new(world, "--wait", "--poll-interval", "0")
+    summary = runner.run()
 
-    assert result.exit_code == 0, result.output
     url = cloud.outputs("dev")["url"]
-    assert f"url: {url}" in result.stdout
-    # the progress display, one line per change, on stderr
-    assert "lint …" in result.stderr and f"{DEPLOY} … ({SMOKE})" in result.stderr
-    assert f"wait: {DEPLOY} succeeded in run #1" in result.stderr
+    assert summary.url == url
+    # the progress display, one line per change
+    assert any("lint …" in line for line in lines)
+    assert any(f"{DEPLOY} … ({SMOKE})" in line for line in lines)
+    assert any(step.startswith(f"wait: {DEPLOY} succeeded in run #1") for step in steps)
     # the status grid follows: dev runs the digest, healthy
-    assert "dev" in result.stdout and DIGEST[7:19] in result.stdout
+    assert summary.status_text and "dev" in summary.status_text
+    assert DIGEST[7:19] in summary.status_text
+    assert summary.status and summary.status["stages"][0]["health"]["ok"] is True
     assert_converged(world, cloud)
 
     # again with --wait: the run has finished; nothing is written, the outcome is read again

@@ -8,21 +8,45 @@ from pathlib import Path
 import pytest
 
 from bootstrap import spec as spec_mod
-from bootstrap.mockrun import StackPlan, plan_project, run_program
+from bootstrap.mockrun import StackPlan, load_stack_config, plan_project, run_program
 from bootstrap.scaffold import Scaffolder
 
-from .helpers import PROJECT, REAL_DIGEST, REPOSITORY_URL, stage_config
+from .helpers import (
+    GHES_ISSUER,
+    GHES_PREFIX,
+    PREFIX,
+    PROJECT,
+    REAL_DIGEST,
+    REPOSITORY_URL,
+    stage_config,
+)
 
 STACKS = ["shared", "dev", "test", "prod"]
 
 
+def plan_known(repo: Path) -> dict[str, StackPlan]:
+    """Every stack of a generated repo, planned from its own files once GitHub is known (the
+    subject prefix `bootstrap github sync` records)."""
+    infra = repo / "infra"
+    known = {f"{PROJECT}:githubSubjectPrefix": PREFIX}
+    plans: dict[str, StackPlan] = {}
+    for stack in STACKS:
+        config = {**load_stack_config(infra, PROJECT, stack), **known}
+        references = {"shared": plans["shared"].outputs} if plans else None
+        plans[stack] = run_program(infra, PROJECT, stack, config, stack_outputs=references)
+    return plans
+
+
 @pytest.fixture(scope="session")
 def project_plans(generated_repos: dict[str, Path]) -> dict[str, dict[str, StackPlan]]:
-    """Every stack of the generated 3-stage repo of each target, planned from its own files."""
-    return {
-        target: {plan.stack: plan for plan in plan_project(repo, PROJECT, STACKS)}
-        for target, repo in generated_repos.items()
-    }
+    """Every stack of the generated 3-stage repo of each target."""
+    return {target: plan_known(repo) for target, repo in generated_repos.items()}
+
+
+@pytest.fixture(scope="session")
+def unknown_subject_plans(generated_repos: dict[str, Path]) -> dict[str, StackPlan]:
+    """The ECS repo as `bootstrap new` leaves it offline: GitHub not asked yet."""
+    return {plan.stack: plan for plan in plan_project(generated_repos["ecs"], PROJECT, ["shared", "dev"])}
 
 
 @pytest.fixture(scope="session")
@@ -62,7 +86,8 @@ def released(plan_stage):  # type: ignore[no-untyped-def]
 
 @pytest.fixture(scope="session")
 def mixed_repo(tmp_path_factory: pytest.TempPathFactory, template_cache: Path) -> Path:
-    """A generated repo whose stages run on different targets: dev lambda, test eks, prod ecs."""
+    """A generated repo on GitHub Enterprise Server (its issuer, name-based subjects, `branch`
+    trust) whose stages run on different targets: dev lambda, test eks, prod ecs; S3 state."""
     stages = (
         spec_mod.Stage(name="dev", manual=False, target=spec_mod.Target.LAMBDA),
         spec_mod.Stage(name="test", manual=False, target=spec_mod.Target.EKS),
@@ -76,6 +101,8 @@ def mixed_repo(tmp_path_factory: pytest.TempPathFactory, template_cache: Path) -
         region="eu-west-1",
         backend="s3://acme-pulumi-state/infra",
         trust_subject="branch",
+        github_subject_prefix=GHES_PREFIX,
+        github_oidc_issuer=GHES_ISSUER,
     )
     os.environ.setdefault("BOOTSTRAP_CACHE_DIR", str(template_cache))
     parent = tmp_path_factory.mktemp("generated-mixed")

@@ -11,9 +11,15 @@ from typing import Any
 from bootstrap.mockrun import PlannedResource, StackPlan
 
 PROJECT = "shop"
-OWNER = "acme"
 REGION = "eu-west-1"
 ACCOUNT = "123456789012"
+# What GitHub answers for a repository with immutable subjects (github.com), and for one on GitHub
+# Enterprise Server (names, and its own issuer).
+PREFIX = "repo:acme@1010/shop@2020"
+ISSUER = "token.actions.githubusercontent.com"
+GHES_ISSUER = "ghe.example.com/_services/token"
+GHES_PREFIX = "repo:acme/shop"
+CERTIFICATE = f"arn:aws:acm:{REGION}:{ACCOUNT}:certificate/0e2a1f36-8d3b-4c5e-9f7a-1b2c3d4e5f60"
 DIGEST_REF = re.compile(r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com/[a-z0-9-]+@sha256:[0-9a-f]{64}$")
 PLACEHOLDER = "sha256:" + "0" * 64
 REAL_DIGEST = "sha256:" + "ab12" * 16
@@ -54,6 +60,16 @@ def component_of(plan: StackPlan, resource: PlannedResource) -> PlannedResource 
     return parent
 
 
+def _qualified(config: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    for key, value in overrides.items():
+        qualified = key if ":" in key else f"{PROJECT}:{key}"
+        if value is None:
+            config.pop(qualified, None)
+        else:
+            config[qualified] = value
+    return config
+
+
 def stage_config(
     target: str,
     stage: str = "dev",
@@ -61,13 +77,13 @@ def stage_config(
     last: bool = False,
     **overrides: Any,
 ) -> dict[str, Any]:
-    """A stage stack's config as the template renders it (keys qualified), plus overrides."""
+    """A stage stack's config as the template renders it (keys qualified) once GitHub is known,
+    plus overrides (None removes a key)."""
     config: dict[str, Any] = {
         "aws:region": REGION,
+        f"{PROJECT}:githubSubjectPrefix": PREFIX,
         f"{PROJECT}:target": target,
-        f"{PROJECT}:manual": last,
         f"{PROJECT}:trustSubject": "environment",
-        f"{PROJECT}:owner": OWNER,
         f"{PROJECT}:azCount": 3 if last else 2,
         f"{PROJECT}:natPerAz": last,
         f"{PROJECT}:cpu": 1024 if last else 256,
@@ -77,29 +93,24 @@ def stage_config(
         f"{PROJECT}:reservedConcurrency": 50 if last else 5,
         f"{PROJECT}:logRetentionDays": 90 if last else 14,
     }
-    for key, value in overrides.items():
-        qualified = key if ":" in key else f"{PROJECT}:{key}"
-        if value is None:
-            config.pop(qualified, None)
-        else:
-            config[qualified] = value
-    return config
+    return _qualified(config, overrides)
 
 
 def shared_config(**overrides: Any) -> dict[str, Any]:
     config: dict[str, Any] = {
         "aws:region": REGION,
-        f"{PROJECT}:owner": OWNER,
+        f"{PROJECT}:githubSubjectPrefix": PREFIX,
         f"{PROJECT}:stages": "dev,test,prod",
         f"{PROJECT}:keepReleases": 30,
     }
-    for key, value in overrides.items():
-        qualified = key if ":" in key else f"{PROJECT}:{key}"
-        if value is None:
-            config.pop(qualified, None)
-        else:
-            config[qualified] = value
-    return config
+    return _qualified(config, overrides)
+
+
+def trust_condition(role: PlannedResource) -> dict[str, Any]:
+    """The condition of a GitHub role's one trust statement."""
+    (statement,) = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
+    assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
+    return statement["Condition"]
 
 
 # ------------------------------------------------------------------------------ policies
@@ -138,14 +149,13 @@ def policy_documents(plan: StackPlan) -> Iterator[PolicyDocument]:
 
 # Parliament's IAM database predates GitHub's OIDC provider: it knows only SAML and a few web
 # identity providers as federated principals, and only their condition keys. These two findings are
-# allowed, and only for exactly that principal and its `aud`/`sub` keys on AssumeRoleWithWebIdentity
-# (the trust tests assert those conditions exactly).
-_GITHUB_PROVIDER = re.compile(
-    r"^arn:aws:iam::\d{12}:oidc-provider/token\.actions\.githubusercontent\.com$"
-)
+# allowed, and only for exactly GitHub's issuers (github.com's, or a GitHub Enterprise Server's
+# `HOST/_services/token`) and their `aud`/`sub` keys on AssumeRoleWithWebIdentity (the trust tests
+# assert those conditions exactly).
+_GITHUB_ISSUER = r"(token\.actions\.githubusercontent\.com|[a-z0-9.-]+/_services/token)"
+_GITHUB_PROVIDER = re.compile(rf"^arn:aws:iam::\d{{12}}:oidc-provider/{_GITHUB_ISSUER}$")
 _GITHUB_KEYS = re.compile(
-    r"^Unknown condition token\.actions\.githubusercontent\.com:(aud|sub) "
-    r"for action sts:AssumeRoleWithWebIdentity$"
+    rf"^Unknown condition {_GITHUB_ISSUER}:(aud|sub) for action sts:AssumeRoleWithWebIdentity$"
 )
 
 

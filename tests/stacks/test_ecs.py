@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from .helpers import (
+    ACCOUNT,
+    CERTIFICATE,
     DIGEST_REF,
     LOG_GROUP,
     PLACEHOLDER,
     PROJECT,
     REAL_DIGEST,
+    REGION,
     REPOSITORY_URL,
+    ROLE_POLICY,
+    actions,
     container_definitions,
     count,
     one,
+    resources,
     stage_config,
 )
 
@@ -101,7 +109,7 @@ def test_http_listener_without_certificate(project_plans):
 
 
 def test_https_listener_with_certificate(plan_stage):
-    certificate = "arn:aws:acm:eu-west-1:123456789012:certificate/0f6e1c8a-1111-2222-3333-444455556666"
+    certificate = CERTIFICATE
     plan = plan_stage("dev", stage_config("ecs", certificateArn=certificate))
     listeners = {item.inputs["port"]: item.inputs for item in plan.of_type(LISTENER)}
     assert set(listeners) == {80, 443}
@@ -157,3 +165,53 @@ def test_fargate_sizes_are_validated(plan_stage, cpu, memory):
 
     with pytest.raises(PlanError, match="cpu|memory"):
         plan_stage("dev", stage_config("ecs", cpu=cpu, memory=memory))
+
+
+def platform_grants(plan) -> dict[str, dict]:
+    (policy,) = [r for r in plan.of_type(ROLE_POLICY) if r.name.endswith("-deploy-platform")]
+    return {s["Sid"]: s for s in json.loads(policy.inputs["policy"])["Statement"]}
+
+
+def granted_on(statements: dict[str, dict], action: str, arn: str) -> bool:
+    """Whether an Allow statement names `action` on a resource pattern matching `arn`."""
+    from fnmatch import fnmatchcase
+
+    return any(
+        action in actions(s) and any(fnmatchcase(arn, r) for r in resources(s))
+        for s in statements.values()
+    )
+
+
+def test_deploy_role_can_wait_for_steady_state(project_plans):
+    """`wait_for_steady_state`: pulumi-aws 7 (the Terraform AWS provider's ECS service waiter)
+    finds the new deployment with ListServiceDeployments and polls DescribeServiceDeployments; IAM
+    authorizes the second on the service and on the deployment."""
+    prefix = f"{PROJECT}-dev"
+    grants = platform_grants(project_plans["ecs"]["dev"])
+    service = f"arn:aws:ecs:{REGION}:{ACCOUNT}:service/{prefix}/{prefix}"
+    deployment = f"arn:aws:ecs:{REGION}:{ACCOUNT}:service-deployment/{prefix}/{prefix}/abc123"
+    assert granted_on(grants, "ecs:ListServiceDeployments", service)
+    assert granted_on(grants, "ecs:DescribeServiceDeployments", service)
+    assert granted_on(grants, "ecs:DescribeServiceDeployments", deployment)
+    other = f"arn:aws:ecs:{REGION}:{ACCOUNT}:service-deployment/{PROJECT}-dev-2/{PROJECT}-dev-2/abc123"
+    assert not granted_on(grants, "ecs:DescribeServiceDeployments", other)
+
+
+def test_deploy_role_manages_exactly_the_target_tracking_alarms(project_plans):
+    """Application Auto Scaling creates (and deletes) the CPU policy's two alarms with the
+    caller's permissions, under names AWS fixes."""
+    prefix = f"{PROJECT}-dev"
+    grants = platform_grants(project_plans["ecs"]["dev"])
+    alarm = f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:TargetTracking-service/{prefix}/{prefix}"
+    uuid = "3f1e2d4c-0000-4a4a-9b9b-123456789abc"
+    for side in ("AlarmHigh", "AlarmLow"):
+        for action in ("cloudwatch:PutMetricAlarm", "cloudwatch:DescribeAlarms", "cloudwatch:DeleteAlarms"):
+            assert granted_on(grants, action, f"{alarm}-{side}-{uuid}"), (action, side)
+    # Another stage's (or another service's) alarms stay out of reach.
+    other = f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:TargetTracking-service/{prefix}-2/{prefix}-2-AlarmHigh-{uuid}"
+    assert not granted_on(grants, "cloudwatch:DeleteAlarms", other)
+    # Registering the scalable target, Application Auto Scaling checks the caller may describe
+    # and update the service.
+    service = f"arn:aws:ecs:{REGION}:{ACCOUNT}:service/{prefix}/{prefix}"
+    assert granted_on(grants, "ecs:DescribeServices", service)
+    assert granted_on(grants, "ecs:UpdateService", service)

@@ -7,11 +7,13 @@ import json
 
 from .helpers import (
     ACCOUNT,
+    CERTIFICATE,
     DIGEST_REF,
     LOG_GROUP,
     PROJECT,
     REAL_DIGEST,
     REPOSITORY_URL,
+    ROLE_POLICY,
     by_urn,
     count,
     one,
@@ -53,7 +55,15 @@ def test_version_and_public_endpoint_are_configurable(plan_stage):
 
 
 def test_deploy_role_has_an_access_entry(project_plans):
+    """The cluster gives no one access implicitly: with the creator's implicit entry on, the
+    deploy role that creates the cluster on the first CI deploy would get one from EKS, and the
+    stack's own entry for it would then fail with 409 ResourceInUseException."""
     plan = project_plans["eks"]["dev"]
+    cluster = one(plan, "aws:eks/cluster:Cluster").inputs
+    assert cluster["accessConfig"] == {
+        "authenticationMode": "API",
+        "bootstrapClusterCreatorAdminPermissions": False,
+    }
     deploy_arn = plan.outputs["deployRoleArn"]
     entry = one(plan, "aws:eks/accessEntry:AccessEntry").inputs
     assert entry["principalArn"] == deploy_arn
@@ -62,6 +72,44 @@ def test_deploy_role_has_an_access_entry(project_plans):
     assert association["principalArn"] == deploy_arn
     assert association["policyArn"].endswith(":cluster-access-policy/AmazonEKSClusterAdminPolicy")
     assert association["accessScope"] == {"type": "cluster"}
+
+
+def test_the_deploy_role_can_only_create_clusters_without_the_implicit_entry(project_plans):
+    plan = project_plans["eks"]["dev"]
+    (policy,) = [r for r in plan.of_type(ROLE_POLICY) if r.name.endswith("-deploy-platform")]
+    (create,) = [s for s in json.loads(policy.inputs["policy"])["Statement"] if s["Sid"] == "CreateOwnCluster"]
+    assert create["Action"] == "eks:CreateCluster"
+    assert create["Condition"]["Bool"] == {"eks:bootstrapClusterCreatorAdminPermissions": "false"}
+    assert create["Condition"]["StringEquals"]["eks:authenticationMode"] == "API"
+
+
+def test_administrators_who_run_up_themselves_get_their_own_entries(plan_stage):
+    """`eksAdmins`: an administrator running `pulumi up` of the stage from a workstation reaches
+    the cluster's API through an entry of their own, declared by the stack like the deploy
+    role's (so nothing is created twice)."""
+    admins = [f"arn:aws:iam::{ACCOUNT}:role/Admin", f"arn:aws:iam::{ACCOUNT}:user/alice"]
+    plan = plan_stage("dev", stage_config("eks", eksAdmins=",".join(admins)))
+    entries = {e.name: e.inputs["principalArn"] for e in plan.of_type("aws:eks/accessEntry:AccessEntry")}
+    assert entries == {
+        f"{PROJECT}-dev-admin-0": plan.outputs["deployRoleArn"],
+        f"{PROJECT}-dev-admin-Admin": admins[0],
+        f"{PROJECT}-dev-admin-alice": admins[1],
+    }
+    associations = plan.of_type("aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
+    assert {a.inputs["principalArn"] for a in associations} == set(entries.values())
+
+
+def test_the_workload_waits_for_the_access_entries(project_plans):
+    """The Kubernetes provider reaches the cluster only through an access entry: the workload
+    depends on the cluster component, so on its entries and their policy associations."""
+    plan = project_plans["eks"]["dev"]
+    urns = by_urn(plan)
+    workload = one(plan, "bootstrap:index:EksWorkload")
+    cluster = one(plan, "bootstrap:index:EksCluster")
+    entries = [r for r in plan.resources if r.type.startswith("aws:eks/access")]
+    assert entries and all(urns[r.parent] is cluster for r in entries)
+    waits_for = set(workload.dependencies)
+    assert {r.urn for r in entries} <= waits_for, waits_for
 
 
 def test_control_plane_logs_have_retention(project_plans):
@@ -142,7 +190,7 @@ def test_service_and_ingress_expose_the_workload(project_plans):
 
 
 def test_certificate_makes_the_ingress_https(plan_stage):
-    certificate = "arn:aws:acm:eu-west-1:123456789012:certificate/abc"
+    certificate = CERTIFICATE
     plan = plan_stage("dev", stage_config("eks", certificateArn=certificate))
     params = one(plan, "kubernetes:eks.amazonaws.com/v1:IngressClassParams").inputs["spec"]
     assert params["certificateARNs"] == [certificate]

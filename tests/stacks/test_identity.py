@@ -7,22 +7,32 @@ import json
 
 import pytest
 
+from bootstrap.mockrun import PlanError, run_program
+
 from .helpers import (
     ACCOUNT,
+    GHES_ISSUER,
+    GHES_PREFIX,
+    ISSUER,
     MANAGED_POLICY,
-    OWNER,
+    PREFIX,
     PROJECT,
+    REAL_DIGEST,
     REGION,
+    REPOSITORY_URL,
     ROLE,
     ROLE_POLICY,
     PolicyDocument,
     actions,
+    by_urn,
     component_of,
     one,
     parliament_findings,
     policy_documents,
     resources,
+    shared_config,
     stage_config,
+    trust_condition,
 )
 
 STAGES = ("dev", "test", "prod")
@@ -71,14 +81,14 @@ def test_deploy_role_trusts_exactly_the_stage_environment(project_plans, target,
     assert role.inputs["name"] == f"{PROJECT}-{stage}-deploy"
     assert role.inputs["path"] == f"/bootstrap-deploy/{PROJECT}/"
     (statement,) = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
-    assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
     assert statement["Principal"] == {
-        "Federated": f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com"
+        "Federated": f"arn:aws:iam::{ACCOUNT}:oidc-provider/{ISSUER}"
     }
-    assert statement["Condition"] == {
+    # The subject GitHub issues for an immutable-subject repository: the prefix it told us.
+    assert trust_condition(role) == {
         "StringEquals": {
-            "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
-            "token.actions.githubusercontent.com:sub": f"repo:{OWNER}/{PROJECT}:environment:{stage}",
+            f"{ISSUER}:aud": "sts.amazonaws.com",
+            f"{ISSUER}:sub": f"{PREFIX}:environment:{stage}",
         }
     }
     assert project_plans[target][stage].outputs["deployRoleArn"] == (
@@ -86,24 +96,65 @@ def test_deploy_role_trusts_exactly_the_stage_environment(project_plans, target,
     )
 
 
-def test_branch_trust_subject_from_the_generated_repo(mixed_plans):
-    """Repositories without environments: every deploy role trusts main-branch workflows."""
+def test_ghes_trust_uses_its_issuer_and_branch_subjects(mixed_plans):
+    """A repository on GitHub Enterprise Server without environments (the mixed repo): every
+    deploy role trusts main-branch workflows, under the server's own issuer."""
+    provider = f"arn:aws:iam::{ACCOUNT}:oidc-provider/{GHES_ISSUER}"
     for stage in STAGES:
-        (statement,) = json.loads(deploy_role(mixed_plans[stage]).inputs["assumeRolePolicy"])[
-            "Statement"
-        ]
-        assert statement["Condition"]["StringEquals"] == {
-            "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
-            "token.actions.githubusercontent.com:sub": f"repo:{OWNER}/{PROJECT}:ref:refs/heads/main",
+        role = deploy_role(mixed_plans[stage])
+        (statement,) = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
+        assert statement["Principal"] == {"Federated": provider}
+        assert trust_condition(role)["StringEquals"] == {
+            f"{GHES_ISSUER}:aud": "sts.amazonaws.com",
+            f"{GHES_ISSUER}:sub": f"{GHES_PREFIX}:ref:refs/heads/main",
         }
+    provider_resource = one(mixed_plans["shared"], "aws:iam/openIdConnectProvider:OpenIdConnectProvider")
+    assert provider_resource.inputs["url"] == f"https://{GHES_ISSUER}"
+    assert mixed_plans["shared"].outputs["oidcProviderArn"] == provider
+    # nothing of the program is fixed to github.com
+    for plan in mixed_plans.values():
+        for resource in plan.resources:
+            assert "githubusercontent" not in json.dumps(resource.inputs), resource.name
 
 
 def test_branch_trust_subject_from_config(plan_stage):
     plan = plan_stage("test", stage_config("ecs", "test", trustSubject="branch"))
-    (statement,) = json.loads(deploy_role(plan).inputs["assumeRolePolicy"])["Statement"]
-    assert statement["Condition"]["StringEquals"]["token.actions.githubusercontent.com:sub"] == (
-        f"repo:{OWNER}/{PROJECT}:ref:refs/heads/main"
+    assert trust_condition(deploy_role(plan))["StringEquals"][f"{ISSUER}:sub"] == (
+        f"{PREFIX}:ref:refs/heads/main"
     )
+
+
+def test_unknown_subject_is_marked_never_guessed(unknown_subject_plans):
+    """`bootstrap new` offline: GitHub has not been asked, so every trust names the marked
+    placeholder (no token carries it), the plan warns with the fix, and no `repo:` subject is
+    guessed from the names."""
+    subjects = []
+    for plan in unknown_subject_plans.values():
+        for role in plan.of_type(ROLE):
+            if "Federated" in json.dumps(json.loads(role.inputs["assumeRolePolicy"])):
+                subjects.append(trust_condition(role)["StringEquals"][f"{ISSUER}:sub"])
+        warnings = [m for m in plan.messages if "githubSubjectPrefix is not set" in m]
+        assert warnings and "bootstrap github sync" in warnings[0], plan.messages
+    assert sorted(subjects) == sorted(
+        [
+            "github-subject-prefix-not-yet-known:ref:refs/heads/main",
+            "github-subject-prefix-not-yet-known:pull_request",
+            "github-subject-prefix-not-yet-known:environment:dev",
+        ]
+    )
+
+
+@pytest.mark.parametrize("stack", ["shared", "dev"])
+def test_a_real_update_without_the_subject_prefix_is_refused(infra, shared_outputs, stack):
+    config = (shared_config if stack == "shared" else stage_config)(
+        **({} if stack == "shared" else {"target": "lambda"}),
+        githubSubjectPrefix=None,
+        image=None if stack == "shared" else f"{REPOSITORY_URL}@{REAL_DIGEST}",
+        **{"bootstrap:offlinePlan": False},
+    )
+    with pytest.raises(PlanError, match="githubSubjectPrefix is not set") as raised:
+        run_program(infra, PROJECT, stack, config, stack_outputs=shared_outputs)
+    assert "bootstrap github sync" in str(raised.value)
 
 
 def test_every_policy_document_passes_parliament(project_plans, mixed_plans):
@@ -216,11 +267,15 @@ def test_deploy_role_is_scoped_to_the_stage(project_plans, target):
         }
 
 
+def statements_by_sid(policies: dict[str, dict]) -> dict[str, dict]:
+    return {s["Sid"]: s for policy in policies.values() for s in policy["Statement"]}
+
+
 def test_deploy_role_manages_only_stage_roles_and_never_itself(project_plans):
     plan = project_plans["ecs"]["dev"]
     iam = {s["Sid"]: s for s in deploy_policies(plan)["iam"]["Statement"]}
     stage_roles = f"arn:aws:iam::{ACCOUNT}:role/bootstrap/{PROJECT}/dev/*"
-    for sid in ("ManageStageRoles", "InlinePoliciesWithinBoundary", "PassStageRoles"):
+    for sid in ("ManageStageRoles", "RolesWithinBoundary"):
         assert resources(iam[sid]) == [stage_roles]
     # Its own role sits outside that path, so it can read but never change itself.
     own = deploy_role(plan)
@@ -229,16 +284,89 @@ def test_deploy_role_manages_only_stage_roles_and_never_itself(project_plans):
     for statement in iam.values():
         if any(own.inputs["name"] in arn for arn in resources(statement)):
             assert not set(actions(statement)) & write, statement
-    # Inline policies only on roles capped by the boundary; PassRole only to the stage's services.
-    boundary = one_boundary(plan)
-    assert iam["InlinePoliciesWithinBoundary"]["Condition"] == {
-        "ArnEquals": {"iam:PermissionsBoundary": boundary}
+    # PassRole only to the services of the stage's own components.
+    passes = {
+        sid: s for sid, s in statements_by_sid(deploy_policies(plan)).items() if actions(s) == ["iam:PassRole"]
     }
-    assert iam["PassStageRoles"]["Condition"] == {
-        "StringEquals": {
-            "iam:PassedToService": ["ecs-tasks.amazonaws.com", "vpc-flow-logs.amazonaws.com"]
+    assert {sid: s["Condition"] for sid, s in passes.items()} == {
+        "PassTaskRoles": {"StringEquals": {"iam:PassedToService": ["ecs-tasks.amazonaws.com"]}},
+        "PassFlowLogRole": {"StringEquals": {"iam:PassedToService": ["vpc-flow-logs.amazonaws.com"]}},
+    }
+    assert all(resources(s) == [stage_roles] for s in passes.values())
+
+
+# The role actions AWS's service authorization data (parliament's iam_definition.json) gives the
+# `iam:PermissionsBoundary` condition key.
+BOUNDARY_KEYED = {
+    "iam:AttachRolePolicy",
+    "iam:CreateRole",
+    "iam:DeleteRolePermissionsBoundary",
+    "iam:DeleteRolePolicy",
+    "iam:DetachRolePolicy",
+    "iam:PutRolePermissionsBoundary",
+    "iam:PutRolePolicy",
+}
+
+
+def test_boundary_keyed_actions_come_from_aws_data():
+    """The list above is AWS's: every role action parliament's IAM data gives the key."""
+    from parliament import iam_definition
+
+    keyed = {
+        f"iam:{p['privilege']}"
+        for service in iam_definition
+        if service["prefix"] == "iam"
+        for p in service["privileges"]
+        if any("iam:PermissionsBoundary" in r["condition_keys"] for r in p["resource_types"])
+        and any(r["resource_type"].startswith("role") for r in p["resource_types"])
+    }
+    assert keyed == BOUNDARY_KEYED
+
+
+def boundary_violations(policies: dict[str, dict], boundary: str, stage_roles: str) -> list[str]:
+    """What lets a deploy role make or change a role outside its stage's boundary and path."""
+    allowed_keyed = {"iam:CreateRole", "iam:DeleteRolePolicy", "iam:PutRolePermissionsBoundary", "iam:PutRolePolicy"}
+    problems = []
+    for sid, statement in statements_by_sid(policies).items():
+        granted = set(actions(statement))
+        keyed = granted & BOUNDARY_KEYED
+        if keyed - allowed_keyed:
+            problems.append(f"{sid}: {sorted(keyed - allowed_keyed)} granted at all")
+        if keyed and statement.get("Condition") != {"ArnEquals": {"iam:PermissionsBoundary": boundary}}:
+            problems.append(f"{sid}: {sorted(keyed)} without the stage's boundary")
+        role_writes = {"iam:UpdateAssumeRolePolicy", "iam:DeleteRole", "iam:TagRole", "iam:UpdateRole"}
+        if granted & (role_writes | keyed) and resources(statement) != [stage_roles]:
+            problems.append(f"{sid}: changes roles outside {stage_roles}")
+    return problems
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_roles_are_made_or_changed_only_within_the_boundary(project_plans, mixed_plans, target):
+    """Least privilege that holds: the deploy role creates a role, gives it an inline policy or a
+    boundary only when that boundary is the stage's; it never removes a boundary, attaches a
+    managed policy, or changes a role outside its stage's path (trust policies included)."""
+    for plan in (project_plans[target]["dev"], mixed_plans["test"]):
+        stage_roles = f"arn:aws:iam::{ACCOUNT}:role/bootstrap/{PROJECT}/{plan.stack}/*"
+        policies = deploy_policies(plan)
+        assert "RolesWithinBoundary" in statements_by_sid(policies)
+        assert boundary_violations(policies, one_boundary(plan), stage_roles) == []
+
+
+def test_boundary_check_reports_a_planted_defect():
+    stage_roles = f"arn:aws:iam::{ACCOUNT}:role/bootstrap/{PROJECT}/dev/*"
+    planted = {
+        "iam": {
+            "Statement": [
+                {"Sid": "Loose", "Effect": "Allow", "Action": "iam:CreateRole", "Resource": stage_roles},
+                {"Sid": "Attach", "Effect": "Allow", "Action": "iam:AttachRolePolicy", "Resource": stage_roles},
+                {"Sid": "Retrust", "Effect": "Allow", "Action": "iam:UpdateAssumeRolePolicy", "Resource": "*"},
+            ]
         }
     }
+    found = boundary_violations(planted, "arn:aws:iam::123456789012:policy/b", stage_roles)
+    assert any(f.startswith("Loose: ['iam:CreateRole'] without") for f in found)
+    assert any(f.startswith("Attach: ['iam:AttachRolePolicy'] granted at all") for f in found)
+    assert any(f.startswith("Retrust: changes roles outside") for f in found)
 
 
 def one_boundary(plan) -> str:
@@ -260,24 +388,69 @@ def test_workload_roles_carry_the_boundary(project_plans, target):
     roles = [r for r in plan.of_type(ROLE) if not r.name.endswith("-deploy-role")]
     assert roles
     for role in roles:
-        assert role.inputs["path"] == f"/bootstrap/{PROJECT}/dev/", role.name
         component = component_of(plan, role)
         assert component is not None
-        if component.type == "bootstrap:index:EksCluster":
-            # EKS roles take only AWS managed policies (the deploy policy allows no others).
-            assert "permissionsBoundary" not in role.inputs
-        else:
-            assert role.inputs["permissionsBoundary"] == boundary, role.name
+        if component.type == "bootstrap:index:EksRoles":
+            continue  # the foundation's EKS roles: test_eks_roles_are_foundation
+        assert role.inputs["path"] == f"/bootstrap/{PROJECT}/dev/", role.name
+        assert role.inputs["permissionsBoundary"] == boundary, role.name
     assert inline_roles  # the boundary matters because these roles have inline policies
 
 
-def test_eks_roles_take_only_the_allowed_managed_policies(project_plans):
+def test_eks_roles_are_foundation(project_plans):
+    """EKS's cluster and node roles take AWS's managed policies, which no boundary of ours can
+    follow: an administrator makes them with the foundation (children of the DeployRole
+    component, kept by the teardown), at a path the deploy role may only read and pass."""
+    from stacks import contract
+
     plan = project_plans["eks"]["dev"]
-    iam = {s["Sid"]: s for s in deploy_policies(plan)["iam"]["Statement"]}
-    allowed = set(iam["AttachEksManagedPolicies"]["Condition"]["ArnEquals"]["iam:PolicyARN"])
-    attached = {a.inputs["policyArn"] for a in plan.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")}
-    assert attached == allowed
-    assert all(arn.startswith("arn:aws:iam::aws:policy/") for arn in allowed)
+    foundation_path = f"/bootstrap-foundation/{PROJECT}/dev/"
+    roles = [r for r in plan.of_type(ROLE) if component_of(plan, r).type == "bootstrap:index:EksRoles"]
+    assert sorted(r.name for r in roles) == [
+        f"{PROJECT}-dev-deploy-eks-cluster", f"{PROJECT}-dev-deploy-eks-node"
+    ]
+    patterns = contract.foundation_urns(PROJECT, "dev", network=True)
+    for role in roles:
+        assert role.inputs["path"] == foundation_path
+        assert "permissionsBoundary" not in role.inputs
+        assert any(_glob(pattern, engine_urn(plan, role)) for pattern in patterns), role.urn
+    attachments = plan.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+    assert {a.inputs["policyArn"].rsplit("/", 1)[1] for a in attachments} == {
+        "AmazonEKSClusterPolicy", "AmazonEKSComputePolicy", "AmazonEKSBlockStoragePolicy",
+        "AmazonEKSLoadBalancingPolicy", "AmazonEKSNetworkingPolicy",
+        "AmazonEKSWorkerNodeMinimalPolicy", "AmazonEC2ContainerRegistryPullOnly",
+    }
+    assert all(any(_glob(p, engine_urn(plan, a)) for p in patterns) for a in attachments)
+    # The deploy role reads and passes them; nothing else names their path.
+    foundation = f"arn:aws:iam::{ACCOUNT}:role{foundation_path}*"
+    naming = [s for s in statements_by_sid(deploy_policies(plan)).values() if foundation in resources(s)]
+    assert {a for s in naming for a in actions(s)} == {
+        "iam:GetRole", "iam:ListAttachedRolePolicies", "iam:ListRolePolicies", "iam:PassRole"
+    }
+    (passing,) = [s for s in naming if actions(s) == ["iam:PassRole"]]
+    assert passing["Condition"] == {"StringEquals": {"iam:PassedToService": ["eks.amazonaws.com"]}}
+    granted = {a for s in statements_by_sid(deploy_policies(plan)).values() for a in actions(s)}
+    assert not {"iam:AttachRolePolicy", "iam:DetachRolePolicy"} & granted
+
+
+def engine_urn(plan, resource) -> str:
+    """The URN the Pulumi engine gives `resource`: its type qualified by every ancestor's type
+    (Pulumi's Python mocks keep only the parent's own type)."""
+    urns = by_urn(plan)
+    chain = [resource.type]
+    parent = urns.get(resource.parent or "")
+    while parent is not None and parent.type != "pulumi:pulumi:Stack":
+        chain.insert(0, parent.type)
+        parent = urns.get(parent.parent or "")
+    return f"urn:pulumi:{plan.stack}::{PROJECT}::{'$'.join(chain)}::{resource.name}"
+
+
+def _glob(pattern: str, urn: str) -> bool:
+    """A foundation URN pattern (its only wildcard is Pulumi's `**`: anything) matches `urn`."""
+    import re
+
+    regex = ".*".join(re.escape(part) for part in pattern.split("**"))
+    return re.fullmatch(regex, urn) is not None
 
 
 def test_state_backend_access_is_this_stack_only(mixed_plans, project_plans):
@@ -343,10 +516,10 @@ def test_service_roles_trust_only_their_service(project_plans):
     ]
     assert statement["Principal"] == {"Service": "lambda.amazonaws.com"}
     eks_roles = {r.name: r for r in project_plans["eks"]["dev"].of_type(ROLE)}
-    (cluster,) = json.loads(eks_roles[f"{PROJECT}-dev-cluster"].inputs["assumeRolePolicy"])["Statement"]
+    (cluster,) = json.loads(eks_roles[f"{PROJECT}-dev-deploy-eks-cluster"].inputs["assumeRolePolicy"])["Statement"]
     assert cluster["Principal"] == {"Service": "eks.amazonaws.com"}
     assert cluster["Action"] == ["sts:AssumeRole", "sts:TagSession"]
-    (node,) = json.loads(eks_roles[f"{PROJECT}-dev-node"].inputs["assumeRolePolicy"])["Statement"]
+    (node,) = json.loads(eks_roles[f"{PROJECT}-dev-deploy-eks-node"].inputs["assumeRolePolicy"])["Statement"]
     assert node["Principal"] == {"Service": "ec2.amazonaws.com"}
 
 

@@ -101,11 +101,11 @@ def test_stage_needs_the_shared_outputs(infra):
         run_program(infra, PROJECT, "dev", {"aws:region": "eu-west-1"})
 
 
-def test_runs_are_isolated_and_deterministic(infra, generated_repos, project_plans):
+def test_runs_are_isolated_and_deterministic(infra, generated_repos, unknown_subject_plans):
     before = {name: module for name, module in sys.modules.items() if name.split(".")[0] == "stacks"}
-    first = plan_project(generated_repos["lambda"], PROJECT, ["dev"])[0]
-    assert first.resources == project_plans["lambda"]["dev"].resources
-    assert first.outputs == project_plans["lambda"]["dev"].outputs
+    first = plan_project(generated_repos["ecs"], PROJECT, ["dev"])[0]
+    assert first.resources == unknown_subject_plans["dev"].resources
+    assert first.outputs == unknown_subject_plans["dev"].outputs
     after = {name: module for name, module in sys.modules.items() if name.split(".")[0] == "stacks"}
     assert before == after  # the host's own `stacks` (if imported) is untouched
     assert str(infra) not in sys.path

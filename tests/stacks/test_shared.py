@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -10,7 +11,9 @@ from bootstrap.mockrun import PlanError, run_program
 
 from .helpers import (
     ACCOUNT,
-    OWNER,
+    GHES_ISSUER,
+    ISSUER,
+    PREFIX,
     PROJECT,
     REGION,
     ROLE,
@@ -20,6 +23,7 @@ from .helpers import (
     one,
     resources,
     shared_config,
+    trust_condition,
     types,
 )
 
@@ -133,10 +137,20 @@ def test_existing_oidc_provider_is_reused(infra):
         assert trust["Statement"][0]["Principal"] == {"Federated": existing}
 
 
-def test_a_wrong_provider_arn_is_refused(infra):
-    wrong = f"arn:aws:iam::{ACCOUNT}:oidc-provider/gitlab.com"
-    with pytest.raises(PlanError, match="not the GitHub Actions provider"):
-        run_program(infra, PROJECT, "shared", shared_config(oidcProviderArn=wrong))
+@pytest.mark.parametrize(
+    ("issuer", "wrong"),
+    [
+        (ISSUER, "gitlab.com"),
+        # A GitHub Enterprise Server repository cannot reuse github.com's provider.
+        (GHES_ISSUER, ISSUER),
+    ],
+)
+def test_a_wrong_provider_arn_is_refused(infra, issuer, wrong):
+    arn = f"arn:aws:iam::{ACCOUNT}:oidc-provider/{wrong}"
+    config = shared_config(oidcProviderArn=arn, githubOidcIssuer=issuer)
+    # (the config check names the issuer; so does the component, for callers without it)
+    with pytest.raises(PlanError, match=f"issuer {re.escape(issuer)}"):
+        run_program(infra, PROJECT, "shared", config)
 
 
 def role_named(plan, name):
@@ -155,12 +169,11 @@ def test_ci_role_trusts_only_main_branch_builds_of_this_repo(shared):
     trust = json.loads(role.inputs["assumeRolePolicy"])
     (statement,) = trust["Statement"]
     assert statement["Effect"] == "Allow"
-    assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
     assert statement["Principal"] == {"Federated": PROVIDER_ARN}
-    assert statement["Condition"] == {
+    assert trust_condition(role) == {
         "StringEquals": {
-            "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
-            "token.actions.githubusercontent.com:sub": f"repo:{OWNER}/{PROJECT}:ref:refs/heads/main",
+            f"{ISSUER}:aud": "sts.amazonaws.com",
+            f"{ISSUER}:sub": f"{PREFIX}:ref:refs/heads/main",
         }
     }
 
@@ -179,6 +192,19 @@ def test_ci_role_may_push_only_to_this_repository(shared):
     assert not {a for a in granted if "Delete" in a or "Policy" in a}
 
 
+def test_ci_role_reads_never_writes_the_state(mixed_plans):
+    """promote.yml looks up the digest the previous stage runs with `pulumi stack output`, as the
+    CI role: with an S3 backend it may list the bucket and read the state, nothing more."""
+    policy = policy_of(mixed_plans["shared"], f"{PROJECT}-ci")
+    state = {s["Sid"]: s for s in policy["Statement"] if s["Sid"].startswith("State")}
+    assert {sid: (actions(s), resources(s)) for sid, s in state.items()} == {
+        "StateBucket": (["s3:GetBucketLocation", "s3:ListBucket"], ["arn:aws:s3:::acme-pulumi-state"]),
+        "StateRead": (["s3:GetObject"], ["arn:aws:s3:::acme-pulumi-state/infra/.pulumi/*"]),
+    }
+    granted = {a for s in policy["Statement"] for a in actions(s)}
+    assert not {a for a in granted if a.startswith("s3:") and a.split(":")[1].startswith(("Put", "Delete"))}
+
+
 def test_outputs_are_the_contract(shared):
     assert set(shared.outputs) == SHARED_OUTPUTS
     assert shared.outputs["repositoryUrl"] == f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{PROJECT}"
@@ -195,10 +221,10 @@ def test_preview_role_is_read_only_for_pull_requests(shared, mixed_plans):
     role = role_named(shared, f"{PROJECT}-preview")
     (statement,) = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
     assert statement["Principal"] == {"Federated": PROVIDER_ARN}
-    assert statement["Condition"] == {
+    assert trust_condition(role) == {
         "StringEquals": {
-            "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
-            "token.actions.githubusercontent.com:sub": f"repo:{OWNER}/{PROJECT}:pull_request",
+            f"{ISSUER}:aud": "sts.amazonaws.com",
+            f"{ISSUER}:sub": f"{PREFIX}:pull_request",
         }
     }
     readonly = ("Describe", "Get", "List")
@@ -210,6 +236,49 @@ def test_preview_role_is_read_only_for_pull_requests(shared, mixed_plans):
     assert all(a.split(":")[1].startswith(readonly) for a in granted), granted
     (read,) = [s for s in with_s3["Statement"] if s["Sid"] == "StateRead"]
     assert resources(read) == ["arn:aws:s3:::acme-pulumi-state/infra/.pulumi/*"]
+
+
+# What each invoke of the program asks AWS (the Terraform AWS provider's data sources:
+# aws_caller_identity and aws_partition need no permission; aws_availability_zones reads the
+# zones; aws_lb, internal/service/elbv2/load_balancer_data_source.go, reads the load balancer, its
+# attributes and, through its @Tags annotation, its tags). Sources: docs/sources.md, "stacks".
+INVOKE_ACTIONS = {
+    "aws:index/getCallerIdentity:getCallerIdentity": set(),
+    "aws:index/getPartition:getPartition": set(),
+    "aws:index/getRegion:getRegion": set(),
+    "aws:index/getAvailabilityZones:getAvailabilityZones": {"ec2:DescribeAvailabilityZones"},
+    "aws:lb/getLoadBalancer:getLoadBalancer": {
+        "elasticloadbalancing:DescribeLoadBalancers",
+        "elasticloadbalancing:DescribeLoadBalancerAttributes",
+        "elasticloadbalancing:DescribeTags",
+    },
+}
+
+
+def test_preview_role_answers_every_lookup_of_every_stack(shared, infra, shared_outputs):
+    """`pulumi preview` of an EKS stage runs the load balancer lookup as the preview role."""
+    from bootstrap import mockrun
+
+    from .helpers import REAL_DIGEST, REPOSITORY_URL, stage_config
+
+    made: list[str] = []
+    original = mockrun._Mocks.call
+
+    def call(self, args):
+        made.append(args.token)
+        return original(self, args)
+
+    mockrun._Mocks.call = call
+    try:
+        image = f"{REPOSITORY_URL}@{REAL_DIGEST}"
+        for stack, config in (("shared", shared_config()), ("dev", stage_config("eks", image=image))):
+            run_program(infra, PROJECT, stack, config, stack_outputs=shared_outputs)
+    finally:
+        mockrun._Mocks.call = original
+    assert "aws:lb/getLoadBalancer:getLoadBalancer" in made
+    needed = set().union(*(INVOKE_ACTIONS[token] for token in made))
+    (lookups,) = policy_of(shared, f"{PROJECT}-preview")["Statement"]
+    assert needed <= set(actions(lookups)), needed - set(actions(lookups))
 
 
 def test_every_target_shares_one_shared_stack_shape(project_plans):

@@ -1,16 +1,19 @@
 """Fixtures of the status/promote/rollback tests.
 
-- stack outputs: `ReleaseOps`, a RecordingOps whose stage stacks keep the URLs the test gives and
-  export `previousImage` the way the stage program is asked to (the image it ran before);
+- stack outputs: `ReleaseOps`, a RecordingOps (tests/fakes/stack_ops.py) whose stage stacks keep
+  the URLs the test gives and export `previousImage` the way the stage program is asked to (the
+  image it ran before);
 - GitHub: `StatusGitHub` (tests/status/fake_additions.py) with user `octo` in organisation
   `acme`, which owns `acme/shop`;
-- ECR: moto in-process, with the repository `shop` and images pushed by git SHA;
+- ECR: moto in-process, with the repository `shop` and images pushed by git SHA, read and
+  tagged through the one adapter (stacks/ecr.py);
 - a generated repo reduced to what the commands read (`.copier-answers.yml`, `infra/`, state dir).
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,13 +25,16 @@ import yaml
 from typer.testing import CliRunner
 
 from bootstrap import automation
-from bootstrap.automation import OpResult, RecordingOps
+from bootstrap.automation import OpResult
 from bootstrap.backend import LOCAL_STATE_DIR
 from bootstrap.cli import app
+from bootstrap.ecr import repository
 from bootstrap.github.client import GitHubClient, RetryPolicy
 from bootstrap.spec import Spec
-from bootstrap.status import EcrRegistry, GitHubView, Health, Sources
+from bootstrap.status import GitHubView, Health, Sources
+from stacks.ecr import Repository
 from tests.conftest import make_spec
+from tests.fakes.stack_ops import RecordingOps
 from tests.status.fake_additions import StatusGitHub
 
 ACCOUNT = "123456789012"  # moto's default account, and RecordingOps'
@@ -126,14 +132,18 @@ class Ecr:
         )
         return digest(n)
 
+    def mark(self, n: int, stage: str) -> str:
+        """Tag image n deployed to `stage`, the way a deploy does; the tag."""
+        return self.registry().tag_deployed(stage, digest(n), sha(n))[0]
+
     def tags(self, n: int) -> list[str]:
         found = self.client.describe_images(
             repositoryName="shop", imageIds=[{"imageDigest": digest(n)}]
         )["imageDetails"]
         return sorted(found[0].get("imageTags", []))
 
-    def registry(self, name: str = "shop") -> EcrRegistry:
-        return EcrRegistry(self.client, name)
+    def registry(self, name: str = "shop") -> Repository:
+        return repository(self.client, name)
 
 
 @pytest.fixture
@@ -238,7 +248,7 @@ def sources(
     return Sources(
         ops=ops,
         github=github.view() if github else None,
-        registry=(lambda name: EcrRegistry(ecr.client, name)) if ecr else None,
+        registry=ecr.registry if ecr else None,
         registry_name="shop",
         health=health or fixed_health({}),
         now=lambda: NOW,
@@ -249,12 +259,18 @@ def sources(
 
 
 @pytest.fixture
-def repo(tmp_path: Path, spec: Spec) -> Path:
-    """What the commands read of a generated repo: its answers, infra/ and the state directory."""
+def repo(tmp_path: Path, spec: Spec, generated_repos: dict[str, Path]) -> Path:
+    """What the commands read of a generated repo: its answers (the spec's, without a template
+    version), the stack files of infra/ (from the session's ecs render, made from the same spec)
+    and the state directory."""
+    rendered = generated_repos["ecs"]
+    assert Spec.from_answers(yaml.safe_load((rendered / ".copier-answers.yml").read_text())) == spec
     root = tmp_path / "shop"
     (root / "infra").mkdir(parents=True)
     (root / LOCAL_STATE_DIR).mkdir()
     (root / ".copier-answers.yml").write_text(yaml.safe_dump(spec.to_answers()))
+    for stack_file in (rendered / "infra").glob("Pulumi*.yaml"):
+        shutil.copy2(stack_file, root / "infra")
     return root
 
 

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-import bootstrap.status
+import bootstrap.status.render
+from bootstrap.errors import CredentialsError
 from tests.status.conftest import (
     Cli,
     Ecr,
@@ -62,7 +63,7 @@ def test_status_json_of_an_empty_project(cli: Cli, aws: None) -> None:
     result = cli("status", "--json")
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert data["project"] == "shop" and data["github"] is None
+    assert data["project"] == "shop" and data["repository"] is None
     assert [(s["stage"], s["deployed"], s["release"]) for s in data["stages"]] == [
         ("dev", False, None),
         ("test", False, None),
@@ -108,7 +109,7 @@ def test_status_watch_prints_until_interrupted(live: Cli, monkeypatch: pytest.Mo
         if len(naps) >= 2:
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(bootstrap.status, "pause", nap)
+    monkeypatch.setattr(bootstrap.status.render, "pause", nap)
     result = live("status", "--watch", "--json", "--interval", "3")
     assert result.exit_code == 0, result.output
     lines = result.stdout.strip().splitlines()
@@ -209,7 +210,7 @@ def test_promote_locally_with_force_skips_a_stage(cli: Cli, service: Service, ec
 
 def test_promote_needs_github_or_local(live: Cli) -> None:
     result = live("promote", "--to", "test")
-    assert result.exit_code == 1
+    assert result.exit_code == CredentialsError.exit_code
     assert "pass --local" in error_line(result)
 
 

@@ -181,11 +181,9 @@ def test_rollback_to_githubs_previous_release(
 
 
 def test_rollback_to_the_registrys_record(spec: Spec, ops: ReleaseOps, ecr: Ecr) -> None:
-    from bootstrap.release import tag_deployed
-
     for n in (1, 2):
         ecr.push(n)
-        tag_deployed(ecr.client, "shop", digest(n), "test", sha(n))
+        ecr.mark(n, "test")
     ops.run("test", 2)
     move = rollback(spec, report(spec, ops, ecr=ecr), "test")
     assert (move.digest, move.git_sha) == (digest(1), sha(1))

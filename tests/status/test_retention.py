@@ -1,6 +1,6 @@
-"""Retention: the `deployed.<stage>.` tags (moto's ECR) and the lifecycle rules, checked against
-moto's validator and against the evaluation rules ECR documents (simulated below: moto stores
-lifecycle policies but does not run them)."""
+"""Retention (stacks/retention.py): the lifecycle rules, checked against moto's validator and
+against the evaluation rules ECR documents (simulated below: moto stores lifecycle policies but
+does not run them), on histories of releases marked through the ECR adapter (stacks/ecr.py)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,7 @@ from typing import Any
 
 import pytest
 
-from bootstrap.errors import SpecError, UserError
-from bootstrap.release import deployed_tag, retention_rules, tag_deployed, untag_superseded
+from stacks.retention import retention_rules
 from tests.status.conftest import Ecr, digest, sha
 
 STAGES = ["dev", "test", "prod"]
@@ -50,9 +49,9 @@ def test_moto_accepts_the_policy(ecr: Ecr) -> None:
 
 
 def test_rules_refuse_bad_counts_and_dotted_stages() -> None:
-    with pytest.raises(SpecError):
+    with pytest.raises(ValueError, match="at least 1"):
         retention_rules(STAGES, 0)
-    with pytest.raises(SpecError):
+    with pytest.raises(ValueError, match="no dots"):
         retention_rules(["a.b"], 3)
 
 
@@ -96,6 +95,7 @@ class Pipeline:
 
     def __init__(self, ecr: Ecr, *, untag: bool) -> None:
         self.ecr = ecr
+        self.registry = ecr.registry()
         self.untag = untag
         self.current: dict[str, int] = {}
         self.previous: dict[str, int] = {}
@@ -107,12 +107,11 @@ class Pipeline:
         if stage in self.current and self.current[stage] != n:
             self.previous[stage] = self.current[stage]
         self.current[stage] = n
-        tag_deployed(self.ecr.client, "shop", digest(n), stage, sha(n))
-        if self.untag:
-            keep = {digest(self.current[stage])}
-            if stage in self.previous:
-                keep.add(digest(self.previous[stage]))
-            untag_superseded(self.ecr.client, "shop", stage, keep)
+        if not self.untag:
+            self.registry.tag_deployed(stage, digest(n), sha(n))
+            return
+        previous = [digest(self.previous[stage])] if stage in self.previous else []
+        self.registry.mark_release(stage, digest(n), keep=previous)
 
     def images(self) -> dict[str, tuple[int, list[str]]]:
         pages = self.ecr.client.get_paginator("describe_images").paginate(repositoryName="shop")
@@ -181,49 +180,3 @@ def test_without_untagging_a_rollback_can_lose_the_previous_release(ecr: Ecr) ->
     pipeline = Pipeline(ecr, untag=False)
     rollback_history(pipeline)
     assert digest(2) in expire(retention_rules(STAGES, 1), pipeline.images())
-
-
-# --- tagging ------------------------------------------------------------------------------------
-
-
-def test_tag_deployed_adds_the_tag_once(ecr: Ecr) -> None:
-    ecr.push(1)
-    assert tag_deployed(ecr.client, "shop", digest(1), "dev", sha(1)) == f"deployed.dev.{sha(1)}"
-    assert tag_deployed(ecr.client, "shop", digest(1), "dev", sha(1)) is None
-    assert tag_deployed(ecr.client, "shop", digest(1), "prod", sha(1)) == f"deployed.prod.{sha(1)}"
-    assert ecr.tags(1) == sorted([sha(1), f"deployed.dev.{sha(1)}", f"deployed.prod.{sha(1)}"])
-
-
-def test_tag_without_a_git_sha_names_the_digest(ecr: Ecr) -> None:
-    ecr.push(2)
-    tag = tag_deployed(ecr.client, "shop", digest(2), "dev", None)
-    assert tag == "deployed.dev.sha256-" + "2" * 20
-    assert tag == deployed_tag("dev", None, digest(2))
-
-
-def test_tag_taken_by_another_image_gets_the_digest_appended(ecr: Ecr) -> None:
-    ecr.push(1)
-    ecr.push(2, tag="other")
-    tag_deployed(ecr.client, "shop", digest(1), "dev", sha(7))
-    tag = tag_deployed(ecr.client, "shop", digest(2), "dev", sha(7))
-    assert tag == f"deployed.dev.{sha(7)}-{'2' * 12}"
-    assert tag_deployed(ecr.client, "shop", digest(2), "dev", sha(7)) is None
-
-
-def test_tag_of_a_missing_image(ecr: Ecr) -> None:
-    with pytest.raises(UserError, match="has no image sha256:999999999999"):
-        tag_deployed(ecr.client, "shop", digest(9), "dev", sha(9))
-    with pytest.raises(SpecError):
-        tag_deployed(ecr.client, "shop", "latest", "dev", sha(9))
-
-
-def test_untag_keeps_current_previous_and_images_own_tags(ecr: Ecr) -> None:
-    for n in (1, 2, 3):
-        ecr.push(n)
-        tag_deployed(ecr.client, "shop", digest(n), "dev", sha(n))
-    tag_deployed(ecr.client, "shop", digest(1), "test", sha(1))
-    removed = untag_superseded(ecr.client, "shop", "dev", {digest(2), digest(3)})
-    assert removed == [f"deployed.dev.{sha(1)}"]
-    assert ecr.tags(1) == sorted([sha(1), f"deployed.test.{sha(1)}"])  # test's tag stays
-    assert f"deployed.dev.{sha(2)}" in ecr.tags(2)
-    assert untag_superseded(ecr.client, "shop", "dev", {digest(2), digest(3)}) == []

@@ -12,15 +12,8 @@ import pytest
 
 from bootstrap.errors import CredentialsError, UserError
 from bootstrap.spec import Spec
-from bootstrap.status import (
-    Health,
-    ImageInfo,
-    check_all,
-    check_health,
-    collect,
-    render_text,
-    watch,
-)
+from bootstrap.status import Health, check_all, check_health, collect, render_text, watch
+from stacks.ecr import ImageInfo
 from tests.conftest import make_spec
 from tests.status.conftest import (
     REGION,
@@ -327,11 +320,9 @@ def test_nothing_to_read(spec: Spec) -> None:
 
 
 def test_previous_release_from_registry_tags(spec: Spec, fixed: ReleaseOps, ecr: Ecr) -> None:
-    from bootstrap.release import tag_deployed
-
     for n in (1, 2):
         ecr.push(n)
-        tag_deployed(ecr.client, "shop", digest(n), "dev", sha(n))
+        ecr.mark(n, "dev")
     fixed.run("dev", 2)
     dev = collect(spec, sources(fixed, ecr=ecr)).stage("dev")
     assert dev.previous is not None
@@ -395,3 +386,18 @@ def test_health_summary_words() -> None:
     assert Health("u", True, 200, "200").summary == "ok (200)"
     assert Health("u", False, 503, "HTTP 503").summary == "failing (HTTP 503)"
     assert Health("u", False, None, "timed out").summary == "down (timed out)"
+
+
+# --- reading writes nothing ---------------------------------------------------------------------
+
+
+def test_status_opens_the_stacks_read_only(
+    repo: Any, spec: Spec, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bootstrap.automation import AutomationOps
+    from bootstrap.lifecycle import open_project
+    from bootstrap.status import project_sources
+
+    monkeypatch.setattr(AutomationOps, "check", lambda self: None)  # as if the CLI were there
+    ops = project_sources(open_project(repo), github=None).ops
+    assert isinstance(ops, AutomationOps) and ops.read_only

@@ -96,7 +96,7 @@ def test_dirty_tree_exits_3_untouched(generated: Path) -> None:
     before = snapshot(generated)
     result = invoke("--repo", str(generated), "--json")
     assert result.exit_code == 3
-    assert result.stdout == ""
+    assert json.loads(result.stdout)["error"]["code"] == 3  # the --json envelope
     assert "uncommitted changes" in result.stderr and "app/main.py" in result.stderr
     assert snapshot(generated) == before
 

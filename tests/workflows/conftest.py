@@ -1,6 +1,8 @@
-"""Rendered repos for the workflow tests: every target, 1, 3 and 5 stages with different manual
-sets, both trust subjects (18 repos). They are rendered once per test run and shared by the
-xdist workers through a directory keyed by the template's content, under a file lock."""
+"""Rendered repos for the workflow tests: 1, 3 and 5 stages with different manual sets, both
+trust subjects, on github.com (targets ecs and eks) and on GitHub Enterprise Server (target
+lambda): 18 repos. The workflows do not depend on the target, so the third target's cases are
+the GHES ones. They are rendered once per test run and shared by the xdist workers through a
+directory keyed by the template's content, under a file lock."""
 
 from __future__ import annotations
 
@@ -16,8 +18,10 @@ from pathlib import Path
 import pytest
 
 from bootstrap import spec as spec_mod
+from bootstrap.scaffold import Scaffolder
 from bootstrap.template import content_digest, template_files
-from tests.conftest import make_spec, render
+from stacks import contract
+from tests.conftest import make_spec
 
 STAGE_SETS: dict[int, tuple[str, list[str | None]]] = {
     # stage list, then the manual sets the targets take in turn (None: the default, last stage)
@@ -30,6 +34,8 @@ STAGE_SETS: dict[int, tuple[str, list[str | None]]] = {
 }
 TARGETS = ("ecs", "eks", "lambda")
 BACKENDS = {"ecs": "s3://acme-pulumi-state", "eks": None, "lambda": "https://api.pulumi.com"}
+GHES_TARGET = "lambda"  # its cases live on GitHub Enterprise Server
+GHES_ISSUER = contract.oidc_issuer_host("https://ghes.example.com/api/v3")
 
 
 @dataclass(frozen=True)
@@ -40,16 +46,21 @@ class Case:
     manual: str | None
     trust_subject: str
     backend: str | None
+    issuer: str = contract.GITHUB_OIDC_HOST
 
     @property
     def id(self) -> str:
         return self.name
 
+    @property
+    def ghes(self) -> bool:
+        return not contract.is_github_com(self.issuer)
+
     def options(self) -> dict[str, object]:
-        return {k: v for k, v in asdict(self).items()}
+        return {k: v for k, v in asdict(self).items() if k != "issuer"}
 
     def spec(self) -> spec_mod.Spec:
-        return make_spec(**self.options())
+        return make_spec(**self.options()).model_copy(update={"github_oidc_issuer": self.issuer})
 
 
 def _cases() -> list[Case]:
@@ -57,14 +68,16 @@ def _cases() -> list[Case]:
     for index, target in enumerate(TARGETS):
         for count, (stages, manual_sets) in STAGE_SETS.items():
             for trust in ("environment", "branch"):
+                ghes = target == GHES_TARGET
                 cases.append(
                     Case(
-                        name=f"{target}{count}{trust[0]}",
+                        name=f"{'ghes' if ghes else target}{count}{trust[0]}",
                         target=target,
                         stages=stages,
                         manual=manual_sets[index],
                         trust_subject=trust,
                         backend=BACKENDS[target],
+                        issuer=GHES_ISSUER if ghes else contract.GITHUB_OIDC_HOST,
                     )
                 )
     return cases
@@ -75,7 +88,7 @@ CASES = _cases()
 
 def _renders_key() -> str:
     digest = hashlib.sha256(content_digest(list(template_files())).encode())
-    digest.update(json.dumps([c.options() for c in CASES]).encode())
+    digest.update(json.dumps([asdict(c) for c in CASES]).encode())
     return digest.hexdigest()[:16]
 
 
@@ -102,6 +115,6 @@ def rendered(tmp_path_factory: pytest.TempPathFactory, template_cache: Path) -> 
             fcntl.flock(lock, fcntl.LOCK_EX)
             if not done.is_file():
                 shutil.rmtree(root / case.name, ignore_errors=True)
-                render(root, **case.options())
+                Scaffolder(case.spec(), root / case.name).run()
                 done.write_text("ok\n")
     return {case.name: root / case.name for case in CASES}

@@ -15,6 +15,7 @@ from tests.workflows.conftest import CASES, Case
 
 ENV_CASE = next(c for c in CASES if c.name == "ecs5e")  # 5 stages, manual qa-eu and prod
 BRANCH_CASE = next(c for c in CASES if c.name == "ecs3b")  # dev, test auto; prod manual
+GHES_CASE = next(c for c in CASES if c.name == "ghes3e")  # GitHub Enterprise Server
 
 Mutation = Callable[[rules.Workflows], None]
 
@@ -27,14 +28,36 @@ def step(flows: rules.Workflows, name: str, job_id: str, step_id: str) -> dict[s
     return next(s for s in job(flows, name, job_id)["steps"] if s.get("id") == step_id)
 
 
+def named(flows: rules.Workflows, name: str, job_id: str, step_name: str) -> dict[str, Any]:
+    return next(s for s in job(flows, name, job_id)["steps"] if s.get("name") == step_name)
+
+
 def text(flows: rules.Workflows, name: str, old: str, new: str) -> None:
     assert old in flows.texts[name]
     flows.texts[name] = flows.texts[name].replace(old, new, 1)
 
 
+def script(flows: rules.Workflows, name: str, old: str, new: str) -> None:
+    assert old in flows.scripts[name], f"{old!r} is not in {name}"
+    flows.scripts[name] = flows.scripts[name].replace(old, new, 1)
+
+
 def remove_smoke(flows: rules.Workflows) -> None:
     steps = job(flows, "deploy-stage.yml", "deploy")["steps"]
-    steps[:] = [s for s in steps if "/health" not in (s.get("run") or "")]
+    steps[:] = [s for s in steps if rules.script_name(s) != "deploy-smoke-test.sh"]
+
+
+def check_out_late(flows: rules.Workflows) -> None:
+    steps = job(flows, "deploy-stage.yml", "deploy")["steps"]
+    steps.append(steps.pop(0))  # the checkout now follows the scripts
+
+
+def every_local_uses(flows: rules.Workflows, old: str, new: str) -> None:
+    for name in list(flows.docs):
+        for job_ in flows.docs[name].get("jobs", {}).values():
+            for container in [job_, *job_.get("steps", [])]:
+                if str(container.get("uses", "")).startswith(old):
+                    container["uses"] = new + container["uses"][len(old) :]
 
 
 def step_after_smoke_can_fail(flows: rules.Workflows) -> None:
@@ -149,9 +172,7 @@ ENV_BREAKS: list[tuple[str, Mutation, str, str]] = [
     (
         "literal-backend-input",
         lambda f: next(
-            s
-            for s in job(f, "deploy-stage.yml", "deploy")["steps"]
-            if s.get("uses") == "$/.github/actions/setup-pulumi"
+            s for s in job(f, "deploy-stage.yml", "deploy")["steps"] if rules.uses_setup_pulumi(s)
         )["with"].update({"backend-url": "s3://bucket"}),
         "backend",
         "backend-url must be vars.PULUMI_BACKEND_URL",
@@ -251,26 +272,25 @@ ENV_BREAKS: list[tuple[str, Mutation, str, str]] = [
     ),
     (
         "image-by-tag",
-        lambda f: step(f, "deploy-stage.yml", "deploy", "check").update(
-            run=step(f, "deploy-stage.yml", "deploy", "check")["run"].replace(
-                "$REPOSITORY_URL@$DIGEST", "$REPOSITORY_URL:$DIGEST"
-            )
+        lambda f: script(
+            f, "deploy-check.sh", "$REPOSITORY_URL@$DIGEST", "$REPOSITORY_URL:$DIGEST"
         ),
         "deploy-stage",
         "REPOSITORY_URL@DIGEST",
     ),
     (
-        "no-digest-check",
-        lambda f: step(f, "deploy-stage.yml", "deploy", "check").update(
-            run=step(f, "deploy-stage.yml", "deploy", "check")["run"].replace(
-                "grep -Eqx", "grep -Eq"
-            )
-        ),
+        "unanchored-digest-check",
+        lambda f: script(f, "lib.sh", "^${DIGEST_PATTERN}$", "${DIGEST_PATTERN}"),
         "deploy-stage",
         "validated as sha256",
     ),
     ("no-smoke-test", remove_smoke, "deploy-stage", "smoke test"),
-    ("fallible-step-after-smoke", step_after_smoke_can_fail, "deploy-stage", "last step that can fail"),
+    (
+        "fallible-step-after-smoke",
+        step_after_smoke_can_fail,
+        "deploy-stage",
+        "last step that can fail",
+    ),
     (
         "promote-manual-set",
         lambda f: f.docs["promote.yml"]["jobs"]["deploy"]["with"].update(
@@ -289,19 +309,64 @@ ENV_BREAKS: list[tuple[str, Mutation, str, str]] = [
     ),
     (
         "promote-previous",
-        lambda f: step(f, "promote.yml", "resolve", "check").update(
-            run=step(f, "promote.yml", "resolve", "check")["run"].replace(
-                'prod) previous="pre-prod"', 'prod) previous="dev"'
-            )
-        ),
+        lambda f: script(f, "spec.sh", '[prod]="pre-prod"', '[prod]="dev"'),
         "promote",
         "the stage before prod",
     ),
     (
+        "promote-with-deploy-role",
+        lambda f: named(f, "promote.yml", "resolve", "Assume the CI role (OIDC)")["with"].update(
+            {"role-to-assume": "${{ vars.AWS_DEPLOY_ROLE_ARN_DEV }}"}
+        ),
+        "promote",
+        "must assume the CI role only",
+    ),
+    (
+        "promote-installs-the-program",
+        lambda f: next(
+            s for s in job(f, "promote.yml", "resolve")["steps"] if rules.uses_setup_pulumi(s)
+        )["with"].pop("program"),
+        "promote",
+        "the Pulumi CLI alone",
+    ),
+    (
+        "promote-gets-the-passphrase",
+        lambda f: step(f, "promote.yml", "resolve", "digest")["env"].update(
+            PULUMI_CONFIG_PASSPHRASE="${{ secrets.PULUMI_CONFIG_PASSPHRASE }}"
+        ),
+        "promote",
+        "needs no passphrase",
+    ),
+    (
         "teardown-unconfirmed",
-        lambda f: job(f, "teardown.yml", "confirm")["steps"][0].update(run="true"),
+        lambda f: named(f, "teardown.yml", "confirm", "Check the confirmation").update(run="true"),
         "teardown",
         "must equal the stage name",
+    ),
+    (
+        "teardown-destroys-the-deploy-role",
+        lambda f: script(
+            f,
+            "teardown-destroy.sh",
+            "      'urn:pulumi:qa-eu::ecs5e::bootstrap:index:Stage$bootstrap:index:DeployRole$**'\n",
+            "",
+        ),
+        "teardown",
+        "the foundation kept for qa-eu",
+    ),
+    (
+        "teardown-keeps-everything",
+        lambda f: script(f, "teardown-destroy.sh", "pulumi destroy --yes", "pulumi preview --yes"),
+        "teardown",
+        "excluding the foundation",
+    ),
+    (
+        "teardown-says-nothing",
+        lambda f: script(
+            f, "teardown-destroy.sh", "bootstrap destroy --stage $STAGE", "pulumi destroy"
+        ),
+        "teardown",
+        "what stayed and who removes it",
     ),
     (
         "teardown-no-environment",
@@ -324,6 +389,124 @@ ENV_BREAKS: list[tuple[str, Mutation, str, str]] = [
         "previews",
     ),
     ("preview-forks", lambda f: job(f, "preview.yml", "preview").pop("if"), "preview", "forks"),
+    (
+        "inline-shell",
+        lambda f: step(f, "deploy-stage.yml", "deploy", "up").update(run="pulumi up\necho done"),
+        "scripts",
+        "multi-line shell belongs in",
+    ),
+    (
+        "missing-script",
+        lambda f: f.scripts.pop("deploy-up.sh"),
+        "scripts",
+        "runs deploy-up.sh, which does not exist",
+    ),
+    (
+        "dead-script",
+        lambda f: f.scripts.update({"mark-release.sh": "#!/usr/bin/env bash\nset -euo pipefail\n"}),
+        "scripts",
+        "mark-release.sh: no step runs it",
+    ),
+    (
+        "no-strict-mode",
+        lambda f: script(f, "deploy-up.sh", "set -euo pipefail\n", ""),
+        "scripts",
+        "set -euo pipefail",
+    ),
+    ("script-before-checkout", check_out_late, "scripts", "checked out before it"),
+    (
+        "aws-cli-in-a-workflow",
+        lambda f: step(f, "build.yml", "build", "plan").update(run="aws ecr describe-images"),
+        "scripts",
+        "AWS CLI calls belong in",
+    ),
+    (
+        "writer-runs-scripts",
+        lambda f: job(f, "preview.yml", "comment")["steps"][0].update(
+            run="bash .github/scripts/preview-run.sh"
+        ),
+        "permissions",
+        "pull-requests: write next to actions or code",
+    ),
+    (
+        "self-reference-on-github-com",
+        lambda f: every_local_uses(f, "$/", "./"),
+        "host",
+        "must start with $/",
+    ),
+    (
+        "self-hosted-on-github-com",
+        lambda f: job(f, "build.yml", "lint").update({"runs-on": ["self-hosted", "linux", "x64"]}),
+        "host",
+        "runs-on must be ubuntu-latest",
+    ),
+    (
+        "default-audience",
+        lambda f: named(f, "build.yml", "build", "Assume the CI role (OIDC)")["with"].pop(
+            "audience"
+        ),
+        "host",
+        "for audience sts.amazonaws.com",
+    ),
+    (
+        "github-com-spelt-out",
+        lambda f: script(
+            f, "preview-run.sh", 'cd "$INFRA_DIR"', 'curl https://api.github.com\ncd "$INFRA_DIR"'
+        ),
+        "host",
+        "names github.com",
+    ),
+    (
+        "self-repository-audit-off-on-github-com",
+        lambda f: f.others.update(
+            {"zizmor.yml": "rules:\n  self-repository:\n    disable: true\n"}
+        ),
+        "host",
+        "disabled on GHES (no $/ there), and only there",
+    ),
+    (
+        "unknown-variable",
+        lambda f: text(f, "build.yml", "vars.AWS_CI_ROLE_ARN", "vars.AWS_CI_ROLE"),
+        "contract",
+        "vars.AWS_CI_ROLE is not a variable the contract names",
+    ),
+    (
+        "unknown-secret",
+        lambda f: text(
+            f, "deploy-stage.yml", "secrets.PULUMI_ACCESS_TOKEN", "secrets.PULUMI_TOKEN"
+        ),
+        "contract",
+        "secrets.PULUMI_TOKEN is not a secret",
+    ),
+    (
+        "spec-drift",
+        lambda f: script(f, "spec.sh", "LIFECYCLE=(dev qa-eu", "LIFECYCLE=(qa-eu dev"),
+        "contract",
+        "spec.sh: LIFECYCLE",
+    ),
+    (
+        "no-release-marking",
+        lambda f: job(f, "deploy-stage.yml", "deploy")["steps"].pop(),
+        "registry",
+        "mark the release with stacks.ecr",
+    ),
+    (
+        "release-marking-fails-the-deploy",
+        lambda f: job(f, "deploy-stage.yml", "deploy")["steps"][-1].pop("continue-on-error"),
+        "registry",
+        "mark the release with stacks.ecr",
+    ),
+    (
+        "tagging-in-shell",
+        lambda f: script(
+            f,
+            "deploy-up.sh",
+            'cd "$INFRA_DIR"',
+            'aws ecr put-image --image-tag "deployed.$STAGE.x"\ncd "$INFRA_DIR"',
+        ),
+        "registry",
+        "tags images itself ('put-image')",
+    ),
 ]
 
 BRANCH_BREAKS: list[tuple[str, Mutation, str, str]] = [
@@ -363,13 +546,42 @@ BRANCH_BREAKS: list[tuple[str, Mutation, str, str]] = [
     ),
     (
         "no-manual-guard",
-        lambda f: step(f, "deploy-stage.yml", "deploy", "check").update(
-            run=step(f, "deploy-stage.yml", "deploy", "check")["run"].replace(
-                "workflow_dispatch", "push"
-            )
-        ),
+        lambda f: script(f, "deploy-check.sh", "workflow_dispatch", "push"),
         "deploy-stage",
         "refuses manual stages",
+    ),
+    (
+        "trust-subject-drift",
+        lambda f: script(f, "spec.sh", 'TRUST_SUBJECT="branch"', 'TRUST_SUBJECT="environment"'),
+        "deploy-stage",
+        "refuses manual stages",
+    ),
+]
+
+GHES_BREAKS: list[tuple[str, Mutation, str, str]] = [
+    (
+        "self-reference-on-ghes",
+        lambda f: every_local_uses(f, "./", "$/"),
+        "host",
+        "must start with ./",
+    ),
+    (
+        "github-hosted-runner-on-ghes",
+        lambda f: job(f, "promote.yml", "resolve").update({"runs-on": "ubuntu-latest"}),
+        "host",
+        "runs-on must be ['self-hosted', 'linux', 'x64']",
+    ),
+    (
+        "self-repository-audit-on-ghes",
+        lambda f: f.others.pop("zizmor.yml"),
+        "host",
+        "disabled on GHES (no $/ there), and only there",
+    ),
+    (
+        "local-action-before-checkout-on-ghes",
+        check_out_late,
+        "scripts",
+        "step 'Set up Pulumi' needs the repository checked out before it",
     ),
 ]
 
@@ -389,6 +601,10 @@ def _check(rule: str, flows: rules.Workflows, case: Case) -> list[str]:
         "promote": lambda: rules.promote_problems(flows, spec),
         "teardown": lambda: rules.teardown_problems(flows, spec),
         "preview": lambda: rules.preview_problems(flows, spec),
+        "scripts": lambda: rules.script_problems(flows),
+        "host": lambda: rules.host_problems(flows, spec),
+        "contract": lambda: rules.contract_problems(flows, spec),
+        "registry": lambda: rules.registry_problems(flows),
     }
     return by_name[rule]()
 
@@ -425,6 +641,15 @@ def test_branch_rule_reports_a_break(
     rendered: dict[str, Path], mutate: Mutation, rule: str, expected: str
 ) -> None:
     _break(rendered, BRANCH_CASE, mutate, rule, expected)
+
+
+@pytest.mark.parametrize(
+    ("mutate", "rule", "expected"), [b[1:] for b in GHES_BREAKS], ids=[b[0] for b in GHES_BREAKS]
+)
+def test_ghes_rule_reports_a_break(
+    rendered: dict[str, Path], mutate: Mutation, rule: str, expected: str
+) -> None:
+    _break(rendered, GHES_CASE, mutate, rule, expected)
 
 
 def test_critical_path_counts_jobs(rendered: dict[str, Path]) -> None:

@@ -1,6 +1,8 @@
 """The generated workflows, parsed: one image build, deploys by digest in lifecycle order through
-the reusable deploy-stage.yml, the spec's manual stages, and the security rules (pins,
-permissions, timeouts, no injection, no long-lived keys, no literal backend)."""
+the reusable deploy-stage.yml, the spec's manual stages, the security rules (pins, permissions,
+timeouts, no injection, no long-lived keys, no literal backend), the shell in .github/scripts/,
+the host (github.com or GitHub Enterprise Server), the contract's names, and registry tagging
+done once, by the infra program's registry adapter."""
 
 from __future__ import annotations
 
@@ -21,6 +23,23 @@ EXPECTED_FILES = {
     "teardown.yml",
     "actions/setup-pulumi/action.yml",
 }
+EXPECTED_SCRIPTS = {
+    "lib.sh",
+    "spec.sh",
+    "build-plan.sh",
+    "build-publish.sh",
+    "deploy-check.sh",
+    "deploy-up.sh",
+    "deploy-smoke-test.sh",
+    "promote-check.sh",
+    "promote-resolve.sh",
+    "teardown-confirm.sh",
+    "teardown-check.sh",
+    "teardown-destroy.sh",
+    "preview-check.sh",
+    "preview-run.sh",
+    "pulumi-backend-check.sh",
+}
 
 
 @cache
@@ -34,8 +53,29 @@ def case(request: pytest.FixtureRequest, rendered: dict[str, Path]) -> tuple[Cas
 
 
 def test_the_generated_files(case: tuple[Case, rules.Workflows]) -> None:
-    _, flows = case
+    spec_case, flows = case
     assert set(flows.docs) == EXPECTED_FILES
+    assert set(flows.scripts) == EXPECTED_SCRIPTS
+    others = {"scripts/.shellcheckrc"} | ({"zizmor.yml"} if spec_case.ghes else set())
+    assert set(flows.others) == others
+
+
+def test_shell_lives_in_scripts(case: tuple[Case, rules.Workflows]) -> None:
+    assert rules.script_problems(case[1]) == []
+
+
+def test_the_host_is_the_specs(case: tuple[Case, rules.Workflows]) -> None:
+    spec_case, flows = case
+    assert rules.host_problems(flows, spec_case.spec()) == []
+
+
+def test_names_come_from_the_contract(case: tuple[Case, rules.Workflows]) -> None:
+    spec_case, flows = case
+    assert rules.contract_problems(flows, spec_case.spec()) == []
+
+
+def test_registry_tagging_exists_once(case: tuple[Case, rules.Workflows]) -> None:
+    assert rules.registry_problems(case[1]) == []
 
 
 def test_pins_match_actions_pins_json(case: tuple[Case, rules.Workflows]) -> None:
@@ -130,6 +170,23 @@ def test_critical_path_is_two_jobs(case: tuple[Case, rules.Workflows]) -> None:
     path = rules.critical_path(flows)
     assert len(path) == 2, path
     assert path[0] in {"lint", "test", "build"}
+
+
+def test_docs_list_every_aws_cli_call_with_its_iam_action(rendered: dict[str, Path]) -> None:
+    """docs/workflows.md says which AWS calls each job makes; the scripts' AWS CLI calls are
+    named there with the IAM action botocore's service model maps them to."""
+    import botocore.session
+    from botocore import xform_name
+
+    calls = rules.aws_cli_calls(rules.Workflows.load(rendered["ecs3e"]))
+    assert ("promote-resolve.sh", "ecr", "describe-images") in calls
+    session = botocore.session.get_session()
+    docs = (Path(__file__).parents[2] / "docs" / "workflows.md").read_text()
+    for _, service, command in calls:
+        model = session.get_service_model(service)
+        (operation,) = [o for o in model.operation_names if xform_name(o, "-") == command]
+        named = f"`aws {service} {command}` → `{model.signing_name}:{operation}`"
+        assert named in docs, named
 
 
 def test_the_projects_copy_of_the_pins_matches_the_shared_file() -> None:

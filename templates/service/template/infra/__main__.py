@@ -1,8 +1,335 @@
-"""The Pulumi program: one project, a `shared` stack and one stack per stage.
+"""The infrastructure of this service: one Pulumi project, a `shared` stack and a stack per stage.
 
-The components live in ./stacks (a copy made by the template, so this repository stands alone).
+- `shared` (account-level): the container registry, GitHub's OIDC provider, the CI role (pushes
+  images, reads the stacks' outputs) and the preview role (read-only previews of pull requests).
+- every other stack is a stage: its foundation (permissions boundary, network, deploy role), the
+  deploy target its config names (`target`: ecs, eks or lambda) running the project's image by
+  digest, and alarms with a dashboard. A stage reads the shared stack through a StackReference.
+
+The components are in ./stacks, this repository's own copy: edit them freely. Pulumi.yaml declares
+every config key with its default; Pulumi.<stack>.yaml holds what differs per stack. The tests in
+./tests run this program under Pulumi's mocks (see README.md).
 """
 
-from stacks.program import main
+from __future__ import annotations
 
-main()
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from stacks import contract
+from stacks.common import AwsContext, Naming
+from stacks.ecs import EcsService, EcsServiceArgs
+from stacks.identity import (
+    CiRole,
+    CiRoleArgs,
+    GithubIdentity,
+    GithubOidc,
+    GithubOidcArgs,
+    PreviewRole,
+    PreviewRoleArgs,
+)
+from stacks.image import deployed_image
+from stacks.lambda_fn import LambdaService, LambdaServiceArgs
+from stacks.observability import Observability, ObservabilityArgs
+from stacks.registry import Registry, RegistryArgs
+from stacks.settings import SharedSettings, StageSettings, real_update
+from stacks.stage import Stage, StageArgs, StageNetworkArgs
+
+
+def shared_stack(settings: SharedSettings) -> None:
+    project = settings.project
+    ctx = AwsContext.current()
+    tags = Naming(project, contract.SHARED).tags()
+    github = github_identity(settings)
+
+    registry = Registry(
+        project,
+        RegistryArgs(
+            repository_name=project,
+            ctx=ctx,
+            stages=settings.stages,
+            keep_releases=settings.keep_releases,
+            untagged_expiry_days=settings.untagged_expiry_days,
+            lambda_function_prefix=f"{project}-",
+            manage_scanning=settings.registry_scanning,
+            force_delete=settings.force_delete_repository,
+            tags=tags,
+        ),
+    )
+    oidc = GithubOidc(
+        f"{project}-github",
+        GithubOidcArgs(
+            github=github, existing_provider_arn=settings.oidc_provider_arn, tags=tags
+        ),
+    )
+    ci = CiRole(
+        contract.ci_role_name(project),
+        CiRoleArgs(
+            ctx=ctx,
+            github=github,
+            provider_arn=oidc.provider_arn,
+            ecr_repository_arn=registry.repository_arn,
+            role_name=contract.ci_role_name(project),
+            state_backend=settings.state_backend,
+            tags=tags,
+        ),
+    )
+    preview = PreviewRole(
+        contract.preview_role_name(project),
+        PreviewRoleArgs(
+            ctx=ctx,
+            github=github,
+            provider_arn=oidc.provider_arn,
+            role_name=contract.preview_role_name(project),
+            state_backend=settings.state_backend,
+            tags=tags,
+        ),
+    )
+
+    pulumi.export("repositoryUrl", registry.repository_url)
+    pulumi.export("repositoryName", registry.repository_name)
+    pulumi.export("repositoryArn", registry.repository_arn)
+    pulumi.export("ciRoleArn", ci.arn)
+    pulumi.export("previewRoleArn", preview.arn)
+    pulumi.export("oidcProviderArn", oidc.provider_arn)
+
+
+def stage_stack(settings: StageSettings) -> None:
+    ctx = AwsContext.current()
+    naming = Naming(settings.project, settings.stage)
+    name, tags = naming.prefix, naming.tags()
+
+    shared = pulumi.StackReference(
+        f"{pulumi.get_organization()}/{settings.project}/{contract.SHARED}"
+    )
+    repository_arn = shared.require_output("repositoryArn")
+    image = deployed_image(settings, shared.require_output("repositoryUrl"))
+    environment: dict[str, pulumi.Input[str]] = {
+        "SERVICE_NAME": settings.project,
+        "STAGE": settings.stage,
+        "RELEASE": image.apply(lambda ref: ref.rsplit("@", 1)[1]),
+        "LOG_LEVEL": "INFO",
+    }
+
+    stage = Stage(
+        name,
+        StageArgs(
+            ctx=ctx,
+            naming=naming,
+            target=settings.target,
+            github=github_identity(settings),
+            trust_subject=settings.trust_subject,
+            oidc_provider_arn=shared.require_output("oidcProviderArn"),
+            repository_arn=repository_arn,
+            network=stage_network(settings),
+            lambda_in_vpc=settings.target == "lambda" and settings.lambda_vpc,
+            log_retention_days=settings.log_retention_days,
+            state_backend=settings.state_backend,
+            tags=tags,
+        ),
+    )
+
+    deploy = {"ecs": ecs_service, "eks": eks_service, "lambda": lambda_service}[settings.target]
+    url, metrics = deploy(name, ctx, settings, stage, image, repository_arn, environment, tags)
+
+    Observability(
+        name,
+        ObservabilityArgs(
+            ctx=ctx,
+            target=settings.target,
+            latency_threshold_ms=settings.latency_threshold_ms,
+            error_rate_threshold=settings.error_rate_threshold,
+            error_count_threshold=settings.error_count_threshold,
+            alarm_topic_arn=settings.alarm_topic_arn,
+            tags=tags,
+            **metrics,
+        ),
+    )
+
+    pulumi.export("url", url)
+    pulumi.export("image", image)
+    pulumi.export("target", settings.target)
+    pulumi.export("region", ctx.region)
+    pulumi.export("deployRoleArn", stage.deploy_role.arn)
+    pulumi.export("stage", settings.stage)
+
+
+def github_identity(settings: SharedSettings | StageSettings) -> GithubIdentity:
+    """What GitHub's OIDC tokens for this repository carry, as bootstrap recorded it."""
+    return GithubIdentity.from_config(
+        settings.project,
+        pulumi.get_stack(),
+        settings.github_subject_prefix,
+        settings.github_oidc_issuer,
+        real_update=real_update(),
+    )
+
+
+def stage_network(settings: StageSettings) -> StageNetworkArgs | None:
+    """The stage's VPC over the region's first zones (Lambda outside a VPC needs none)."""
+    if not settings.needs_network:
+        return None
+    zones = aws.get_availability_zones(
+        state="available",
+        filters=[{"name": "opt-in-status", "values": ["opt-in-not-required"]}],
+    )
+    return StageNetworkArgs(
+        availability_zones=list(zones.names),
+        cidr=settings.vpc_cidr,
+        az_count=settings.az_count,
+        nat_per_az=settings.nat_per_az,
+    )
+
+
+# Each deploy target: the component(s) that run the image, and (url, what the alarms watch).
+Deployed = tuple[pulumi.Output[str], dict[str, Any]]
+
+
+def ecs_service(
+    name: str,
+    ctx: AwsContext,
+    settings: StageSettings,
+    stage: Stage,
+    image: pulumi.Output[str],
+    repository_arn: pulumi.Output[str],
+    environment: dict[str, pulumi.Input[str]],
+    tags: dict[str, str],
+) -> Deployed:
+    network = stage.network
+    assert network is not None
+    naming = Naming(settings.project, settings.stage)
+    service = EcsService(
+        name,
+        EcsServiceArgs(
+            ctx=ctx,
+            image=image,
+            repository_arn=repository_arn,
+            vpc_id=network.vpc_id,
+            vpc_cidr=network.cidr,
+            public_subnet_ids=network.public_subnet_ids,
+            private_subnet_ids=network.private_subnet_ids,
+            cpu=settings.cpu,
+            memory=settings.memory,
+            min_capacity=settings.min_capacity,
+            max_capacity=settings.max_capacity,
+            log_retention_days=settings.log_retention_days,
+            certificate_arn=settings.certificate_arn,
+            environment=environment,
+            log_group_name=naming.log_group("ecs"),
+            role_path=naming.role_path,
+            permissions_boundary=stage.boundary.arn,
+            tags=tags,
+        ),
+    )
+    return service.url, {"load_balancer_arn_suffix": service.load_balancer_arn_suffix}
+
+
+def eks_service(
+    name: str,
+    ctx: AwsContext,
+    settings: StageSettings,
+    stage: Stage,
+    image: pulumi.Output[str],
+    repository_arn: pulumi.Output[str],
+    environment: dict[str, pulumi.Input[str]],
+    tags: dict[str, str],
+) -> Deployed:
+    # pulumi-kubernetes is imported only by EKS stages (it is the slowest import of the program).
+    import pulumi_kubernetes as k8s
+
+    from stacks.eks import EksCluster, EksClusterArgs
+    from stacks.eks_workload import EksWorkload, EksWorkloadArgs, load_balancer_name
+
+    network, roles = stage.network, stage.eks_roles
+    assert network is not None and roles is not None
+    cluster = EksCluster(
+        name,
+        EksClusterArgs(
+            ctx=ctx,
+            subnet_ids=network.private_subnet_ids,
+            cluster_role_arn=roles.cluster_role.arn,
+            node_role_arn=roles.node_role.arn,
+            deploy_role_arn=stage.deploy_role.arn,
+            admin_arns=settings.eks_admins,
+            version=settings.kubernetes_version,
+            public_endpoint=settings.eks_public_endpoint,
+            public_access_cidrs=settings.eks_public_access_cidrs,
+            log_retention_days=settings.log_retention_days,
+            tags=tags,
+            depends_on=[roles],
+        ),
+    )
+    # The program (never a component) makes the provider, from the cluster's own kubeconfig; the
+    # workload waits for the cluster's access entries, through which the provider gets in.
+    provider = k8s.Provider(
+        f"{name}-k8s",
+        kubeconfig=cluster.kubeconfig,
+        enable_server_side_apply=True,
+        delete_unreachable=True,
+    )
+    workload = EksWorkload(
+        name,
+        EksWorkloadArgs(
+            provider=provider,
+            image=image,
+            namespace=settings.project,
+            cpu=settings.cpu,
+            memory=settings.memory,
+            min_replicas=settings.min_capacity,
+            max_replicas=settings.max_capacity,
+            certificate_arn=settings.certificate_arn,
+            environment=environment,
+            labels={"app.kubernetes.io/part-of": settings.project, "stage": settings.stage},
+        ),
+        opts=pulumi.ResourceOptions(depends_on=[cluster]),
+    )
+    # Auto Mode makes the load balancer when the Ingress is admitted; look it up for the alarms.
+    load_balancer = aws.lb.get_load_balancer_output(
+        name=workload.hostname.apply(load_balancer_name),
+        opts=pulumi.InvokeOutputOptions(depends_on=[workload]),
+    )
+    return workload.url, {"load_balancer_arn_suffix": load_balancer.arn_suffix}
+
+
+def lambda_service(
+    name: str,
+    ctx: AwsContext,
+    settings: StageSettings,
+    stage: Stage,
+    image: pulumi.Output[str],
+    repository_arn: pulumi.Output[str],
+    environment: dict[str, pulumi.Input[str]],
+    tags: dict[str, str],
+) -> Deployed:
+    network = stage.network
+    naming = Naming(settings.project, settings.stage)
+    function = LambdaService(
+        name,
+        LambdaServiceArgs(
+            ctx=ctx,
+            image=image,
+            memory=settings.memory,
+            timeout=settings.lambda_timeout,
+            reserved_concurrency=settings.reserved_concurrency,
+            log_retention_days=settings.log_retention_days,
+            environment=environment,
+            vpc_id=network.vpc_id if network is not None else None,
+            subnet_ids=network.private_subnet_ids if network is not None else (),
+            log_group_name=naming.log_group("lambda"),
+            role_path=naming.role_path,
+            permissions_boundary=stage.boundary.arn,
+            tags=tags,
+        ),
+    )
+    return function.url, {
+        "function_name": function.function_name,
+        "alias_name": function.alias_name,
+    }
+
+
+if pulumi.get_stack() == contract.SHARED:
+    shared_stack(SharedSettings.load(pulumi.get_project()))
+else:
+    stage_stack(StageSettings.load(pulumi.get_project(), pulumi.get_stack()))

@@ -1,0 +1,784 @@
+"""The phases of a provisioning run, in order, each behind a guard that re-detects its work.
+
+1. `checks`     every credential and tool first (GitHub token and owner, AWS credentials, Pulumi
+                CLI, the stacks' passphrase); one missing stops the run before anything is
+                written, naming each fix. With no credentials at all, `new` stays local.
+2. `repository` GitHub: the repository (created or adopted, or followed after a rename), the
+                OIDC subject GitHub issues for it, its environments (which tell what the plan
+                allows). Nothing of the trust can be right before this.
+3. `scaffold`   `new`: render with what GitHub said, commit, record. `provision`: the answers
+                that changed (owner, backend, subject prefix, issuer, trust subject) re-rendered
+                at the repository's own template version, with the record, in one commit.
+4. `backend`    the state backend (a hardened S3 bucket `<name>-pulumi-state-<account>` by
+                default, or the URL given).
+5. `shared`     `up` of the shared stack (registry, the issuer's OIDC provider or the account's
+                existing one, CI and preview roles) when an output is missing or a role trusts
+                another subject than GitHub issues.
+6. `roles`      a targeted `up` of each stage's foundation (`contract.foundation_urns`) when its
+                deploy role is missing or trusts another subject.
+7. `commit`     what Pulumi wrote into `infra/Pulumi.<stack>.yaml`, committed before the push.
+8. `github`     variables (from the stack outputs), secrets, the push of `main`, branch protection.
+9. `wait`       (`--wait`) the first workflow run of the pushed commit, to the first stage's
+                smoke test; then its URL and the status grid.
+
+The spec is settled by step 3, before anything of AWS; no phase runs another. Nothing is recorded
+as progress except what is committed anyway (answers, stack settings, `.bootstrap/github.json`),
+and none of it holds a secret, so `bootstrap provision` continues any interrupted run.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from bootstrap.errors import (
+    CredentialsError,
+    Interrupted,
+    RemoteError,
+    SpecError,
+    ToolMissingError,
+    UserError,
+)
+from bootstrap.provision.iam import (
+    default_backend_url,
+    find_github_oidc_provider,
+    is_write,
+    read_role,
+)
+from bootstrap.provision.model import (
+    PreflightError,
+    ProvisionError,
+    Request,
+    StepReport,
+    StepStatus,
+    Summary,
+)
+from stacks import contract
+
+if TYPE_CHECKING:
+    import boto3
+
+    from bootstrap.automation import StackOps
+    from bootstrap.backend import Backend, Identity
+    from bootstrap.doctor import Check
+    from bootstrap.github.client import GitHubClient
+    from bootstrap.github.context import Sync
+    from bootstrap.github.token import Identity as GitHubIdentity
+    from bootstrap.spec import Spec
+
+_STACK_FILE = re.compile(r"^infra/Pulumi\.[^/]+\.ya?ml$")
+# The /health checker of the status grid after `--wait` (None: bootstrap.status's own).
+HealthCheck = Callable[[dict[str, str]], dict[str, Any]]
+
+
+class Provisioner:
+    """Runs the phases (module docstring) with guard clauses; `run` returns the `Summary`.
+
+    `scaffold=True` is `bootstrap new` (`path` is the repository to create); otherwise `path` is
+    an existing generated repository. `after_step(name)` is called after each phase (tests
+    interrupt there); `sleep`/`clock` drive retries and `--wait`; `health` checks the stages'
+    URLs for the status grid."""
+
+    def __init__(
+        self,
+        spec: Spec,
+        path: Path,
+        request: Request | None = None,
+        *,
+        scaffold: bool = False,
+        provision: bool = True,
+        emit: Callable[[StepReport], None] | None = None,
+        progress: Callable[[str], None] | None = None,
+        notify: Callable[[str], None] | None = None,
+        after_step: Callable[[str], None] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        health: HealthCheck | None = None,
+    ) -> None:
+        self.spec = spec
+        self.path = path
+        self.request = request or Request()
+        self.new = scaffold
+        self.provision = provision  # False: `new --no-provision`
+        self.emit_fn = emit
+        self.progress_fn = progress
+        self.notify_fn = notify
+        self.after_step = after_step
+        self.sleep = sleep
+        self.clock = clock
+        self.health = health
+        self.summary = Summary(spec.name, str(path))
+        self.local = not provision
+        self.api_url: str | None = None
+        self.token: str | None = None
+        self.identity: Identity | None = None
+        self.owner: str | None = self.request.owner or spec.owner
+        self.outputs: dict[str, dict[str, Any]] = {}
+        self.aws_calls: list[str] = []
+        self.sync: Sync | None = None
+        self._session: boto3.Session | None = None
+        self._ops: StackOps | None = None
+        self._backend: Backend | None = None
+        self._client: GitHubClient | None = None
+        self._github_identity: GitHubIdentity | None = None
+        self._current = ""
+
+    # -- reporting ------------------------------------------------------------------------------
+
+    @property
+    def resume_command(self) -> str:
+        command = "bootstrap provision" + (" --wait" if self.request.wait else "")
+        return f"cd {self.path.name} && {command}" if self.new else command
+
+    def _report(
+        self, status: StepStatus, detail: str, *, writes: int = 0, **data: Any
+    ) -> StepReport:
+        report = StepReport(self._current, status, detail, writes, dict(data))
+        existing = self.summary.step(self._current)
+        if existing is not None:
+            self.summary.steps[self.summary.steps.index(existing)] = report
+        else:
+            self.summary.steps.append(report)
+        if self.emit_fn:
+            self.emit_fn(report)
+        return report
+
+    def done(self, detail: str, *, writes: int = 0, **data: Any) -> StepReport:
+        return self._report("done", detail, writes=writes, **data)
+
+    def skipped(self, detail: str, **data: Any) -> StepReport:
+        return self._report("skipped", detail, **data)
+
+    def progress(self, message: str) -> None:
+        if self.progress_fn:
+            self.progress_fn(message)
+
+    def notify(self, message: str) -> None:
+        if self.notify_fn:
+            self.notify_fn(message)
+
+    # -- running --------------------------------------------------------------------------------
+
+    def run(self) -> Summary:
+        phases: list[tuple[str, Callable[[], None]]] = [
+            ("checks", self.checks),
+            ("repository", self.repository),
+            ("scaffold", self.scaffold),
+            ("backend", self.backend),
+            ("shared", self.shared),
+            ("roles", self.roles),
+            ("commit", self.commit),
+            ("github", self.github),
+            ("wait", self.wait),
+        ]
+        for name, phase in phases:
+            if self.local and name not in ("checks", "scaffold"):
+                continue
+            self._current = name
+            try:
+                phase()
+                if self.after_step is not None:
+                    self.after_step(name)
+            except KeyboardInterrupt:
+                raise self._failure(name, None) from None
+            except UserError as exc:
+                raise self._failure(name, exc) from exc
+        self._finish()
+        return self.summary
+
+    def _failure(self, name: str, exc: UserError | None) -> ProvisionError:
+        """Mark the step failed (unless it had finished) and say how to continue."""
+        step = self.summary.step(name)
+        finished = step is not None and step.status != "failed"
+        # `new` before its scaffold is made may simply be run again (an empty repository it
+        # created on GitHub is adopted then)
+        nothing_local = self.new and not (self.path / ".git").exists()
+        if step is None or (finished and exc is not None):
+            self._current = name
+            self._report("failed", "interrupted" if exc is None else str(exc))
+        elif not finished and exc is not None and not step.detail:
+            step.detail = str(exc)
+        self._collect_writes()
+        if nothing_local:
+            self.summary.next_command = ""
+            if exc is None:
+                return ProvisionError(
+                    "interrupted: nothing was left half-done", None, self.summary, Interrupted.exit_code
+                )
+            return ProvisionError(exc.problem, exc.fix, self.summary, exc.exit_code)
+        self.summary.next_command = self.resume_command
+        if exc is None:
+            return ProvisionError(
+                f"interrupted {'after' if finished else 'during'} step '{name}'",
+                f"continue with `{self.resume_command}`: finished steps are detected and skipped",
+                self.summary,
+                Interrupted.exit_code,
+            )
+        if isinstance(exc, PreflightError):
+            return ProvisionError(exc.problem, exc.fix, self.summary, exc.exit_code)
+        fix = (exc.fix.rstrip(".") + "; then " if exc.fix else "") + (
+            f"continue with `{self.resume_command}` (finished steps are detected and skipped)"
+        )
+        return ProvisionError(
+            f"step '{name}' failed: {exc.problem}", fix, self.summary, exc.exit_code
+        )
+
+    def _collect_writes(self) -> None:
+        self.summary.writes["aws"] = len(self.aws_calls)
+        if self._client is not None:
+            self.summary.writes["github"] = self._client.writes
+
+    def _finish(self) -> None:
+        self._collect_writes()
+        if self.local:
+            self.summary.mode = "local"
+            self.summary.next_command = self.resume_command
+            self.summary.next.append(
+                f"provision GitHub and AWS when you have the credentials: {self.resume_command} "
+                "(needs GITHUB_TOKEN, AWS credentials and the Pulumi CLI; `bootstrap doctor` "
+                "checks them)"
+            )
+            return
+        self.summary.next_command = "bootstrap status"
+        if not self.request.wait:
+            self.summary.next.append(
+                "follow the first deploy: bootstrap status (or bootstrap provision --wait)"
+            )
+
+    # -- shared resources -----------------------------------------------------------------------
+
+    @property
+    def session(self) -> boto3.Session:
+        """One boto3 session for the run; every AWS write through it is counted."""
+        if self._session is None:
+            from bootstrap.backend import aws_session
+
+            self._session = aws_session(self.spec.region)
+            self._session.events.register("after-call", self._count_aws)
+        return self._session
+
+    def _count_aws(self, model: Any = None, http_response: Any = None, **_: Any) -> None:
+        name = str(getattr(model, "name", ""))
+        status = int(getattr(http_response, "status_code", 0) or 0)
+        if is_write(name) and 200 <= status < 300:
+            self.aws_calls.append(name)
+
+    @property
+    def ops(self) -> StackOps:
+        if self._ops is None:
+            from bootstrap.automation import open_ops
+
+            self._ops = open_ops(
+                self.path, self.spec, self.backend_of(), verbose=self.request.verbose
+            )
+        return self._ops
+
+    def backend_of(self) -> Backend:
+        if self._backend is None:
+            from bootstrap.backend import resolve_backend
+
+            self._backend = resolve_backend(self.spec.backend, self.path)
+        return self._backend
+
+    def _up(self, stack: str, **kwargs: Any) -> Any:
+        result = self.ops.up(stack, **kwargs)
+        self.summary.writes["pulumi"] += 1
+        return result
+
+    def client(self) -> tuple[GitHubClient, GitHubIdentity]:
+        """The run's one GitHub client (`bootstrap.github.connect`), its token checked."""
+        if self._client is None or self._github_identity is None:
+            from bootstrap.github.client import RetryPolicy
+            from bootstrap.github.connect import announcing, connect
+            from bootstrap.github.token import check
+
+            retry = RetryPolicy(sleep=announcing(self.notify, self.sleep))
+            client = connect(self.api_url, token=self.token, retry=retry)
+            self._github_identity = check(client, public=self.request.public)
+            self._client = client
+        return self._client, self._github_identity
+
+    # -- 1. checks ------------------------------------------------------------------------------
+
+    def checks(self) -> None:
+        from bootstrap.backend import Identity
+        from bootstrap.doctor import aws_credentials_hinted, run_checks
+        from bootstrap.github.connect import api_url_of, token_from_env
+
+        if not self.provision:
+            self.skipped("--no-provision: local only")
+            return
+        self.api_url = api_url_of(self.request.github_api_url, None if self.new else self.path)
+        if self.new and token_from_env() is None and not aws_credentials_hinted():
+            self.local = True
+            self.skipped(
+                "no GitHub token and no AWS credentials: the repository is made locally only"
+            )
+            return
+        report = run_checks(["aws", "github"], region=self.spec.region, github_api_url=self.api_url)
+        aws, github = report.get("aws"), report.get("github")
+        if self.new and aws.status == "missing" and github.status == "missing":
+            self.local = True
+            self.skipped(
+                "no GitHub token and no AWS credentials: the repository is made locally only",
+                checks=[asdict(aws), asdict(github)],
+            )
+            return
+        checks = [github, self._owner_check(github), aws, self._pulumi_check()]
+        checks += self._passphrase_check()
+        problems = [c for c in checks if not c.ok]
+        if problems:
+            self._report("failed", "missing: " + ", ".join(c.name for c in problems),
+                         checks=[asdict(c) for c in checks])  # fmt: skip
+            raise PreflightError(problems, scaffold_only=self.new)
+        self.identity = Identity(account=str(aws.data["account"]), arn=str(aws.data["arn"]))
+        self.token = token_from_env()
+        if self.new and not self.spec.backend:
+            self._set_spec(backend=self._default_backend())
+        self.done(
+            f"GitHub {github.data.get('user')} for {self.owner}, AWS account "
+            f"{self.identity.account}, Pulumi",
+            checks=[asdict(c) for c in checks],
+        )
+
+    def _owner_check(self, github: Check) -> Check:
+        from bootstrap.doctor import Check
+        from bootstrap.github.client import RetryPolicy, path
+        from bootstrap.github.connect import connect
+
+        if self.spec.owner and self.owner and self.spec.owner.lower() != self.owner.lower():
+            raise SpecError(
+                f"this repository was generated for the owner '{self.spec.owner}', not "
+                f"'{self.owner}'",
+                "drop --owner (the owner is in the IAM trust policies), or regenerate",
+            )
+        if not self.owner:
+            return Check(
+                "owner", "missing", "no GitHub owner for the repository",
+                "pass --owner USER_OR_ORGANISATION",
+            )  # fmt: skip
+        if not github.ok:
+            return Check("owner", "warn", f"{self.owner} (not looked up: no usable token)")
+        client = connect(self.api_url, retry=RetryPolicy(attempts=2, sleep=self.sleep), timeout=15)
+        owner = self.owner
+        try:
+            account = client.run(
+                f"look up the owner {owner}", lambda: client.get(path("users", owner))
+            )
+        except UserError as exc:
+            return Check("owner", "error", exc.problem, exc.fix)
+        if account is None:
+            return Check(
+                "owner", "missing", f"GitHub has no user or organisation '{owner}' at {client.api_url}",
+                "check --owner (and --github-api-url for GitHub Enterprise Server)",
+            )  # fmt: skip
+        kind = str(account.get("type", "User")).lower()
+        return Check("owner", "ok", f"{account.get('login')} ({kind})", data={"type": kind})
+
+    def _pulumi_check(self) -> Check:
+        from bootstrap.automation import open_ops
+        from bootstrap.backend import resolve_backend
+        from bootstrap.doctor import Check
+
+        try:
+            open_ops(self.path, self.spec, resolve_backend(self.spec.backend, self.path)).check()
+        except ToolMissingError as exc:
+            return Check("pulumi", "missing", exc.problem, exc.fix)
+        except UserError as exc:
+            return Check("pulumi", "error", exc.problem, exc.fix)
+        return Check("pulumi", "ok", "the Pulumi CLI runs")
+
+    def _passphrase_check(self) -> list[Check]:
+        """Stacks made with a passphrase cannot be opened with a new one: it must be here."""
+        from bootstrap.automation import needs_existing_passphrase
+        from bootstrap.doctor import Check
+        from bootstrap.passphrase import get_passphrase
+
+        backend = self.spec.backend or ""
+        if self.new or backend.startswith("https://"):
+            return []
+        if not needs_existing_passphrase(self.path / "infra"):
+            return []
+        try:
+            found = get_passphrase(self.spec.name, create=False)
+        except CredentialsError as exc:
+            return [Check("passphrase", "missing", exc.problem, exc.fix)]
+        return [Check("passphrase", "ok", f"from {found.source}")]
+
+    def _default_backend(self) -> str:
+        from bootstrap.spec import check_backend
+
+        assert self.identity is not None
+        url = self.request.backend or default_backend_url(self.spec.name, self.identity.account)
+        check_backend(url)
+        return url
+
+    def _set_spec(self, **changes: Any) -> None:
+        self.spec = self.spec.model_copy(update=changes)
+        self._backend = None
+
+    # -- 2. repository --------------------------------------------------------------------------
+
+    def repository(self) -> None:
+        from bootstrap.github.model import Options
+        from bootstrap.github.provision import open_sync, remote
+
+        client, identity = self.client()
+        assert self.token is not None
+        before = client.writes
+        options = Options(
+            owner=self.owner, public=self.request.public, reviewers=self.request.reviewers
+        )
+        self.sync = sync = open_sync(
+            self.spec, self.path, client=client, identity=identity, token=self.token,
+            options=options, notify=self.notify, progress=self.progress,
+        )  # fmt: skip
+        remote(sync)
+        result = sync.result
+        self.summary.repository = result.repository
+        self.summary.html_url = result.html_url
+        self.summary.subject_prefix = result.subject_prefix
+        writes = client.writes - before
+        detail = (
+            f"{result.repository}: OIDC subject {result.subject_prefix}:... "
+            f"({result.subject_template} template, issuer {result.oidc_issuer}); environments "
+            f"{'yes' if result.environments else 'no (the roles trust the branch)'}"
+        )
+        data = {"subject": sync.subject.to_dict() if sync.subject else None}
+        if writes:
+            self.done(f"{detail}; {writes} API writes", writes=writes, **data)
+        else:
+            self.skipped(detail, **data)
+
+    # -- 3. scaffold ----------------------------------------------------------------------------
+
+    def scaffold(self) -> None:
+        if self.new:
+            self._render()
+            return
+        extra: dict[str, str] = {}
+        if self.request.backend and self.spec.backend and self.request.backend != self.spec.backend:
+            raise SpecError(
+                f"this repository keeps its state in {self.spec.backend}, not "
+                f"{self.request.backend}",
+                "drop --backend (moving state between backends: pulumi stack export/import)",
+            )
+        if not self.spec.backend:
+            extra["backend"] = self._default_backend()
+            self._refuse_local_state(extra["backend"])
+        from bootstrap.github import local, rerender
+        from bootstrap.gitutil import head
+
+        sync = self.sync
+        assert sync is not None
+        before = head(self.path)
+        changes = {**local.answers(sync), **extra}
+        local.apply(sync, extra, tool="provision")
+        self.spec = sync.spec
+        self._backend = None
+        after = head(self.path)
+        if after == before:
+            self.skipped(f"the repository at {self.path} records what GitHub says")
+            return
+        self.summary.commits.append(after)
+        what = ", ".join(f"{k}: {v}" for k, v in changes.items()) or f"the {rerender.RECORD} record"
+        self.done(f"set {what} (committed {after[:8]})", commit=after)
+
+    def _render(self) -> None:
+        """`new`: render once, with what GitHub said (subject prefix, issuer, trust subject)."""
+        from bootstrap.scaffold import Scaffolder
+
+        if self.sync is not None:
+            from bootstrap.github import local
+
+            self._set_spec(**local.answers(self.sync))
+            self.sync.spec = self.spec
+        result = Scaffolder(self.spec, self.path).run()
+        self.summary.commits.append(result.commit)
+        if self.sync is not None:
+            from bootstrap.github import local
+
+            recorded = local.commit_record(self.sync, {}, tool="new")
+            if recorded:
+                self.summary.commits.append(recorded)
+        self.done(
+            f"rendered and committed {result.files} files ({result.commit[:8]})",
+            commit=result.commit, files=result.files, template=result.template_ref,
+        )  # fmt: skip
+
+    def _refuse_local_state(self, url: str) -> None:
+        from bootstrap.backend import LOCAL_STATE_DIR
+
+        stacks = self.path / LOCAL_STATE_DIR / ".pulumi" / "stacks"
+        if stacks.is_dir() and any(p.is_file() for p in stacks.rglob("*")):
+            raise UserError(
+                f"this repository's stacks keep their state locally ({LOCAL_STATE_DIR}/), which "
+                "CI cannot reach",
+                f"move it to {url} (pulumi stack export, then pulumi login {url} and pulumi "
+                "stack import, per stack) and set backend in .copier-answers.yml, or pass "
+                "--backend with the URL it should use",
+            )
+
+    # -- 4. backend -----------------------------------------------------------------------------
+
+    def backend(self) -> None:
+        from bootstrap.backend import ensure_backend
+
+        backend = self.backend_of()
+        self.summary.backend = backend.url
+        before = len(self.aws_calls)
+        session = self.session if backend.kind == "s3" else None
+        report = ensure_backend(
+            backend, region=self.spec.region, harden=self.request.harden_backend, session=session
+        )
+        writes = len(self.aws_calls) - before
+        if report.changed:
+            self.done(report.message, writes=writes, url=backend.url)
+        else:
+            self.skipped(report.message, url=backend.url)
+
+    # -- 5. shared ------------------------------------------------------------------------------
+
+    def subject(self, kind: str, stage: str | None = None) -> str:
+        """The OIDC subject GitHub issues (the recorded prefix, learnt in step 2)."""
+        prefix = self.spec.github_subject_prefix
+        if not prefix:
+            raise RemoteError(
+                "GitHub's OIDC subject prefix is not recorded", "run `bootstrap provision` again"
+            )
+        return contract.subject(prefix, kind, stage)
+
+    def _stale_trust(self, roles: dict[str, str]) -> list[str]:
+        """The roles (name -> the subject it must trust) that exist and trust another one."""
+        issuer = self.spec.github_oidc_issuer
+        stale = []
+        for name, wanted in roles.items():
+            role = read_role(self.session, name, issuer)
+            if role.readable and role.exists and not role.trusts(wanted):
+                stale.append(name)
+        return stale
+
+    def shared(self) -> None:
+        from bootstrap.lifecycle import check_account
+
+        ops = self.ops
+        check_account(ops, contract.SHARED, self.identity)
+        outputs = dict(ops.outputs(contract.SHARED))
+        wanted = ("repositoryUrl", "ciRoleArn", "previewRoleArn", "oidcProviderArn")
+        roles = {
+            contract.ci_role_name(self.spec.name): self.subject("branch"),
+            contract.preview_role_name(self.spec.name): self.subject("pull_request"),
+        }
+        stale = self._stale_trust(roles) if all(outputs.get(k) for k in wanted) else None
+        if stale == []:
+            self.outputs[contract.SHARED] = outputs
+            self.skipped(
+                f"deployed: registry {outputs['repositoryUrl']}, CI role {outputs['ciRoleArn']}",
+                outputs=outputs,
+            )
+            return
+        config: dict[str, str] = {}
+        reused = None
+        if not self._configured_provider() and ops.resource_count(contract.SHARED) == 0:
+            reused = find_github_oidc_provider(self.session, self.spec.github_oidc_issuer)
+            if reused:
+                config[f"{self.spec.name}:oidcProviderArn"] = reused
+        if stale:
+            self.progress(f"Updating the trust of {', '.join(stale)} ({self.subject('branch')})")
+        result = self._up(contract.SHARED, config=config or None)
+        outputs = dict(result.outputs or ops.outputs(contract.SHARED))
+        missing = [k for k in wanted if not outputs.get(k)]
+        if missing:
+            raise RemoteError(
+                f"the shared stack was deployed but has no output {', '.join(missing)}",
+                "check infra/ (the program must export them, docs/contracts.md)",
+            )
+        self.outputs[contract.SHARED] = outputs
+        provider = f"reused {reused}" if reused else f"OIDC provider {outputs['oidcProviderArn']}"
+        why = f"trust of {', '.join(stale)} updated; " if stale else ""
+        self.done(
+            f"deployed ({result.summary()}): {why}registry {outputs['repositoryUrl']}, CI role "
+            f"{outputs['ciRoleArn']}, {provider}",
+            writes=1, outputs=outputs, oidc_provider_reused=reused,
+        )  # fmt: skip
+
+    def _configured_provider(self) -> bool:
+        """The shared stack's settings already name a provider (the user's choice stands)."""
+        import yaml
+
+        file = self.path / contract.stack_file(contract.SHARED)
+        try:
+            data = yaml.safe_load(file.read_text()) or {}
+        except (OSError, yaml.YAMLError):
+            return False
+        config = data.get("config") or {}
+        return bool(config.get(f"{self.spec.name}:oidcProviderArn"))
+
+    # -- 6. roles -------------------------------------------------------------------------------
+
+    def roles(self) -> None:
+        from bootstrap.lifecycle import check_account
+
+        ops = self.ops
+        made: dict[str, str] = {}
+        kept: dict[str, str] = {}
+        for stage in self.spec.stage_names:
+            check_account(ops, stage, self.identity)
+            outputs = dict(ops.outputs(stage))
+            expected = self.stage_subject(stage)
+            name = contract.deploy_role_name(self.spec.name, stage)
+            role = read_role(self.session, name, self.spec.github_oidc_issuer)
+            arn = None
+            if role.readable:
+                if role.arn and role.trusts(expected):
+                    arn = role.arn
+            else:
+                arn = outputs.get("deployRoleArn")
+            if arn:
+                kept[stage] = str(arn)
+                self.outputs[stage] = {**outputs, "deployRoleArn": str(arn)}
+                continue
+            self.progress(f"Deploying the foundation of {stage} (its deploy role trusts {expected})")
+            network = self.spec.stage(stage).target.value != "lambda"
+            targets = contract.foundation_urns(self.spec.name, stage, network=network)
+            result = self._up(stage, targets=targets)
+            outputs = {**outputs, **dict(result.outputs or {})}
+            arn = outputs.get("deployRoleArn")
+            if not arn:
+                arn = read_role(self.session, name, self.spec.github_oidc_issuer).arn
+            if not arn:
+                raise RemoteError(
+                    f"no deploy role for stage '{stage}' after the targeted `pulumi up`",
+                    f"see the engine output; deploy it with `bootstrap up --stage {stage}`",
+                )
+            made[stage] = str(arn)
+            self.outputs[stage] = {**outputs, "deployRoleArn": str(arn)}
+        roles = {**kept, **made}
+        if not made:
+            self.skipped(f"deploy roles in place: {', '.join(kept)}", roles=roles)
+            return
+        self.done(
+            f"deploy roles made or updated for {', '.join(made)}"
+            + (f" (in place: {', '.join(kept)})" if kept else ""),
+            writes=len(made), roles=roles,
+        )  # fmt: skip
+
+    def stage_subject(self, stage: str) -> str:
+        """The subject a stage's deploy role must trust: its environment, or `main`."""
+        if self.spec.trust_subject == "environment":
+            return self.subject("environment", stage)
+        return self.subject("branch")
+
+    # -- 7. commit ------------------------------------------------------------------------------
+
+    def commit(self) -> None:
+        from bootstrap.github import rerender
+
+        changed = [p for p in rerender.uncommitted(self.path) if _STACK_FILE.match(p)]
+        if not changed:
+            self.skipped("the stacks' settings are committed")
+            return
+        head = rerender.commit(
+            self.path,
+            changed,
+            "bootstrap provision: record the stacks' settings (encryption salt, config)",
+            all_changes=False,
+        )
+        if head:
+            self.summary.commits.append(head)
+        self.done(f"committed {', '.join(changed)}", commit=head, files=changed)
+
+    # -- 8. github ------------------------------------------------------------------------------
+
+    def github(self) -> None:
+        from bootstrap.github.model import Values
+        from bootstrap.github.provision import finish
+        from bootstrap.github.publish import backend_secrets, publish
+
+        client, _ = self.client()
+        sync = self.sync
+        assert sync is not None
+        before = client.writes
+        values = Values(
+            outputs={k: dict(v) for k, v in self.outputs.items()},
+            backend_url=self.spec.backend,
+            secrets=backend_secrets(self.spec),
+        )
+        sync.spec = self.spec
+        publish(sync, values)
+        finish(sync, roles_updated=True)
+        result = sync.result
+        self.summary.pushed = result.pushed
+        for line in result.skipped:
+            self.notify(f"github: skipped {line}")
+        writes = client.writes - before
+        detail = (
+            f"{result.repository}: {len(result.created)} created, {len(result.updated)} updated, "
+            f"{len(result.unchanged)} unchanged, {writes} API writes"
+            + (f"; pushed main ({result.pushed[:8]})" if result.pushed else "")
+        )
+        data = {"result": result.to_dict()}
+        if writes or result.pushed:
+            self.done(detail, writes=writes, **data)
+        else:
+            self.skipped(detail, **data)
+
+    # -- 9. wait --------------------------------------------------------------------------------
+
+    def wait(self) -> None:
+        from bootstrap.gitutil import head
+        from bootstrap.provision.watch import RunWatcher
+
+        if not self.request.wait:
+            self.skipped("not asked: --wait follows the first workflow run")
+            return
+        first = self.spec.stages[0]
+        if first.manual and self.spec.trust_subject == "branch":
+            self.skipped(
+                f"the first stage, {first.name}, is manual and this repository has no GitHub "
+                "environments: it is deployed by running promote.yml, not by the build"
+            )
+            return
+        client, _ = self.client()
+        repository = self.summary.repository or f"{self.owner}/{self.spec.name}"
+        sha = head(self.path)
+        before = client.writes
+        watcher = RunWatcher(
+            client, repository, sha, first.name,
+            timeout=self.request.wait_timeout, interval=self.request.poll_interval,
+            sleep=self.sleep, clock=self.clock, progress=self.progress, notify=self.notify,
+        )  # fmt: skip
+        outcome = watcher.wait()
+        self.summary.run = asdict(outcome)
+        url = self.ops.outputs(first.name).get("url")
+        self.summary.url = str(url) if url else None
+        self._status_grid(client, repository)
+        detail = f"{outcome.job} succeeded in run #{outcome.number} ({outcome.html_url})"
+        if url:
+            detail += f"; {first.name} answers at {url}"
+        self.done(detail, writes=client.writes - before, run=asdict(outcome))
+
+    def _status_grid(self, client: GitHubClient, repository: str) -> None:
+        try:
+            from bootstrap import status as core
+        except ImportError:  # the status module is optional here
+            return
+        from bootstrap.lifecycle import Project
+
+        try:
+            github = core.GitHubView(client, repository)
+            project = Project(self.path, self.spec, self.backend_of())
+            sources = core.project_sources(project, github=github, verbose=self.request.verbose)
+            sources.ops = self.ops
+            if self.health is not None:
+                sources.health = self.health
+            report = core.collect(self.spec, sources)
+        except UserError as exc:
+            self.notify(f"the status grid could not be read: {exc}")
+            return
+        self.summary.status = report.to_dict()
+        self.summary.status_text = core.render_text(report)

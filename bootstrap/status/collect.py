@@ -1,0 +1,316 @@
+"""Collecting the grid: one row per stage, in lifecycle order, from whichever sources answered.
+
+- what runs: the stage stack's `image` output (the source of truth), else (no stacks) the newest
+  GitHub deployment that succeeded;
+- the deployment that put it there (when, by whom, its smoke test), from GitHub; deployments
+  without a written digest get the image built from their commit (the registry's git-SHA tag),
+  except runs started by hand, which stay unattributed rather than guessed;
+- the previous release: the stack's `previousImage`, else GitHub's history, else the registry's
+  `deployed.<stage>.` tags;
+- git SHAs and push times from the registry; /health of every deployed stage at once.
+
+A source that fails is a note, unless nothing at all could be read (docs/status.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from itertools import pairwise
+from typing import TYPE_CHECKING, Any
+
+from bootstrap.errors import UserError
+from bootstrap.status.model import (
+    Deployment,
+    Release,
+    Report,
+    StageStatus,
+    Waiting,
+    parse_image,
+    short_digest,
+)
+from bootstrap.status.registry import Registry, SoftRegistry
+from bootstrap.status.sources import Sources, read_stacks
+from stacks.contract import SHARED
+
+if TYPE_CHECKING:
+    from bootstrap.spec import Spec
+
+
+@dataclass
+class _Read:
+    """What the stacks and GitHub said (read at the same time)."""
+
+    outputs: dict[str, dict[str, Any]] | None = None
+    deployments: dict[str, list[Deployment]] = field(default_factory=dict)
+    waiting: dict[str, Waiting] = field(default_factory=dict)
+    github_read: bool = False  # deployments were read (GitHub configured, with environments)
+    sources: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def _read(spec: Spec, sources: Sources) -> _Read:
+    read = _Read()
+    github = sources.github
+    environments = spec.trust_subject == "environment"
+
+    def from_github() -> None:
+        assert github is not None
+        if environments:
+            for stage in spec.stage_names:
+                read.deployments[stage] = github.deployments(stage)
+            read.waiting.update(github.waiting())
+
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="status") as pool:
+        github_job = pool.submit(from_github) if github is not None else None
+        if sources.ops is not None:
+            try:
+                read.outputs = read_stacks(sources.ops, spec)
+                read.sources["stacks"] = "read"
+            except UserError as exc:
+                read.sources["stacks"] = f"not read: {exc.problem}"
+                read.notes.append(f"stack outputs not read ({exc.problem})")
+        else:
+            read.sources["stacks"] = f"not read: {sources.why_no_stacks or 'unavailable'}"
+        github_error: UserError | None = None
+        if github_job is not None:
+            try:
+                github_job.result()
+            except UserError as exc:
+                github_error = exc
+    if github_job is None:
+        read.sources["github"] = f"not read: {sources.why_no_github or 'not configured'}"
+        if read.outputs is None:
+            raise UserError(
+                "neither the stacks nor GitHub could be read, so nothing is known about the stages",
+                "install the Pulumi CLI (curl -fsSL https://get.pulumi.com | sh), or set "
+                "GITHUB_TOKEN and the repo's owner (bootstrap github sync)",
+            )
+    elif github_error is not None:
+        if read.outputs is None:
+            raise github_error
+        read.sources["github"] = f"not read: {github_error.problem}"
+        read.notes.append(f"GitHub not read ({github_error.problem})")
+        read.deployments.clear()
+        read.waiting.clear()
+    else:
+        read.github_read = environments
+        read.sources["github"] = (
+            "read" if environments else "read (no environments: trust subject branch)"
+        )
+    return read
+
+
+def collect(spec: Spec, sources: Sources, *, health_for: Iterable[str] | None = None) -> Report:
+    """The status of every stage. `health_for` limits the /health checks (None: every stage)."""
+    read = _read(spec, sources)
+    notes = read.notes
+    registry: SoftRegistry | None = None
+    registry_name = sources.registry_name
+    if read.outputs and read.outputs.get(SHARED, {}).get("repositoryName"):
+        registry_name = str(read.outputs[SHARED]["repositoryName"])
+    if sources.registry is not None and registry_name:
+        try:
+            registry = SoftRegistry(sources.registry(registry_name), notes)
+            read.sources["registry"] = "read"
+        except UserError as exc:
+            read.sources["registry"] = f"not read: {exc.problem}"
+    else:
+        read.sources["registry"] = "not read: not configured"
+
+    stages = [
+        _stage(
+            spec,
+            name,
+            read.outputs,
+            read.deployments.get(name, []),
+            read.waiting.get(name),
+            registry,
+            read.github_read,
+        )
+        for name in spec.stage_names
+    ]
+    if registry is not None and registry.failed:
+        read.sources["registry"] = f"not read: {registry.failed}"
+
+    for before, stage in pairwise(stages):
+        ahead = before.current.digest if before.current else None
+        if ahead and (stage.current is None or stage.current.digest != ahead):
+            stage.behind = before.stage
+
+    wanted = set(spec.stage_names if health_for is None else health_for)
+    urls = {s.stage: s.url for s in stages if s.url and s.stage in wanted and s.deployed}
+    if urls and sources.health is not None:
+        for stage_name, health in sources.health(urls).items():
+            stage = next(s for s in stages if s.stage == stage_name)
+            stage.health = health
+            current = stage.current.digest if stage.current else None
+            if health.ok and health.release and current and health.release != current:
+                stage.notes.append(f"/health answers for {short_digest(health.release)}")
+
+    github_name = sources.github.repository if sources.github is not None else None
+    return Report(
+        project=spec.name,
+        stages=stages,
+        generated_at=sources.now(),
+        sources=read.sources,
+        repository=github_name if not read.sources["github"].startswith("not read") else None,
+        registry=registry_name if registry is not None and not registry.failed else None,
+        notes=notes,
+        lookup=registry,
+        template=sources.template,
+    )
+
+
+def _attribute(deployments: list[Deployment], registry: Registry | None) -> None:
+    """Give deployments without a written digest the image built from their commit."""
+    for deployment in deployments:
+        if deployment.digest or deployment.dispatched or not deployment.sha or registry is None:
+            continue
+        digest = registry.digest_for_tag(deployment.sha)
+        if digest:
+            deployment.digest, deployment.digest_source = digest, "sha"
+
+
+def smoke_test(deployments: list[Deployment], digest: str | None) -> str | None:
+    """The outcome of the newest deployment of `digest` (`success` when its smoke test passed)."""
+    if not digest:
+        return None
+    for deployment in deployments:
+        if deployment.digest == digest:
+            return "success" if deployment.succeeded else deployment.state
+    return None
+
+
+def _stage(
+    spec: Spec,
+    name: str,
+    outputs: dict[str, dict[str, Any]] | None,
+    deployments: list[Deployment],
+    waiting: Waiting | None,
+    registry: Registry | None,
+    github_read: bool,
+) -> StageStatus:
+    stage = StageStatus(name, spec.stage(name).manual, deployed=False)
+    _attribute(deployments, registry)
+    stage.deployments = deployments
+    mine = (outputs or {}).get(name, {})
+    _, digest = parse_image(mine.get("image"))
+    current_deployment: Deployment | None = None
+
+    if outputs is not None:
+        stage.deployed = bool(mine)
+        stage.url = str(mine["url"]) if mine.get("url") else None
+        if digest:
+            # the deployment that put it there: the newest that succeeded, else the newest
+            mine_deployments = [d for d in deployments if d.digest == digest]
+            current_deployment = next(
+                (d for d in mine_deployments if d.succeeded),
+                mine_deployments[0] if mine_deployments else None,
+            )
+            stage.current = Release(digest, str(mine["image"]).strip(), source="stack")
+        elif stage.deployed:
+            stage.notes.append("no image deployed yet (the build has not run)")
+    else:
+        current_deployment = next((d for d in deployments if d.succeeded), None)
+        if current_deployment is not None:
+            stage.deployed = True
+            stage.url = current_deployment.environment_url
+            stage.current = Release(
+                current_deployment.digest,
+                git_sha=current_deployment.sha
+                if current_deployment.digest_source == "sha"
+                else None,
+                source="github",
+            )
+    if current_deployment is not None and stage.current is not None:
+        stage.current.deployed_at = current_deployment.succeeded_at or current_deployment.created_at
+        stage.current.deployed_by = current_deployment.creator
+    if stage.current is not None and github_read:
+        stage.current.smoke_test = smoke_test(deployments, stage.current.digest)
+
+    stage.previous = _previous(name, mine, stage.current, deployments, current_deployment, registry)
+    if stage.previous is not None and github_read:
+        stage.previous.smoke_test = smoke_test(deployments, stage.previous.digest)
+
+    _enrich(stage, registry)
+    _activity(stage, deployments, current_deployment, waiting)
+    return stage
+
+
+def _enrich(stage: StageStatus, registry: Registry | None) -> None:
+    """Git SHAs and push times from the registry; whether the releases are still there."""
+    for release in (stage.current, stage.previous):
+        if release is None or registry is None or not release.digest:
+            continue
+        info = registry.image(release.digest)
+        if info is not None:
+            release.in_registry = True
+            release.git_sha = release.git_sha or info.git_sha
+            release.pushed_at = info.pushed_at
+        elif getattr(registry, "failed", None) is None:
+            release.in_registry = False
+    if stage.previous is not None and stage.previous.in_registry is False:
+        stage.notes.append("the previous release is no longer in the registry")
+
+
+def _activity(
+    stage: StageStatus,
+    deployments: list[Deployment],
+    current_deployment: Deployment | None,
+    waiting: Waiting | None,
+) -> None:
+    """A deployment waiting for approval; the newest deployment when it is not the current one
+    and did not succeed (failed, or still running)."""
+    newest = deployments[0] if deployments else None
+    if newest is None or newest is current_deployment:
+        stage.waiting = waiting
+        return
+    if waiting is None and newest.state == "waiting":
+        waiting = Waiting(None, sha=newest.sha, actor=newest.creator, since=newest.created_at)
+    stage.waiting = waiting
+    if newest.state not in ("success", "inactive", "waiting"):
+        stage.last_deployment = newest.state
+        what = f" {newest.sha[:7]}" if newest.sha else ""
+        verb = {"failure": "failed", "error": "failed"}.get(newest.state, newest.state)
+        stage.notes.append(f"last deployment{what} {verb}")
+
+
+def _previous(
+    name: str,
+    outputs: dict[str, Any],
+    current: Release | None,
+    deployments: list[Deployment],
+    current_deployment: Deployment | None,
+    registry: Registry | None,
+) -> Release | None:
+    """The release that ran before the current one: the stack's `previousImage` output, else
+    GitHub's history, else the registry's `deployed.<stage>.` tags (most recently pushed)."""
+    now = current.digest if current else None
+    _, digest = parse_image(outputs.get("previousImage"))
+    if digest and digest != now:
+        return Release(digest, str(outputs["previousImage"]).strip(), source="stack")
+    if deployments:
+        start = deployments.index(current_deployment) + 1 if current_deployment else 0
+        for deployment in deployments[start:]:
+            if deployment.succeeded and deployment.digest and deployment.digest != now:
+                image = None
+                if current and current.image:
+                    image = f"{current.image.rsplit('@', 1)[0]}@{deployment.digest}"
+                return Release(
+                    deployment.digest,
+                    image,
+                    deployed_at=deployment.succeeded_at or deployment.created_at,
+                    deployed_by=deployment.creator,
+                    source="github",
+                )
+        return None
+    if registry is not None:
+        for info in registry.deployed(name):
+            if info.digest != now:
+                image = None
+                if current and current.image:
+                    image = f"{current.image.rsplit('@', 1)[0]}@{info.digest}"
+                return Release(info.digest, image, source="registry")
+    return None

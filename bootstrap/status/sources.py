@@ -1,0 +1,83 @@
+"""Where `status` reads from, each optional: the stacks' outputs (Pulumi), GitHub
+(`github.py`), the registry (`bootstrap.ecr`) and the service's /health (`health.py`).
+
+Reading writes nothing: the stacks are opened read-only (`open_ops(read_only=True)`: no
+passphrase is generated for a project that has none; its stacks are then a note), and a project
+whose local state directory does not exist yet has nothing deployed, without a Pulumi call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from bootstrap.status.health import check_all
+from bootstrap.status.model import Health
+
+if TYPE_CHECKING:
+    from bootstrap.automation import StackOps
+    from bootstrap.lifecycle import Project
+    from bootstrap.spec import Spec
+    from bootstrap.status.github import GitHubView
+    from bootstrap.status.registry import Registry
+
+
+@dataclass
+class Sources:
+    """Where `collect` reads from; any may be None (not configured, or not reachable)."""
+
+    ops: StackOps | None = None
+    github: GitHubView | None = None
+    registry: Callable[[str], Registry] | None = None  # repository name -> registry
+    registry_name: str | None = None  # when the shared stack does not say
+    health: Callable[[dict[str, str]], dict[str, Health]] | None = check_all
+    now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    why_no_stacks: str | None = None
+    why_no_github: str | None = None
+    template: dict[str, Any] | None = None  # bootstrap.update.template_info of the repo
+
+
+class NoState:
+    """The stacks of a project whose local state directory does not exist yet: none deployed."""
+
+    def outputs(self, stack: str) -> dict[str, Any]:
+        return {}
+
+
+def project_sources(
+    project: Project,
+    *,
+    github: GitHubView | None,
+    verbose: bool = False,
+    why_no_github: str | None = None,
+) -> Sources:
+    """The sources of a generated repo: its stacks (Automation API, or the installed seam), its
+    registry (boto3, with whatever AWS credentials there are) and `github` when configured."""
+    from bootstrap.automation import open_ops
+    from bootstrap.ecr import opener
+    from bootstrap.errors import ToolMissingError
+    from bootstrap.update import template_info
+
+    spec = project.spec
+    sources = Sources(
+        github=github, registry=opener(spec.region), registry_name=spec.name,
+        why_no_github=why_no_github, template=template_info(project.repo),
+    )  # fmt: skip
+    backend = project.backend
+    if backend.kind == "file" and (backend.path is None or not backend.path.is_dir()):
+        sources.ops = NoState()  # type: ignore[assignment]
+        return sources
+    ops = open_ops(project.repo, spec, backend, verbose=verbose, read_only=True)
+    try:
+        ops.check()
+        sources.ops = ops
+    except ToolMissingError as exc:
+        sources.why_no_stacks = exc.problem
+    return sources
+
+
+def read_stacks(ops: StackOps, spec: Spec) -> dict[str, dict[str, Any]]:
+    """Every stack's outputs ({} for one never deployed or destroyed)."""
+    return {stack: dict(ops.outputs(stack)) for stack in spec.stacks}

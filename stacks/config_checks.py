@@ -1,0 +1,350 @@
+"""The stack settings that must fit together, and the formats AWS requires of them.
+
+`check_stage`, `check_shared` and `check_project` take a stack's values (parsed by
+`config_schema.parse`, defaults applied) and return what AWS would refuse (or what costs more
+than it says), each as the key to change and how. The value tables come from `aws_values.py`.
+The program (stacks/settings.py) and bootstrap (bootstrap/stackconfig.py) call these same
+functions. No Pulumi import.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import ipaddress
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from . import aws_values as aws
+from .contract import GITHUB_OIDC_HOST
+
+
+@dataclass(frozen=True)
+class Issue:
+    """A problem of a combination of values (or a warning): the key to change and how."""
+
+    key: str
+    problem: str
+    fix: str
+    warning: bool = False
+    uses: tuple[str, ...] = ()  # every key the check read, when more than `key`
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return self.uses or (self.key,)
+
+
+def needs_network(values: Mapping[str, Any]) -> bool:
+    return values.get("target") != "lambda" or bool(values.get("lambdaVpc"))
+
+
+def check_stage(
+    values: Mapping[str, Any],
+    *,
+    region: str | None,
+    today: _dt.date,
+    partition: str | None = None,
+) -> list[Issue]:
+    """What a stage's values (parsed, defaults applied) would make AWS refuse, or cost more than
+    it says. `region` is the stage's `aws:region`; `partition` (aws, aws-cn, ...) when known."""
+    target = values.get("target", "ecs")
+    issues: list[Issue] = []
+    if target == "ecs":
+        issues += _fargate(int(values["cpu"]), int(values["memory"]))
+    if target == "lambda":
+        issues += _lambda(int(values["memory"]), int(values["reservedConcurrency"]))
+    if target == "eks":
+        issues += _eks_version(str(values["kubernetesVersion"]), today)
+        issues += _cidrs("eksPublicAccessCidrs", values.get("eksPublicAccessCidrs") or ())
+        issues += _principals("eksAdmins", values.get("eksAdmins") or ())
+    if target in ("ecs", "eks") and values["minCapacity"] > values["maxCapacity"]:
+        issues.append(
+            Issue(
+                "minCapacity",
+                f"minCapacity {values['minCapacity']} is above maxCapacity {values['maxCapacity']}",
+                "raise maxCapacity or lower minCapacity",
+                uses=("minCapacity", "maxCapacity"),
+            )
+        )
+    if needs_network(values):
+        issues += _vpc_cidr(str(values["vpcCidr"]))
+    if values.get("certificateArn") and target in ("ecs", "eks"):
+        issues += _arn_in_region(
+            "certificateArn", str(values["certificateArn"]), _CERTIFICATE, region, partition,
+            "an ACM certificate ARN (arn:aws:acm:REGION:ACCOUNT:certificate/ID)",
+            "request or import the certificate in {region} (ACM certificates are regional) and "
+            "use that ARN",
+        )  # fmt: skip
+    if values.get("alarmTopicArn"):
+        issues += _arn_in_region(
+            "alarmTopicArn", str(values["alarmTopicArn"]), _TOPIC, region, partition,
+            "an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)",
+            "use a topic in {region} (alarms notify topics of their own region)",
+        )  # fmt: skip
+    return issues
+
+
+def check_shared(values: Mapping[str, Any]) -> list[Issue]:
+    """What the shared stack's values would make AWS refuse."""
+    issues: list[Issue] = []
+    arn = values.get("oidcProviderArn")
+    issuer = str(values.get("githubOidcIssuer") or GITHUB_OIDC_HOST)
+    if arn:
+        match = _OIDC_PROVIDER.match(str(arn))
+        if not match:
+            issues.append(
+                Issue(
+                    "oidcProviderArn",
+                    f"'{arn}' is not an IAM OIDC provider ARN",
+                    f"use arn:aws:iam::ACCOUNT:oidc-provider/{issuer}, or remove the key to "
+                    "create the provider",
+                )
+            )
+        elif match.group("url") != issuer:
+            issues.append(
+                Issue(
+                    "oidcProviderArn",
+                    f"'{arn}' is the provider of {match.group('url')}, not of GitHub's issuer "
+                    f"{issuer}",
+                    f"name the account's provider for {issuer}, or remove the key to create it",
+                )
+            )
+    return issues
+
+
+def check_project(values: Mapping[str, Any]) -> list[Issue]:
+    """The project facts' formats (bootstrap writes them; a hand edit may break them)."""
+    issues: list[Issue] = []
+    prefix = str(values.get("githubSubjectPrefix") or "")
+    if prefix and (not prefix.startswith("repo:") or re.search(r"\s|:$", prefix)):
+        issues.append(
+            Issue(
+                "githubSubjectPrefix",
+                f"'{prefix}' is not a subject prefix GitHub issues (repo:OWNER/REPO or "
+                "repo:OWNER@ID/REPO@ID)",
+                "run bootstrap github sync, which reads it from GitHub",
+            )
+        )
+    issuer = str(values.get("githubOidcIssuer") or "")
+    if not _ISSUER.match(issuer):
+        issues.append(
+            Issue(
+                "githubOidcIssuer",
+                f"'{issuer}' is not an issuer host (no scheme: {GITHUB_OIDC_HOST}, or "
+                "HOST/_services/token on GitHub Enterprise Server)",
+                f"use {GITHUB_OIDC_HOST}, or HOST/_services/token for your GitHub Enterprise Server",
+            )
+        )
+    for stage in values.get("stages") or ():
+        if not _STAGE.match(stage):
+            issues.append(
+                Issue(
+                    "stages",
+                    f"'{stage}' is not a stage name",
+                    "use lowercase letters, digits and single hyphens, starting with a letter",
+                )
+            )
+    backend = str(values.get("stateBackend") or "")
+    if backend and not _S3_URL.match(backend):
+        issues.append(
+            Issue(
+                "stateBackend",
+                f"'{backend}' is not an s3:// URL",
+                "use s3://BUCKET or leave it empty",
+            )
+        )
+    return issues
+
+
+_PARTITION = r"(?P<partition>aws(?:-[a-z]+)*)"
+_REGION = r"(?P<region>[a-z]+(?:-[a-z]+)+-\d+)"
+_CERTIFICATE = re.compile(
+    rf"^arn:{_PARTITION}:acm:{_REGION}:(?P<account>\d{{12}}):certificate/{aws.ACM_CERTIFICATE_ID}$"
+)
+_TOPIC = re.compile(rf"^arn:{_PARTITION}:sns:{_REGION}:(?P<account>\d{{12}}):{aws.SNS_TOPIC_NAME}$")
+_OIDC_PROVIDER = re.compile(r"^arn:aws(?:-[a-z]+)*:iam::\d{12}:oidc-provider/(?P<url>\S+)$")
+_PRINCIPAL = re.compile(r"^arn:aws(?:-[a-z]+)*:iam::\d{12}:(?:role|user)/[\w+=,.@/-]+$")
+_ISSUER = re.compile(r"^[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?(?::\d+)?(?:/[A-Za-z0-9._~-]+)*$")
+_STAGE = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
+_S3_URL = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](?:[/?].*)?$")
+
+
+def _fargate(cpu: int, memory: int) -> list[Issue]:
+    options = aws.fargate_memory_options(cpu)
+    if not options:
+        sizes = ", ".join(map(str, aws.FARGATE_MEMORY))
+        return [
+            Issue(
+                "cpu", f"cpu {cpu} is not a Fargate task size", f"use one of {sizes}",
+                uses=("cpu", "memory"),
+            )
+        ]  # fmt: skip
+    if memory in options:
+        return []
+    fits = [c for c in aws.FARGATE_MEMORY if memory in aws.fargate_memory_options(c)]
+    also = f" (memory {memory} fits cpu {', '.join(map(str, fits))})" if fits else ""
+    return [
+        Issue(
+            "memory",
+            f"cpu {cpu} with memory {memory} is not a Fargate task size",
+            f"with cpu {cpu} use memory {aws.describe_fargate_memory(cpu)}{also}",
+            uses=("cpu", "memory"),
+        )
+    ]
+
+
+def _lambda(memory: int, reserved: int) -> list[Issue]:
+    issues = []
+    low, high = aws.LAMBDA_MEMORY_MB
+    if not low <= memory <= high:
+        issues.append(
+            Issue(
+                "memory",
+                f"memory {memory} MiB is outside Lambda's {low}-{high} MiB",
+                f"use {low} to {high}",
+            )
+        )
+    if reserved == 0:
+        issues.append(
+            Issue(
+                "reservedConcurrency",
+                "reservedConcurrency 0 would stop the function from running",
+                "use a positive number, or -1 for no reservation",
+            )
+        )
+    return issues
+
+
+def _eks_version(version: str, today: _dt.date) -> list[Issue]:
+    support = aws.eks_version_support(version, today)
+    offered = ", ".join(aws.eks_versions_offered(today))
+    if support in ("standard",):
+        return []
+    if support == "extended":
+        ends = aws.EKS_VERSIONS[version][2]
+        return [
+            Issue(
+                "kubernetesVersion",
+                f"Kubernetes {version} is in EKS extended support until {ends} (it costs more "
+                "per cluster hour)",
+                f"move to a version in standard support ({offered})",
+                warning=True,
+            )
+        ]
+    if support == "ended":
+        ended = aws.EKS_VERSIONS[version][2]
+        problem = f"Kubernetes {version} is no longer offered by EKS (support ended {ended})"
+    else:
+        problem = (
+            f"'{version}' is not a Kubernetes version EKS offers (as of "
+            f"{aws.EKS_VERSIONS_AS_OF}: {', '.join(aws.EKS_VERSIONS)})"
+        )
+    return [Issue("kubernetesVersion", problem, f"use one of {offered}")]
+
+
+def _vpc_cidr(cidr: str) -> list[Issue]:
+    low, high = aws.VPC_PREFIX_USABLE
+    try:
+        network = ipaddress.ip_network(cidr, strict=False)
+    except ValueError:
+        return [
+            Issue("vpcCidr", f"'{cidr}' is not a CIDR block", "use a range such as 10.0.0.0/16")
+        ]
+    if network.version != 4:
+        return [Issue("vpcCidr", f"{cidr} is not an IPv4 range", "use a range such as 10.0.0.0/16")]
+    if str(network) != cidr:
+        return [Issue("vpcCidr", f"{cidr} has host bits set", f"use {network}")]
+    if not low <= network.prefixlen <= high:
+        aws_low, aws_high = aws.VPC_PREFIX_AWS
+        why = (
+            f"AWS allows /{aws_low} to /{aws_high}"
+            if not aws_low <= network.prefixlen <= aws_high
+            else f"the stage splits it in 16 subnets of at least /{aws_high}"
+        )
+        return [
+            Issue(
+                "vpcCidr",
+                f"{cidr} is a /{network.prefixlen} ({why})",
+                f"use a /{low} to /{high} range",
+            )
+        ]
+    if (
+        network.is_loopback or network.is_link_local or network.is_multicast
+        or network.is_reserved or network.is_unspecified
+    ):  # fmt: skip
+        return [
+            Issue(
+                "vpcCidr",
+                f"{cidr} is not a range a VPC can use (loopback, link-local, multicast or reserved)",
+                "use a private range such as 10.0.0.0/16",
+            )
+        ]
+    return []
+
+
+def _cidrs(key: str, cidrs: Iterable[str]) -> list[Issue]:
+    issues = []
+    for cidr in cidrs:
+        try:
+            network = ipaddress.ip_network(cidr, strict=False)
+        except ValueError:
+            issues.append(
+                Issue(key, f"'{cidr}' is not a CIDR block", "use ranges such as 203.0.113.0/24")
+            )
+            continue
+        if str(network) != cidr:
+            issues.append(Issue(key, f"{cidr} has host bits set", f"use {network}"))
+    return issues
+
+
+def _principals(key: str, arns: Iterable[str]) -> list[Issue]:
+    """IAM role or user ARNs, each once: what an EKS access entry accepts (botocore 1.44.8,
+    eks CreateAccessEntry `principalArn`: one entry per ARN, no STS session principals)."""
+    issues = []
+    seen: set[str] = set()
+    for arn in arns:
+        if not _PRINCIPAL.match(arn):
+            issues.append(
+                Issue(
+                    key,
+                    f"'{arn}' is not an IAM role or user ARN (EKS access entries take no STS "
+                    "session ARNs)",
+                    "use arn:aws:iam::ACCOUNT:role/NAME (for an assumed role, its role's ARN)",
+                )
+            )
+        elif arn in seen:
+            issues.append(Issue(key, f"'{arn}' is listed twice", "list each principal once"))
+        seen.add(arn)
+    return issues
+
+
+def _arn_in_region(
+    key: str,
+    arn: str,
+    pattern: re.Pattern[str],
+    region: str | None,
+    partition: str | None,
+    shape: str,
+    fix: str,
+) -> list[Issue]:
+    match = pattern.match(arn)
+    if not match:
+        return [Issue(key, f"'{arn}' is not {shape}", "copy the ARN from the AWS console or CLI")]
+    if region and match.group("region") != region:
+        return [
+            Issue(
+                key,
+                f"'{arn}' is in {match.group('region')}, but the stage runs in {region}",
+                fix.format(region=region),
+            )
+        ]
+    if partition and match.group("partition") != partition:
+        return [
+            Issue(
+                key,
+                f"'{arn}' names partition {match.group('partition')}, but {region} is in {partition}",
+                f"use the ARN as the {partition} partition writes it (arn:{partition}:...)",
+            )
+        ]
+    return []

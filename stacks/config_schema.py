@@ -1,0 +1,360 @@
+"""The stack configuration: every key the infra program reads, declared once.
+
+Keys live in the project's namespace (`<project>:<key>`). Each `Setting` says its type, default,
+range or value table, what it means and where its value lives:
+
+- `project`: a fact of the whole repository (the GitHub OIDC subject prefix and issuer, the trust
+  subject mode, the stage list, ...). Its one owner is `.copier-answers.yml`; bootstrap renders it
+  as the default of the key's declaration in `infra/Pulumi.yaml`, and no stack file sets it.
+- `shared`: a setting of the shared stack, in `Pulumi.shared.yaml`.
+- `stage`: a setting of each stage, in `Pulumi.<stage>.yaml`.
+
+`infra/Pulumi.yaml` declares every key with its type, description and default (the template's
+declarations are written from this table: `python -m bootstrap.config_declarations`), so the
+Pulumi CLI fills defaults and checks types. What the CLI cannot check, `parse` checks for one
+value (ranges, value tables, formats) and `config_checks.py` for values together (Fargate sizes,
+ARNs in the stage's region, ...): the program (`stacks/settings.py`) and bootstrap
+(`bootstrap/stackconfig.py`) call the same functions, so `pulumi up` without bootstrap refuses
+what bootstrap refuses.
+
+No Pulumi import: the CLI reads this module cheaply, and every generated repo carries it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from . import aws_values as aws
+from .contract import GITHUB_OIDC_HOST, IMAGE_REF
+
+Kind = Literal["string", "integer", "boolean", "number", "list"]
+Scope = Literal["project", "shared", "stage"]
+TARGETS = ("ecs", "eks", "lambda")
+TRUST_SUBJECTS = ("environment", "branch")
+# Set by bootstrap's offline runner (never in a file): plan a stage without an image.
+OFFLINE_PLAN_NAMESPACE = "bootstrap"
+OFFLINE_PLAN_KEY = "offlinePlan"
+REGION_KEY = "aws:region"
+
+
+@dataclass(frozen=True)
+class Setting:
+    key: str
+    kind: Kind
+    default: str | int | float | bool | None  # None: not set (an optional value)
+    description: str
+    scope: Scope
+    answer: str | None = None  # project facts: the Copier answer that owns the value
+    low: float | None = None
+    high: float | None = None
+    choices: tuple[str, ...] = ()
+    allowed: tuple[int, ...] = ()  # a value table (e.g. CloudWatch Logs retentions)
+    targets: tuple[str, ...] = TARGETS  # stage settings: the targets that read it
+    required: bool = False  # must be set in the stack's own file (an emptied file lacks it)
+
+    @property
+    def pulumi_type(self) -> str:
+        """The type Pulumi.yaml declares (Pulumi knows string, integer, boolean and array)."""
+        return {"integer": "integer", "boolean": "boolean"}.get(self.kind, "string")
+
+    def qualified(self, project: str) -> str:
+        return f"{project}:{self.key}"
+
+
+class Invalid(ValueError):
+    """A value the program cannot use: the problem and the fix, for the key it belongs to."""
+
+    def __init__(self, key: str, problem: str, fix: str) -> None:
+        super().__init__(f"{key}: {problem}; {fix}")
+        self.key = key
+        self.problem = problem
+        self.fix = fix
+
+
+_NETWORKED = ("ecs", "eks", "lambda")  # lambda only with lambdaVpc (see needs_network)
+
+SETTINGS: tuple[Setting, ...] = (
+    # --- project facts: .copier-answers.yml owns them; infra/Pulumi.yaml carries them ---------
+    Setting(
+        "githubSubjectPrefix", "string", "",
+        "The OIDC subject prefix GitHub issues for this repository (repo:OWNER@ID/REPO@ID for "
+        "immutable subjects); bootstrap reads it from GitHub. Empty until GitHub is known: "
+        "previews mark the trust as not yet known and a real update refuses.",
+        "project", answer="github_subject_prefix",
+    ),
+    Setting(
+        "githubOidcIssuer", "string", GITHUB_OIDC_HOST,
+        "GitHub's OIDC token issuer, host and path without scheme (GitHub Enterprise Server: "
+        "HOST/_services/token); the IAM OIDC provider URL and the trust condition keys use it.",
+        "project", answer="github_oidc_issuer",
+    ),
+    Setting(
+        "trustSubject", "string", "environment",
+        "What the deploy roles trust: jobs in the stage's GitHub environment (environment) or "
+        "workflows on the main branch (branch, for repositories without environments).",
+        "project", answer="trust_subject", choices=TRUST_SUBJECTS,
+    ),
+    Setting(
+        "stages", "list", "",
+        "The stages in lifecycle order, comma-separated; the shared stack keeps each stage's "
+        "current and previous release in the registry.",
+        "project", answer="stages",
+    ),
+    Setting(
+        "stateBackend", "string", "",
+        "The s3:// URL of the Pulumi state (empty for other backends): the preview and CI roles "
+        "may read it, each deploy role may write its own stack's state there.",
+        "project", answer="backend",
+    ),
+    # --- the shared stack -------------------------------------------------------------------
+    Setting(
+        "keepReleases", "integer", 30,
+        "Release images (git SHA tags) the registry keeps; older ones expire.",
+        "shared", low=1, high=10000,
+    ),
+    Setting(
+        "untaggedExpiryDays", "integer", 1,
+        "Days after which untagged images expire.",
+        "shared", low=1, high=3650,
+    ),
+    Setting(
+        "oidcProviderArn", "string", None,
+        "An existing IAM OIDC provider for GitHub to reuse (an account has one per URL); empty "
+        "to create one.",
+        "shared",
+    ),
+    Setting(
+        "registryScanning", "boolean", True,
+        "Manage the account's registry-wide scan-on-push setting (false leaves it alone).",
+        "shared",
+    ),
+    Setting(
+        "forceDeleteRepository", "boolean", False,
+        "Let a destroy delete the registry while it still holds images (run up once after "
+        "setting it).",
+        "shared",
+    ),
+    # --- each stage -------------------------------------------------------------------------
+    Setting(
+        "target", "string", "ecs",
+        "The deploy target of this stage: ecs, eks or lambda.",
+        "stage", choices=TARGETS, required=True,
+    ),
+    Setting(
+        "image", "string", None,
+        "The image this stage runs, REPOSITORY@sha256:DIGEST; the deploy workflow sets it. "
+        "Empty before the first build: previews show a placeholder, a real update refuses.",
+        "stage",
+    ),
+    Setting(
+        "vpcCidr", "string", "10.0.0.0/16",
+        "The stage's VPC range, /16 to /24 (split in 16 subnets).",
+        "stage", targets=_NETWORKED,
+    ),
+    Setting(
+        "azCount", "integer", 2,
+        "Availability zones of the stage's network (at most what the region offers).",
+        "stage", low=2, high=6, targets=_NETWORKED,
+    ),
+    Setting(
+        "natPerAz", "boolean", False,
+        "A NAT gateway in every zone (production) instead of one shared NAT gateway.",
+        "stage", targets=_NETWORKED,
+    ),
+    Setting(
+        "lambdaVpc", "boolean", False,
+        "Run the Lambda function in the stage's VPC (it then gets a network).",
+        "stage", targets=("lambda",),
+    ),
+    Setting(
+        "cpu", "integer", 256,
+        "CPU units per ECS task or EKS pod (1024 = 1 vCPU); ECS on Fargate allows set pairs "
+        "with memory.",
+        "stage", low=128, high=16384, targets=("ecs", "eks"),
+    ),
+    Setting(
+        "memory", "integer", 512,
+        "MiB per ECS task, EKS pod or Lambda function.",
+        "stage", low=128, high=122880,
+    ),
+    Setting(
+        "minCapacity", "integer", 1,
+        "The fewest tasks or pods autoscaling keeps.",
+        "stage", low=1, high=1000, targets=("ecs", "eks"),
+    ),
+    Setting(
+        "maxCapacity", "integer", 2,
+        "The most tasks or pods autoscaling starts.",
+        "stage", low=1, high=1000, targets=("ecs", "eks"),
+    ),
+    Setting(
+        "certificateArn", "string", None,
+        "An ACM certificate in the stage's region: the service answers on HTTPS.",
+        "stage", targets=("ecs", "eks"),
+    ),
+    Setting(
+        "kubernetesVersion", "string", aws.DEFAULT_KUBERNETES_VERSION,
+        "The EKS cluster's Kubernetes version (one EKS offers).",
+        "stage", targets=("eks",),
+    ),
+    Setting(
+        "eksPublicEndpoint", "boolean", True,
+        "Serve the EKS API on a public endpoint too (the private one is always on).",
+        "stage", targets=("eks",),
+    ),
+    Setting(
+        "eksPublicAccessCidrs", "list", "0.0.0.0/0",
+        "CIDRs allowed to reach the public EKS endpoint, comma-separated.",
+        "stage", targets=("eks",),
+    ),
+    Setting(
+        "eksAdmins", "list", "",
+        "IAM role or user ARNs given cluster admin through EKS access entries, besides the "
+        "stage's deploy role: whoever runs pulumi up of the stage from a workstation.",
+        "stage", targets=("eks",),
+    ),
+    Setting(
+        "reservedConcurrency", "integer", 5,
+        "Concurrency reserved for the Lambda function (also its ceiling); -1 for none.",
+        "stage", low=-1, high=100000, targets=("lambda",),
+    ),
+    Setting(
+        "lambdaTimeout", "integer", 30,
+        "Seconds a Lambda invocation may run.",
+        "stage", low=aws.LAMBDA_TIMEOUT_SECONDS[0], high=aws.LAMBDA_TIMEOUT_SECONDS[1],
+        targets=("lambda",),
+    ),
+    Setting(
+        "logRetentionDays", "integer", 14,
+        "Days every log group of the stage keeps its logs (a CloudWatch Logs retention).",
+        "stage", allowed=aws.LOG_RETENTION_DAYS,
+    ),
+    Setting(
+        "latencyThresholdMs", "integer", 1000,
+        "The p95 latency (ms) above which the latency alarm fires.",
+        "stage", low=1, high=900000,
+    ),
+    Setting(
+        "errorRateThreshold", "number", 5.0,
+        "The share of 5xx responses (percent of requests) above which the error-rate alarm "
+        "fires.",
+        "stage", low=0.01, high=100,
+    ),
+    Setting(
+        "errorCountThreshold", "integer", 5,
+        "Server errors per minute above which the error alarm fires.",
+        "stage", low=0, high=1000000,
+    ),
+    Setting(
+        "alarmTopicArn", "string", None,
+        "An SNS topic in the stage's region for alarm and OK notifications.",
+        "stage",
+    ),
+)  # fmt: skip
+
+BY_KEY: dict[str, Setting] = {s.key: s for s in SETTINGS}
+PROJECT_SETTINGS = tuple(s for s in SETTINGS if s.scope == "project")
+SHARED_SETTINGS = tuple(s for s in SETTINGS if s.scope == "shared")
+STAGE_SETTINGS = tuple(s for s in SETTINGS if s.scope == "stage")
+
+
+def settings_of(stack_kind: Literal["shared", "stage"]) -> tuple[Setting, ...]:
+    """What a stack of that kind reads: the project facts and its own settings."""
+    own = SHARED_SETTINGS if stack_kind == "shared" else STAGE_SETTINGS
+    return PROJECT_SETTINGS + own
+
+
+def closest_key(key: str, keys: Iterable[str] | None = None) -> str | None:
+    """The known key a typo most likely meant (`cpus` -> `cpu`), or None."""
+    known = list(keys if keys is not None else BY_KEY)
+    lowered = {k.lower(): k for k in known}
+    if key.lower() in lowered:
+        return lowered[key.lower()]
+    found = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+    return found[0] if found else None
+
+
+# --- one value --------------------------------------------------------------------------------
+
+
+def parse(setting: Setting, raw: object) -> Any:
+    """The value of `setting` from its config text (None or "" for unset: the default)."""
+    key = setting.key
+    if isinstance(raw, bool):
+        raw = "true" if raw else "false"
+    text = None if raw is None else str(raw).strip()
+    if text in (None, ""):
+        value: Any = setting.default
+        if setting.kind == "list":
+            return _split(str(value or ""))
+        return value
+    assert text is not None
+    if setting.kind == "integer":
+        value = _integer(key, text)
+    elif setting.kind == "number":
+        value = _number(key, text)
+    elif setting.kind == "boolean":
+        if text.lower() not in ("true", "false"):
+            raise Invalid(key, f"'{text}' is not true or false", "use true or false")
+        return text.lower() == "true"
+    elif setting.kind == "list":
+        return _split(text)
+    else:
+        value = text
+    _check_value(setting, value)
+    return value
+
+
+def _split(text: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in text.split(",") if item.strip())
+
+
+def _integer(key: str, text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise Invalid(key, f"'{text}' is not a whole number", "set a number") from None
+
+
+def _number(key: str, text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise Invalid(key, f"'{text}' is not a number", "set a number") from None
+    if not math.isfinite(value):
+        raise Invalid(key, f"'{text}' is not a number", "set a number")
+    return value
+
+
+def _check_value(setting: Setting, value: Any) -> None:
+    key = setting.key
+    if setting.choices and value not in setting.choices:
+        raise Invalid(key, f"'{value}' is not valid", f"use one of: {', '.join(setting.choices)}")
+    if setting.allowed and value not in setting.allowed:
+        allowed = ", ".join(map(str, setting.allowed))
+        if key == "logRetentionDays":
+            raise Invalid(
+                key, f"{value} is not a CloudWatch Logs retention", f"use one of {allowed}"
+            )
+        raise Invalid(key, f"{value} is not allowed", f"use one of {allowed}")
+    if (
+        setting.low is not None
+        and setting.high is not None
+        and not (setting.low <= value <= setting.high)
+    ):
+        low, high = _plain(setting.low), _plain(setting.high)
+        raise Invalid(key, f"{_plain(value)} is out of range", f"use {low} to {high}")
+    if key == "image" and not IMAGE_REF.match(value):
+        raise Invalid(
+            key,
+            f"'{value}' is not REPOSITORY@sha256:DIGEST",
+            "deploy by digest (the build workflow sets it); tags are never deployed",
+        )
+
+
+def _plain(number: float) -> str:
+    return str(int(number)) if float(number).is_integer() else str(number)

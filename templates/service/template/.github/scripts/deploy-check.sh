@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# deploy-stage.yml: check the inputs before anything else runs, and resolve the stage's deploy
+# role and stack. Without GitHub environments (trust subject "branch") nothing can hold a job for
+# approval, so a manual stage is deployed only from a person's run of promote.yml.
+# In: STAGE, DIGEST, MANUAL, EVENT_NAME, REPOSITORY_URL, the role variables (lib.sh), PULUMI_STACK.
+# Out: role, stack, image.
+set -euo pipefail
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+TITLE=deploy-stage
+
+known_stage "$STAGE" || fail "unknown stage; the stages are: ${LIFECYCLE[*]}"
+is_digest "$DIGEST" \
+  || fail "the digest must be sha256: and 64 hex digits; images are deployed by digest, never by tag"
+[ "$DIGEST" != "$PLACEHOLDER_DIGEST" ] \
+  || fail "$DIGEST is the placeholder a stage shows before its first deploy, not an image"
+[ -n "$REPOSITORY_URL" ] || fail "the repository variable $VAR_REPOSITORY_URL is not set"
+if [ "$TRUST_SUBJECT" = branch ] && [ "$MANUAL" = true ] && [ "$EVENT_NAME" != workflow_dispatch ]; then
+  fail "'$STAGE' is a manual stage: deploy it by running the promote workflow"
+fi
+resolve_stage "$STAGE"
+{
+  echo "role=$STAGE_ROLE"
+  echo "stack=$STAGE_STACK"
+  echo "image=$REPOSITORY_URL@$DIGEST"
+} >> "$GITHUB_OUTPUT"

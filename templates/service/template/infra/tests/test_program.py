@@ -1,0 +1,109 @@
+"""What this program promises, checked under Pulumi's mocks from the repository's own stack files."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pulumi
+import pytest
+from conftest import Plan, project_name, run, stack_config, stack_names
+
+from stacks import contract
+
+STAGES = [stack for stack in stack_names() if stack != contract.SHARED]
+IMAGE = re.compile(r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com/[a-z0-9-]+@sha256:[0-9a-f]{64}$")
+
+
+def statements(document: str) -> list[dict]:
+    found = json.loads(document)["Statement"]
+    return found if isinstance(found, list) else [found]
+
+
+def as_list(value: str | list[str]) -> list[str]:
+    return [value] if isinstance(value, str) else list(value)
+
+
+def test_every_stack_plans(plans: dict[str, Plan]) -> None:
+    assert contract.SHARED in plans and STAGES
+    for stack, plan in plans.items():
+        assert plan.resources, stack
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_the_workload_runs_the_project_image_by_digest(plans: dict[str, Plan], stage: str) -> None:
+    plan = plans[stage]
+    images = [
+        container["image"]
+        for task in plan.of_type("aws:ecs/taskDefinition:TaskDefinition")
+        for container in json.loads(task.inputs["containerDefinitions"])
+    ]
+    images += [
+        container["image"]
+        for deployment in plan.of_type("kubernetes:apps/v1:Deployment")
+        for container in deployment.inputs["spec"]["template"]["spec"]["containers"]
+    ]
+    images += [f.inputs["imageUri"] for f in plan.of_type("aws:lambda/function:Function")]
+    assert len(images) == 1, images
+    assert IMAGE.match(images[0]), images[0]
+
+
+def test_github_roles_trust_exactly_this_repository(plans: dict[str, Plan]) -> None:
+    """Every role GitHub Actions assumes pins the issuer's `aud` and one exact `sub` built from the
+    subject prefix GitHub gave (or, until then, the marked placeholder: never a guessed name)."""
+    config = stack_config(contract.SHARED)
+    issuer = config[f"{project_name()}:githubOidcIssuer"]
+    prefix = config[f"{project_name()}:githubSubjectPrefix"] or contract.UNKNOWN_SUBJECT_PREFIX
+    subjects = set()
+    for plan in plans.values():
+        for role in plan.of_type("aws:iam/role:Role"):
+            (statement,) = statements(role.inputs["assumeRolePolicy"])
+            if "Federated" not in statement["Principal"]:
+                continue
+            assert statement["Principal"]["Federated"].endswith(f":oidc-provider/{issuer}")
+            condition = statement["Condition"]["StringEquals"]
+            assert condition[f"{issuer}:aud"] == contract.GITHUB_OIDC_AUDIENCE
+            subjects.add(condition[f"{issuer}:sub"])
+    kinds = {contract.subject(prefix, "branch"), contract.subject(prefix, "pull_request")}
+    kinds |= {contract.subject(prefix, "environment", stage) for stage in STAGES}
+    assert subjects <= kinds and subjects, subjects
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_roles_are_made_only_within_the_stage_boundary(plans: dict[str, Plan], stage: str) -> None:
+    """The deploy role may create a role, or give one a policy, only with the stage's permissions
+    boundary; every role of the stage's workload carries it."""
+    plan = plans[stage]
+    project = project_name()
+    (boundary,) = plan.of_type("aws:iam/policy:Policy")
+    boundary_arn = f"arn:aws:iam::123456789012:policy{boundary.inputs['path']}{boundary.inputs['name']}"
+    keyed = {"iam:CreateRole", "iam:PutRolePolicy", "iam:PutRolePermissionsBoundary"}
+    deploy = [p for p in plan.of_type("aws:iam/rolePolicy:RolePolicy") if "-deploy-" in p.name]
+    granted = set()
+    for policy in deploy:
+        for statement in statements(policy.inputs["policy"]):
+            actions = set(as_list(statement["Action"]))
+            granted |= actions
+            if actions & keyed:
+                assert statement["Condition"] == {
+                    "ArnEquals": {"iam:PermissionsBoundary": boundary_arn}
+                }, statement
+    assert "iam:CreateRole" in granted
+    assert not {"iam:AttachRolePolicy", "iam:DeleteRolePermissionsBoundary"} & granted
+    for role in plan.of_type("aws:iam/role:Role"):
+        if role.inputs.get("path") == contract.workload_role_path(project, stage):
+            assert role.inputs.get("permissionsBoundary") == boundary_arn, role.name
+
+
+def test_a_real_update_needs_the_subject_prefix_and_an_image() -> None:
+    stage = STAGES[0]
+    project = project_name()
+    with pytest.raises(pulumi.RunError, match="has no image yet"):
+        run(stage, {f"{project}:image": None, f"{project}:githubSubjectPrefix": "repo:o/r"}, preview=False)
+    with pytest.raises(pulumi.RunError, match="githubSubjectPrefix is not set"):
+        run(contract.SHARED, {f"{project}:githubSubjectPrefix": ""}, preview=False)
+
+
+def test_a_preview_without_the_subject_prefix_warns() -> None:
+    plan = run(contract.SHARED, {f"{project_name()}:githubSubjectPrefix": ""})
+    assert any("githubSubjectPrefix is not set" in warning for warning in plan.warnings), plan.warnings

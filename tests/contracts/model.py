@@ -1,0 +1,170 @@
+"""A stack's planned AWS resources as IAM sees them: ARNs, tags, and what refers to what.
+
+The plan records each resource's inputs. The physical ids and ARNs are what the offline plan's
+mocks answered (bootstrap/mockrun.py, deterministic for a stack): they are recomputed here from the
+same inputs, so references between resources (a subnet's `vpcId`, a listener's target group ARN)
+resolve to the resource they name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Any
+
+from bootstrap.mockrun import ACCOUNT_ID, PlannedResource, StackPlan
+
+ARN = re.compile(r"^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:(\d{12}|aws)?:.+")
+
+
+@dataclass
+class Resource:
+    stack: str
+    planned: PlannedResource
+    physical_id: str
+    state: dict[str, Any]
+    arns: list[str] = field(default_factory=list)
+
+    @property
+    def type(self) -> str:
+        return self.planned.type
+
+    @property
+    def inputs(self) -> dict[str, Any]:
+        return self.planned.inputs
+
+    @property
+    def name(self) -> str:
+        return self.planned.name
+
+    @property
+    def tags(self) -> dict[str, str]:
+        tags = self.inputs.get("tags") or {}
+        return {str(k): str(v) for k, v in tags.items()} if isinstance(tags, dict) else {}
+
+    def label(self) -> str:
+        return f"{self.stack}/{self.name} ({self.type})"
+
+
+@dataclass
+class StackModel:
+    stack: str
+    region: str
+    partition: str
+    resources: list[Resource]
+    by_key: dict[str, list[Resource]]  # physical id, name and ARNs -> resources
+
+    @property
+    def account(self) -> str:
+        return ACCOUNT_ID
+
+    def owner(self, arn: str) -> Resource | None:
+        found = self.by_key.get(arn) or []
+        return found[0] if found else None
+
+    def lookup(self, value: str) -> list[Resource]:
+        return self.by_key.get(value, [])
+
+    def related(self, resource: Resource) -> list[Resource]:
+        """The resources this one's inputs name (by id, name or ARN), nearest first."""
+        seen: dict[int, Resource] = {}
+        for value in references(resource.inputs):
+            for other in self.by_key.get(value, []):
+                if other is not resource:
+                    seen.setdefault(id(other), other)
+        return list(seen.values())
+
+    def vpc_arn(self, resource: Resource) -> str | None:
+        if resource.type == "aws:ec2/vpc:Vpc":
+            return resource.arns[0] if resource.arns else None
+        vpc_id = resource.inputs.get("vpcId")
+        for vpc in self.lookup(str(vpc_id)) if vpc_id else []:
+            if vpc.type == "aws:ec2/vpc:Vpc" and vpc.arns:
+                return vpc.arns[0]
+        return None
+
+
+# Inputs holding documents (policies, dashboards): the ARNs in them are not what the resource is.
+DOCUMENTS = ("policy", "assumeRolePolicy", "dashboardBody")
+
+
+def references(inputs: dict[str, Any]) -> Iterator[str]:
+    for key, value in inputs.items():
+        if key not in DOCUMENTS:
+            yield from strings(value)
+
+
+def strings(value: Any) -> Iterator[str]:
+    """Every string in a JSON-ish value, JSON documents in strings included."""
+    if isinstance(value, str):
+        yield value
+        if value[:1] in "[{":
+            with contextlib.suppress(ValueError):
+                yield from strings(json.loads(value))
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from strings(item)
+
+
+def build(plan: StackPlan, region: str) -> StackModel:
+    from bootstrap import mockrun
+
+    # The same answers as the plan's run: the mocks are deterministic per stack and region.
+    mocks = mockrun._Mocks(plan.stack, region, {})
+    resources: list[Resource] = []
+    for planned in plan.resources:
+        if not planned.type.startswith("aws:") or not planned.custom:
+            continue
+        args = SimpleNamespace(typ=planned.type, name=planned.name, inputs=dict(planned.inputs))
+        physical_id, state = mocks.new_resource(args)
+        resource = Resource(plan.stack, planned, str(physical_id), dict(state))
+        resource.arns = _own_arns(resource, mocks.ids.partition, region)
+        resources.append(resource)
+    by_key: dict[str, list[Resource]] = {}
+    for resource in resources:
+        keys = {resource.physical_id, *resource.arns}
+        name = resource.inputs.get("name")
+        if isinstance(name, str):
+            keys.add(name)
+        for key in keys:
+            by_key.setdefault(key, []).append(resource)
+    return StackModel(plan.stack, region, mocks.ids.partition, resources, by_key)
+
+
+def _own_arns(resource: Resource, partition: str, region: str) -> list[str]:
+    """The ARNs IAM authorizes this resource's actions on."""
+    inputs, state = resource.inputs, resource.state
+    candidates = (state.get("arn"), state.get("dashboardArn"), resource.physical_id)
+    arns = [v for v in candidates if isinstance(v, str) and ARN.match(v)]
+    prefix = f"arn:{partition}:lambda:{region}:{ACCOUNT_ID}:function:"
+    if resource.type in ("aws:lambda/functionUrl:FunctionUrl", "aws:lambda/permission:Permission"):
+        function = inputs.get("functionName") or inputs.get("function")
+        qualifier = inputs.get("qualifier")
+        arns = [f"{prefix}{function}:{qualifier}" if qualifier else f"{prefix}{function}"]
+    elif resource.type in (
+        "aws:eks/accessEntry:AccessEntry",
+        "aws:eks/accessPolicyAssociation:AccessPolicyAssociation",
+    ):
+        # An association acts on the access entry of its principal: the same ARN.
+        principal = str(inputs.get("principalArn", ""))
+        kind, _, name = principal.split(":", 5)[-1].partition("/")
+        arns = [
+            f"arn:{partition}:eks:{region}:{ACCOUNT_ID}:access-entry/{inputs.get('clusterName')}/"
+            f"{kind}/{ACCOUNT_ID}/{name.rsplit('/', 1)[-1]}/{UUID}"
+        ]
+    seen: list[str] = []
+    for arn in arns:
+        if arn not in seen:
+            seen.append(arn)
+    return seen
+
+
+# Stands for ids AWS makes at creation (access entries, target-tracking alarms).
+UUID = "0a1b2c3d-0000-4000-8000-000000000000"
