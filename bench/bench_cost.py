@@ -49,14 +49,14 @@ def main() -> None:
             f"ratio at most {GOAL}",
         )
     # In process, what pricing itself costs next to planning (robust on a loaded machine).
-    from bootstrap import mockrun
+    from bootstrap import offline
     from bootstrap.cost import estimate, to_json
     from bootstrap.cost import prices as prices_mod
 
     repo = repos["eks"]
     stacks = ["shared", "dev", "test", "prod"]
-    plans = mockrun.plan_project(repo, "shop", stacks)
-    planning = median_seconds(lambda: mockrun.plan_project(repo, "shop", stacks), args.repeat)
+    plans = offline.plan_project(repo, "shop", stacks)
+    planning = median_seconds(lambda: offline.plan_project(repo, "shop", stacks), args.repeat)
     pricing = median_seconds(
         lambda: to_json(estimate(plans, region="eu-west-1", prices=prices_mod.load())),
         args.repeat,

@@ -2,7 +2,7 @@
 
 Baselines, measured in this same process run:
 - `python -c "import pulumi_aws"`: the import an offline plan cannot avoid (a fresh interpreter);
-- `mock run of shared (in-process)`: `mockrun.run_program` of the shared stack once the SDKs are
+- `mock run of shared (in-process)`: `offline.run_program` of the shared stack once the SDKs are
   imported, i.e. the bare cost of one mocked program run.
 Goal: under 3 s per target (absolute, on the 2-core machines here).
 
@@ -36,11 +36,11 @@ def main() -> None:
     repos = {target: render_project(work, target) for target in TARGETS}
 
     import_aws = median_seconds(lambda: run_quiet([python, "-c", "import pulumi_aws"]), args.repeat)
-    from bootstrap import mockrun
+    from bootstrap import offline
 
     infra = repos["ecs"] / "infra"
-    mockrun.run_program(infra, "shop", "shared")  # warm: imports and first run
-    bare = median_seconds(lambda: mockrun.run_program(infra, "shop", "shared"), args.repeat)
+    offline.run_program(infra, "shop", "shared")  # warm: imports and first run
+    bare = median_seconds(lambda: offline.run_program(infra, "shop", "shared"), args.repeat)
 
     print(f"baseline python -c 'import pulumi_aws': {import_aws:.3f}s")
     print(f"baseline mock run of shared (in-process): {bare:.3f}s")

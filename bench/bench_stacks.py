@@ -1,7 +1,7 @@
 """Every stack of a 3-stage project (shared, dev, test, prod) under Pulumi's mocks, per target.
 
 Baseline, measured in this same run: importing pulumi_aws and running an empty program (one
-export, no resources) under the same mocks (`bootstrap.mockrun.run_program`). It is the floor of
+export, no resources) under the same mocks (`bootstrap.offline.run_program`). It is the floor of
 any offline plan; the ratio says what the four real stacks cost on top of it.
 
 - cold: a fresh interpreter per sample (imports included), as `bootstrap preview --offline` pays;
@@ -31,8 +31,8 @@ import pulumi_aws
 
 pulumi.export("region", pulumi_aws.config.region)
 """
-COLD_EMPTY = "from pathlib import Path; from bootstrap import mockrun; mockrun.run_program(Path({infra!r}), 'empty', 'dev', {{'aws:region': 'eu-west-1'}})"
-COLD_PROJECT = "from pathlib import Path; from bootstrap import mockrun; mockrun.plan_project(Path({repo!r}), 'shop', {stacks!r})"
+COLD_EMPTY = "from pathlib import Path; from bootstrap import offline; offline.run_program(Path({infra!r}), 'empty', 'dev', {{'aws:region': 'eu-west-1'}})"
+COLD_PROJECT = "from pathlib import Path; from bootstrap import offline; offline.plan_project(Path({repo!r}), 'shop', {stacks!r})"
 
 
 def empty_program(parent: Path) -> Path:
@@ -57,11 +57,11 @@ def main() -> None:
         return median_seconds(lambda: run_quiet([python, "-c", code]), args.repeat)
 
     cold_baseline = cold(COLD_EMPTY.format(infra=str(empty)))
-    from bootstrap import mockrun
+    from bootstrap import offline
 
-    mockrun.run_program(empty, "empty", "dev", {"aws:region": "eu-west-1"})  # imports
+    offline.run_program(empty, "empty", "dev", {"aws:region": "eu-west-1"})  # imports
     warm_baseline = median_seconds(
-        lambda: mockrun.run_program(empty, "empty", "dev", {"aws:region": "eu-west-1"}),
+        lambda: offline.run_program(empty, "empty", "dev", {"aws:region": "eu-west-1"}),
         args.repeat,
     )
     print(f"baseline (import pulumi_aws + empty program under mocks), cold: {cold_baseline:.3f}s")
@@ -78,10 +78,10 @@ def main() -> None:
             cold_baseline,
             f"under {GOAL:.0f} s absolute",
         )
-        mockrun.plan_project(repo, "shop", STACKS)  # the target's SDK modules
-        plans = mockrun.plan_project(repo, "shop", STACKS)
+        offline.plan_project(repo, "shop", STACKS)  # the target's SDK modules
+        plans = offline.plan_project(repo, "shop", STACKS)
         resources = sum(len(plan.resources) for plan in plans)
-        warm = median_seconds(lambda repo=repo: mockrun.plan_project(repo, "shop", STACKS), args.repeat)
+        warm = median_seconds(lambda repo=repo: offline.plan_project(repo, "shop", STACKS), args.repeat)
         report(
             f"{target}: 4 stacks warm ({resources} resources)",
             warm,

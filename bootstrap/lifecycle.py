@@ -125,11 +125,11 @@ def check_account(ops: StackOps, stack: str, identity: Identity | None) -> None:
 def plan_offline(project: Project, stacks: list[str]) -> list[Any]:
     """The offline plans (Pulumi mocks) of `stacks`; shared is planned too when a stage needs
     its outputs, and shown only when asked for."""
-    from bootstrap import mockrun
+    from bootstrap import offline
 
     needed = stacks if SHARED in stacks else [SHARED, *stacks]
     try:
-        plans = mockrun.plan_project(project.repo, project.spec.name, needed)
+        plans = offline.plan_project(project.repo, project.spec.name, needed)
     except UserError:
         raise
     except Exception as exc:  # the user's program failed: say where, in one line

@@ -1,6 +1,6 @@
 """Presenting a plan: the JSON of `preview --json`, resource trees, and stage differences.
 
-Works on anything shaped like `bootstrap.mockrun.StackPlan` (stack, resources, outputs) whose
+Works on anything shaped like `bootstrap.offline.StackPlan` (stack, resources, outputs) whose
 resources have type, name, urn, parent and inputs; the real preview's resources (collected from
 engine events) are turned into the same shape.
 """

@@ -218,6 +218,14 @@ NETWORK_COMPONENT = "bootstrap:index:Network"
 FOUNDATION_ONLY_ENV = "BOOTSTRAP_FOUNDATION_ONLY"
 
 
+def urn_glob(pattern: str) -> re.Pattern[str]:
+    """A `--target`/`--exclude` URN pattern as the Pulumi engine matches it: `**` matches any
+    text, `*` any text without a colon, everything else is literal (pulumi/pulumi,
+    pkg/resource/deploy/deployment.go, UrnTargets.getMatcher)."""
+    segments = ["[^:]*".join(map(re.escape, part.split("*"))) for part in pattern.split("**")]
+    return re.compile("^" + ".*".join(segments) + "$")
+
+
 def foundation_urns(project: str, stage: str, *, network: bool) -> list[str]:
     """URN patterns (Pulumi's `**` wildcards) of a stage's foundation: the stack, its AWS
     providers and StackReference, the `Stage` component with its permissions boundary, the

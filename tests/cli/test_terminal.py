@@ -164,7 +164,7 @@ def test_progress_says_what_runs_then_what_was_done(monkeypatch: pytest.MonkeyPa
 
 def test_plan_trees_keep_arns_and_urls_whole(width: int) -> None:
     from bootstrap import planview
-    from bootstrap.mockrun import PlannedResource, StackPlan
+    from bootstrap.offline import PlannedResource, StackPlan
 
     image = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop@sha256:" + "ab" * 32
     function = PlannedResource(

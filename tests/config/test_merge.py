@@ -1,6 +1,6 @@
 """A stack's configuration merged as the Pulumi CLI merges it (pkg/workspace/config.go of
 pulumi/pulumi, mergeConfig; stack files read as Go's yaml.v3 reads them): what the offline
-runner (`mockrun.load_stack_config`) hands the program."""
+runner (`offline.load_stack_config`) hands the program."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bootstrap.mockrun import _config_strings, load_stack_config
+from bootstrap.offline.config import engine_config, load_stack_config
 from bootstrap.stackconfig import ConfigError, stack_config
 
 PROJECT = """\
@@ -53,7 +53,7 @@ def test_declared_defaults_and_values_fill_what_the_stack_does_not_set(tmp_path:
         "demo:tags": ["a"],
         "other:key": "x",  # undeclared keys pass through: the CLI does not reject them
     }
-    values, secrets = _config_strings(config)
+    values, secrets = engine_config(config)
     assert values["demo:size"] == "5" and values["demo:flag"] == "false"
     assert values["demo:tags"] == '["a"]' and secrets == []
 
@@ -97,14 +97,14 @@ def test_yaml_12_scalars_as_the_cli_reads_them(tmp_path: Path) -> None:
     assert config["demo:label"] == "yes"  # YAML 1.1 would make it True
     assert config["demo:when"] == "1:30"  # and this 90
     assert config["demo:flag"] is True
-    assert _config_strings(config)[0]["demo:none"] == ""  # an empty key is "" for the program
+    assert engine_config(config)[0]["demo:none"] == ""  # an empty key is "" for the program
 
 
 def test_secrets_stay_opaque(tmp_path: Path) -> None:
     config = stack_config(
         infra(tmp_path, "config:\n  demo:size:\n    secure: v1:abc\n"), "demo", "dev"
     )
-    values, secrets = _config_strings(config)
+    values, secrets = engine_config(config)
     assert values["demo:size"] == "[secret]" and secrets == ["demo:size"]
 
 

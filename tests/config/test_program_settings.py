@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from bootstrap.mockrun import PlanError, load_stack_config, run_program
+from bootstrap.offline import PlanError, load_stack_config, run_program
 
 ACCOUNT = "123456789012"
 SHARED_OUTPUTS = {

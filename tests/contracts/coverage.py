@@ -16,7 +16,6 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from bootstrap.mockrun import StackPlan
 from stacks import contract
 
 from .calls import PHASES, Call, Gap, input_keys, invoke_calls, resource_calls, state_calls
@@ -95,27 +94,8 @@ def role_documents(stack_model: StackModel, role_name: str) -> list[dict[str, An
     ]
 
 
-def _foundation(stage: str, network: bool) -> re.Pattern[str]:
-    patterns = contract.foundation_urns(PROJECT, stage, network=network)
-    regex = "|".join(re.escape(p).replace(r"\*\*", ".*").replace(r"\*", "[^:]*") for p in patterns)
-    return re.compile(f"^(?:{regex})$")
-
-
-def engine_urns(plan: StackPlan) -> dict[str, str]:
-    """The URN the engine gives each resource: its type qualified by every ancestor component's
-    type (`Stage$DeployRole$aws:iam/role:Role`). Pulumi's mock monitor qualifies by the parent's
-    type only, so the plan's URNs are rebuilt from the parent links."""
-    by_urn = {r.urn: r for r in plan.resources}
-    real: dict[str, str] = {}
-    for resource in plan.resources:
-        chain = [resource.type]
-        parent = by_urn.get(resource.parent or "")
-        while parent is not None and parent.type != "pulumi:pulumi:Stack":
-            chain.insert(0, parent.type)
-            parent = by_urn.get(parent.parent or "")
-        head = resource.urn.split("::", 2)
-        real[resource.urn] = f"{head[0]}::{head[1]}::{'$'.join(chain)}::{resource.name}"
-    return real
+def _foundation(stage: str, network: bool) -> list[re.Pattern[str]]:
+    return [contract.urn_glob(p) for p in contract.foundation_urns(PROJECT, stage, network=network)]
 
 
 def _check(report: RoleReport, documents: list[dict[str, Any]]) -> RoleReport:
@@ -138,9 +118,8 @@ def deploy_role(
     report = RoleReport(project.label, f"deploy {stage}")
     network = any(r.type == "aws:ec2/vpc:Vpc" for r in stack.resources)
     foundation = _foundation(stage, network)
-    urns = engine_urns(project.plans[stage])
     for resource in stack.resources:
-        phases = ("read",) if foundation.match(urns[resource.planned.urn]) else PHASES
+        phases = ("read",) if any(g.match(resource.planned.urn) for g in foundation) else PHASES
         calls, gaps = resource_calls(stack, resource, phases)
         report.required += calls
         report.gaps += gaps

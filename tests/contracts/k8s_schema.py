@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bootstrap.mockrun import StackPlan
+from bootstrap.offline import StackPlan
 
 
 def package_version() -> str:

@@ -1,7 +1,7 @@
 """A stack's planned AWS resources as IAM sees them: ARNs, tags, and what refers to what.
 
 The plan records each resource's inputs. The physical ids and ARNs are what the offline plan's
-mocks answered (bootstrap/mockrun.py, deterministic for a stack): they are recomputed here from the
+mocks answered (bootstrap/offline/, deterministic for a stack): they are recomputed here from the
 same inputs, so references between resources (a subnet's `vpcId`, a listener's target group ARN)
 resolve to the resource they name.
 """
@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
-from bootstrap.mockrun import ACCOUNT_ID, PlannedResource, StackPlan
+from bootstrap.offline import PlannedResource, StackPlan
+from bootstrap.offline.fake_aws import ACCOUNT_ID
 
 ARN = re.compile(r"^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:(\d{12}|aws)?:.+")
 
@@ -114,10 +115,10 @@ def strings(value: Any) -> Iterator[str]:
 
 
 def build(plan: StackPlan, region: str) -> StackModel:
-    from bootstrap import mockrun
+    from bootstrap.offline import fake_aws
 
     # The same answers as the plan's run: the mocks are deterministic per stack and region.
-    mocks = mockrun._Mocks(plan.stack, region, {})
+    mocks = fake_aws.FakeAws(plan.stack, region, {})
     resources: list[Resource] = []
     for planned in plan.resources:
         if not planned.type.startswith("aws:") or not planned.custom:

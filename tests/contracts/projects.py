@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bootstrap.mockrun import StackPlan, load_stack_config, run_program
+from bootstrap.offline import StackPlan, load_stack_config, run_program
 
 PROJECT = "shop"
 STACKS = ("shared", "dev", "test", "prod")
@@ -52,10 +52,10 @@ _INVOKES_LOCK = threading.Lock()
 
 @contextmanager
 def recorded_invokes() -> Iterator[dict[str, list[str]]]:
-    """Record the invokes the program makes (mockrun answers them; the plan does not keep them)."""
-    from bootstrap import mockrun
+    """Record the invokes the program makes (the offline plan's fake AWS answers them; the plan does not keep them)."""
+    from bootstrap.offline import fake_aws
 
-    original = mockrun._Mocks.call
+    original = fake_aws.FakeAws.call
 
     def call(self: Any, args: Any) -> Any:
         with _INVOKES_LOCK:
@@ -63,11 +63,11 @@ def recorded_invokes() -> Iterator[dict[str, list[str]]]:
         return original(self, args)
 
     _INVOKES.clear()
-    mockrun._Mocks.call = call  # type: ignore[method-assign]
+    fake_aws.FakeAws.call = call  # type: ignore[method-assign]
     try:
         yield _INVOKES
     finally:
-        mockrun._Mocks.call = original  # type: ignore[method-assign]
+        fake_aws.FakeAws.call = original  # type: ignore[method-assign]
 
 
 def plan_repo(

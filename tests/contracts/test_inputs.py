@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from bootstrap.mockrun import PlannedResource
+from bootstrap.offline import PlannedResource
 
 from . import api_shapes, k8s_schema, sdk_schema, value_tables
 from .projects import Project

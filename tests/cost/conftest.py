@@ -1,5 +1,5 @@
 """Plans of the generated 3-stage repo of each target, planned once per session (the real
-mockrun), and helpers to run `bootstrap cost` against them without planning again."""
+offline plan), and helpers to run `bootstrap cost` against them without planning again."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bootstrap import mockrun
+from bootstrap import offline
 from bootstrap.cost import prices as prices_mod
 from bootstrap.repo import load_spec
 
@@ -22,7 +22,7 @@ def target_plans(generated_repos: dict[str, Path]) -> dict[str, list[Any]]:
     plans = {}
     for target, repo in generated_repos.items():
         spec = load_spec(repo)
-        plans[target] = mockrun.plan_project(repo, spec.name, spec.stacks)
+        plans[target] = offline.plan_project(repo, spec.name, spec.stacks)
     return plans
 
 
@@ -38,7 +38,7 @@ def cached_plans(
     target_plans: dict[str, list[Any]],
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[None]:
-    """`mockrun.plan_project` answered from the session's plans (the CLI runs the real rest)."""
+    """`offline.plan_project` answered from the session's plans (the CLI runs the real rest)."""
     by_repo = {
         Path(repo).resolve(): plans
         for repo, plans in ((generated_repos[t], target_plans[t]) for t in TARGETS)
@@ -48,5 +48,5 @@ def cached_plans(
         plans = {p.stack: p for p in by_repo[Path(repo).resolve()]}
         return [plans[s] for s in stacks]
 
-    monkeypatch.setattr(mockrun, "plan_project", plan_project)
+    monkeypatch.setattr(offline, "plan_project", plan_project)
     yield

@@ -9,7 +9,7 @@ from typing import Any
 
 from bootstrap.cost import cheaper_options, estimate, stage_differences, summary_lines
 from bootstrap.cost.prices import PriceBook
-from bootstrap.mockrun import PlannedResource, StackPlan
+from bootstrap.offline import PlannedResource, StackPlan
 
 LIFECYCLE = ["dev", "test", "prod"]
 

@@ -2,7 +2,7 @@
 the fallback when the Pulumi CLI is missing, and the real path through the recording seam.
 
 Mock runs are the slow part: each target's repo is planned once per worker (module scope) and
-`mockrun.plan_project` is served from that cache for the CLI runs.
+`offline.plan_project` is served from that cache for the CLI runs.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from bootstrap import mockrun, planview
+from bootstrap import offline, planview
 from bootstrap.cli import app
 from bootstrap.repo import load_spec
 from tests.fakes.stack_ops import RecordingOps, realistic_outputs
@@ -31,11 +31,11 @@ SECRETISH = re.compile(r"password|passphrase|secret|token|private_?key", re.I)
 
 @pytest.fixture(scope="module")
 def planned(generated_repos: dict[str, Path]) -> dict[Path, dict[str, Any]]:
-    """Every stack of every target's repo, planned once (the real mockrun)."""
+    """Every stack of every target's repo, planned once (the real offline plan)."""
     cache: dict[Path, dict[str, Any]] = {}
     for repo in generated_repos.values():
         spec = load_spec(repo)
-        plans = mockrun.plan_project(repo, spec.name, spec.stacks)
+        plans = offline.plan_project(repo, spec.name, spec.stacks)
         assert [p.stack for p in plans] == spec.stacks
         cache[repo.resolve()] = {p.stack: p for p in plans}
     return cache
@@ -49,7 +49,7 @@ def cached_plans(
         plans = planned[Path(repo).resolve()]
         return [plans[s] for s in stacks]
 
-    monkeypatch.setattr(mockrun, "plan_project", plan_project)
+    monkeypatch.setattr(offline, "plan_project", plan_project)
     yield
 
 
@@ -98,7 +98,7 @@ def test_offline_all_json(target: str, generated_repos, cached_plans) -> None:  
     _check_shape(data, "shop", ["shared", "dev", "test", "prod"])
     by_stack = {s["stack"]: s for s in data["stacks"]}
     # the same data the planner made, in the stable order
-    expected = planview.plan_json(spec.name, mockrun.plan_project(repo, spec.name, spec.stacks))
+    expected = planview.plan_json(spec.name, offline.plan_project(repo, spec.name, spec.stacks))
     assert {"project": data["project"], "stacks": data["stacks"]} == json.loads(
         json.dumps(expected, default=str)
     )
@@ -150,7 +150,7 @@ def test_missing_cli_falls_back_to_offline_in_one_line(generated_repos, cached_p
 def test_order_is_stable_across_runs(generated_repos, planned) -> None:  # type: ignore[no-untyped-def]
     repo = generated_repos["ecs"]
     earlier = planned[repo.resolve()]["dev"]
-    (again,) = mockrun.plan_project(repo, "shop", ["dev"])  # a fresh run, resources reshuffled
+    (again,) = offline.plan_project(repo, "shop", ["dev"])  # a fresh run, resources reshuffled
     again.resources.reverse()
     assert planview.plan_json("shop", [again]) == planview.plan_json("shop", [earlier])
 
@@ -172,7 +172,7 @@ def test_the_programs_warnings_reach_the_user(generated_repos, planned, monkeypa
     repo = generated_repos["ecs"]
     plans = planned[repo.resolve()]
     dev = replace(plans["dev"], messages=[*plans["dev"].messages, "warning: the program says so"])
-    monkeypatch.setattr(mockrun, "plan_project", lambda *_: [plans["shared"], dev])
+    monkeypatch.setattr(offline, "plan_project", lambda *_: [plans["shared"], dev])
     text = _invoke(repo, "--offline", "--stage", "dev")
     assert text.exit_code == 0, text.output
     assert "! dev: the program says so" in text.stderr
@@ -197,14 +197,14 @@ def _no_plans(*_: object) -> None:
     raise AssertionError("nothing may be planned while a setting is bad")
 
 
-@pytest.mark.parametrize("offline", [True, False])
-def test_every_broken_stack_is_reported_before_anything_runs(repo_copy, monkeypatch, offline) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("offline_plan", [True, False])
+def test_every_broken_stack_is_reported_before_anything_runs(repo_copy, monkeypatch, offline_plan) -> None:  # type: ignore[no-untyped-def]
     from bootstrap import lifecycle
 
-    monkeypatch.setattr(mockrun, "plan_project", _no_plans)
+    monkeypatch.setattr(offline, "plan_project", _no_plans)
     monkeypatch.setattr(lifecycle, "preview_stacks", _no_plans)
     repo = _broken(repo_copy)
-    result = _invoke(repo, "--all", *(["--offline"] if offline else []))
+    result = _invoke(repo, "--all", *(["--offline"] if offline_plan else []))
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output
     lines = result.stderr.strip().splitlines()
@@ -223,10 +223,10 @@ def test_every_stack_the_program_fails_is_named(generated_repos, planned, monkey
     def plan_project(_repo: Path, _project: str, stacks: list[str]) -> list[Any]:
         broken = [s for s in stacks if s in ("test", "prod")]
         if broken:
-            raise mockrun.PlanError(f"stack '{broken[0]}': the program failed", "fix infra/")
+            raise offline.PlanError(f"stack '{broken[0]}': the program failed", "fix infra/")
         return [plans[s] for s in stacks]
 
-    monkeypatch.setattr(mockrun, "plan_project", plan_project)
+    monkeypatch.setattr(offline, "plan_project", plan_project)
     result = _invoke(repo, "--offline", "--all")
     assert result.exit_code == 1, result.output
     assert "2 stacks failed to plan:" in result.stderr

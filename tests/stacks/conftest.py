@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bootstrap import spec as spec_mod
-from bootstrap.mockrun import StackPlan, load_stack_config, plan_project, run_program
+from bootstrap.offline import StackPlan, load_stack_config, plan_project, run_program
 from bootstrap.scaffold import Scaffolder
 
 from .helpers import (

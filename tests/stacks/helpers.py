@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from bootstrap.mockrun import PlannedResource, StackPlan
+from bootstrap.offline import PlannedResource, StackPlan
 
 PROJECT = "shop"
 REGION = "eu-west-1"

@@ -161,7 +161,7 @@ def test_tasks_accept_traffic_only_from_the_load_balancer(project_plans):
 
 @pytest.mark.parametrize(("cpu", "memory"), [(300, 512), (256, 4096)])
 def test_fargate_sizes_are_validated(plan_stage, cpu, memory):
-    from bootstrap.mockrun import PlanError
+    from bootstrap.offline import PlanError
 
     with pytest.raises(PlanError, match="cpu|memory"):
         plan_stage("dev", stage_config("ecs", cpu=cpu, memory=memory))

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from bootstrap.mockrun import PlanError, run_program
+from bootstrap.offline import PlanError, run_program
 
 from .helpers import (
     ACCOUNT,

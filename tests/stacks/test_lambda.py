@@ -40,7 +40,7 @@ def test_memory_and_reserved_concurrency_per_stage(project_plans, plan_stage):
 
 
 def test_zero_concurrency_is_refused(plan_stage):
-    from bootstrap.mockrun import PlanError
+    from bootstrap.offline import PlanError
 
     with pytest.raises(PlanError, match="reservedConcurrency 0"):
         plan_stage("dev", stage_config("lambda", reservedConcurrency=0))

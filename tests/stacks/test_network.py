@@ -91,7 +91,7 @@ def test_lambda_stages_have_no_network_unless_configured(project_plans, plan_sta
 
 
 def test_zone_count_is_checked(plan_stage):
-    from bootstrap.mockrun import PlanError
+    from bootstrap.offline import PlanError
 
     with pytest.raises(PlanError, match="azCount"):
         plan_stage("dev", stage_config("ecs", azCount=1))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bootstrap.mockrun import PlanError, run_program
+from bootstrap.offline import PlanError, run_program
 
 from .helpers import (
     ACCOUNT,

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from bootstrap.mockrun import PlanError, run_program
+from bootstrap.offline import PlanError, run_program
 
 from .helpers import (
     ACCOUNT,
@@ -257,24 +257,24 @@ INVOKE_ACTIONS = {
 
 def test_preview_role_answers_every_lookup_of_every_stack(shared, infra, shared_outputs):
     """`pulumi preview` of an EKS stage runs the load balancer lookup as the preview role."""
-    from bootstrap import mockrun
+    from bootstrap.offline import fake_aws
 
     from .helpers import REAL_DIGEST, REPOSITORY_URL, stage_config
 
     made: list[str] = []
-    original = mockrun._Mocks.call
+    original = fake_aws.FakeAws.call
 
     def call(self, args):
         made.append(args.token)
         return original(self, args)
 
-    mockrun._Mocks.call = call
+    fake_aws.FakeAws.call = call
     try:
         image = f"{REPOSITORY_URL}@{REAL_DIGEST}"
         for stack, config in (("shared", shared_config()), ("dev", stage_config("eks", image=image))):
             run_program(infra, PROJECT, stack, config, stack_outputs=shared_outputs)
     finally:
-        mockrun._Mocks.call = original
+        fake_aws.FakeAws.call = original
     assert "aws:lb/getLoadBalancer:getLoadBalancer" in made
     needed = set().union(*(INVOKE_ACTIONS[token] for token in made))
     (lookups,) = policy_of(shared, f"{PROJECT}-preview")["Statement"]

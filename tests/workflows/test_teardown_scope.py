@@ -8,8 +8,7 @@ Pulumi's rules, from its source (pulumi/pulumi at 1b5949891b3cefcb9974752b24a5ec
 - a glob's `**` matches any text and `*` any text without a colon; anything else is literal
   (pkg/resource/deploy/deployment.go, UrnTargets.getMatcher);
 - a URN's type is qualified by every ancestor's type except the root stack's
-  (Deployment.generateURN); Pulumi's Python mocks qualify by the parent's type only, so the
-  engine's URNs are rebuilt here from the parent links;
+  (Deployment.generateURN), as the offline plan records it;
 - `destroy --exclude` also keeps what an excluded resource depends on, never what depends on it
   (`--exclude-dependents` does not exist for destroy; step_generator.go,
   determineForbiddenResourcesToDeleteFromExcludes).
@@ -17,12 +16,11 @@ Pulumi's rules, from its source (pulumi/pulumi at 1b5949891b3cefcb9974752b24a5ec
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
 
-from bootstrap.mockrun import PlannedResource, StackPlan, run_program
+from bootstrap.offline import PlannedResource, StackPlan, run_program
 from stacks import contract
 from tests.workflows import rules
 
@@ -35,28 +33,8 @@ WORKLOAD = {
 }
 
 
-def pulumi_glob(pattern: str) -> re.Pattern[str]:
-    segments = ["[^:]*".join(map(re.escape, part.split("*"))) for part in pattern.split("**")]
-    return re.compile("^" + ".*".join(segments) + "$")
-
-
-def engine_urns(plan: StackPlan) -> dict[str, str]:
-    """Mock URN -> the URN the engine gives the resource."""
-    by_urn = {r.urn: r for r in plan.resources}
-    real = {}
-    for resource in plan.resources:
-        chain = [resource.type]
-        parent = by_urn.get(resource.parent or "")
-        while parent is not None and parent.type != ROOT:
-            chain.insert(0, parent.type)
-            parent = by_urn.get(parent.parent or "")
-        stack, project = resource.urn.split("::")[:2]
-        real[resource.urn] = f"{stack}::{project}::{'$'.join(chain)}::{resource.name}"
-    return real
-
-
 def foundation(plan: StackPlan, project: str) -> set[str]:
-    """The stage's foundation, from the plan's structure (mock URNs)."""
+    """The stage's foundation, from the plan's structure."""
     prefix = contract.stage_prefix(project, plan.stack)
     by_urn = {r.urn: r for r in plan.resources}
 
@@ -106,16 +84,15 @@ def test_teardown_keeps_the_foundation_and_nothing_else(
         flows = rules.Workflows.load(rendered[case])
         patterns = rules.foundation_patterns(flows.scripts["teardown-destroy.sh"], "dev")
         assert patterns, target  # the script names the stage's patterns
-        globs = [pulumi_glob(p) for p in patterns]
-        urns = engine_urns(plan)
-        excluded = {mock for mock, real in urns.items() if any(g.match(real) for g in globs)}
+        globs = [contract.urn_glob(p) for p in patterns]
+        excluded = {r.urn for r in plan.resources if any(g.match(r.urn) for g in globs)}
         expected = foundation(plan, case)
         workload = {r.urn for r in plan.of_type(WORKLOAD[target])}
         assert workload, target
         found[target] = {
-            "workload kept": sorted(urns[u] for u in excluded - expected),
-            "foundation destroyed": sorted(urns[u] for u in expected - excluded),
-            "main workload kept": sorted(urns[u] for u in workload & excluded),
+            "workload kept": sorted(excluded - expected),
+            "foundation destroyed": sorted(expected - excluded),
+            "main workload kept": sorted(workload & excluded),
         }
     assert found == {target: dict.fromkeys(found[target], []) for target in CASES}
 
@@ -123,13 +100,13 @@ def test_teardown_keeps_the_foundation_and_nothing_else(
 def test_pulumi_globs_are_pulumis() -> None:
     """`*` stops at a colon, `**` does not; `$` and `/` are literal."""
     base = "urn:pulumi:dev::shop::"
-    stage = pulumi_glob(f"{base}bootstrap:index:Stage$bootstrap:index:DeployRole$**")
+    stage = contract.urn_glob(f"{base}bootstrap:index:Stage$bootstrap:index:DeployRole$**")
     assert stage.match(
         f"{base}bootstrap:index:Stage$bootstrap:index:DeployRole$aws:iam/role:Role::x"
     )
     assert not stage.match(
         f"{base}bootstrap:index:Stage$bootstrap:index:Network$aws:ec2/vpc:Vpc::x"
     )
-    one = pulumi_glob(f"{base}*::shop-dev")
+    one = contract.urn_glob(f"{base}*::shop-dev")
     assert one.match(f"{base}Stage::shop-dev")
     assert not one.match(f"{base}bootstrap:index:Stage::shop-dev")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bootstrap.mockrun import PlanError, load_stack_config, plan_project, run_program
+from bootstrap.offline import PlanError, load_stack_config, plan_project, run_program
 
 from .helpers import PROJECT
 
