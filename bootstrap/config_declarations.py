@@ -8,7 +8,7 @@ rendered by the running tool would look unchanged to Copier's three-way merge, w
 old version with the same tool).
 
 After changing the schema, rewrite the template: `python -m bootstrap.config_declarations`
-(tests/config fails until the template matches).
+(tests/bootstrap/stackconfig fails until the template matches).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Pure data and small lookups, no Pulumi: the program's settings and bootstrap's validation
 (`bootstrap/stackconfig.py`) both check against these tables, so `pulumi up` without bootstrap
 refuses what AWS would refuse, and bootstrap says so before any cloud call. docs/configuration.md
-lists every table; docs/sources.md records the sources. Tests in tests/config/ re-read the
+lists every table; docs/sources.md records the sources. Tests in tests/bootstrap/stackconfig/ re-read the
 machine-readable sources (botocore's models) and fail when a table drifts from them.
 """
 

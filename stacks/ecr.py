@@ -49,7 +49,7 @@ from .contract import (
 from .retention import deployed_prefix
 
 # The ECR API calls of each operation, as IAM actions (ECR's action names are its operation names:
-# parliament 1.6.4's iam_definition.json). tests/status/test_ecr.py records the calls against these.
+# parliament 1.6.4's iam_definition.json). tests/bootstrap/status/test_ecr.py records the calls against these.
 READ_ACTIONS = ("ecr:DescribeImages",)
 MARK_RELEASE_ACTIONS = (
     "ecr:BatchDeleteImage",

@@ -14,6 +14,9 @@ from bootstrap.scaffold import Scaffolder
 # The local fake GitHub server (fixture `github_server`) is available to every test.
 pytest_plugins = ["tests.fakes.github_server"]
 
+# The project checkout (docs, stacks, templates), wherever a test file sits below tests/.
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
 # Variables that could carry real credentials or settings into a test.
 _LEAKY_PREFIXES = ("AWS_", "GITHUB_", "GH_", "PULUMI_", "GIT_", "BOOTSTRAP_", "XDG_")
 
