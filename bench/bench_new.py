@@ -1,5 +1,6 @@
-"""`bootstrap new` (offline) against a bare `copier copy` of the same template plus
-`git init && git add && git commit`: the baseline is the least any scaffold has to do.
+"""`bootstrap new` (offline) against a bare `copier copy --trust` of the same template (which
+loads its own Jinja extension, as `bootstrap new` does) plus `git init && git add && git commit`:
+the baseline is the least any scaffold has to do.
 
 Run: python bench/bench_new.py
 """
@@ -37,7 +38,7 @@ def main() -> None:
 
     def baseline() -> None:
         dest = work / f"copier-{next(counter)}"
-        run_quiet([str(bindir / "copier"), "copy", "--quiet", "--defaults", "--vcs-ref",
+        run_quiet([str(bindir / "copier"), "copy", "--quiet", "--trust", "--defaults", "--vcs-ref",
                    template.ref, *data, f"--data=stages={stages_yaml}", str(template.path),
                    str(dest)])
         run_quiet(["git", "init", "--quiet", "-b", "main"], cwd=dest)

@@ -23,8 +23,11 @@ def main() -> None:
     )
     report("bootstrap --help", help_time, "python -c pass", baseline, "under 0.3 s absolute")
     report("bootstrap new --help", new_help, "python -c pass", baseline, "under 0.3 s absolute")
-    heavy = "import sys, bootstrap.cli; print(sorted(m for m in ('boto3','github','pulumi','copier','pydantic','yaml') if m in sys.modules))"
     import subprocess
+
+    from bootstrap import HEAVY_IMPORTS
+
+    heavy = f"import sys, bootstrap.cli; print(sorted(m for m in {HEAVY_IMPORTS!r} if m in sys.modules))"
 
     loaded = subprocess.run([python, "-c", heavy], capture_output=True, text=True, check=True)
     print(f"heavy modules imported by bootstrap.cli at start-up: {loaded.stdout.strip()}")

@@ -21,10 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+from bootstrap.aws import LOGIN_FIX
 from bootstrap.backend import Backend, backend_env
 from bootstrap.errors import CredentialsError, RemoteError, ToolMissingError, UserError
 from bootstrap.passphrase import get_passphrase
-from stacks.contract import FOUNDATION_ONLY_ENV, SECRET_MASK
+from stacks.contract import FOUNDATION_ONLY_ENV, SECRET_MASK, SECRET_PASSPHRASE
 
 if TYPE_CHECKING:
     from pulumi.automation import EngineEvent, LocalWorkspaceOptions, Stack
@@ -73,6 +74,9 @@ class StackOps(Protocol):
 
     def resource_count(self, stack: str) -> int:
         """Resources in the stack's state; 0 for a missing or destroyed stack."""
+
+    def resource_urns(self, stack: str) -> list[str]:
+        """The URNs of the resources in the stack's state; [] for a missing or destroyed stack."""
 
     def outputs(self, stack: str) -> dict[str, Any]:
         """The stack's outputs (secrets masked); empty when never deployed or destroyed."""
@@ -201,13 +205,13 @@ def map_pulumi_error(exc: BaseException, *, stack: str | None, action: str) -> U
         if _PASSPHRASE.search(text):
             return CredentialsError(
                 f"the passphrase does not open the secrets{where}",
-                "export PULUMI_CONFIG_PASSPHRASE with the project's passphrase (the GitHub "
+                f"`export {SECRET_PASSPHRASE}=...` with the project's passphrase (the GitHub "
                 "secret of the same name holds it)",
             )
         if _AWS_EXPIRED.search(text):
             return CredentialsError(
                 "your AWS credentials have expired",
-                "refresh them (aws sso login, or new session credentials) and run again",
+                "refresh them (`aws sso login`, or new session credentials) and run again",
             )
         if _AWS_INVALID.search(text):
             return CredentialsError(
@@ -216,12 +220,12 @@ def map_pulumi_error(exc: BaseException, *, stack: str | None, action: str) -> U
         if _AWS_NO_CREDS.search(text):
             return CredentialsError(
                 "no AWS credentials found for the Pulumi AWS provider",
-                "sign in (aws sso login, or aws configure) or export AWS_PROFILE",
+                LOGIN_FIX,
             )
         if _WRONG_ACCOUNT.search(text):
             return CredentialsError(
                 f"your AWS credentials are for an account the stack{where} does not allow",
-                "switch to the stack's account (export AWS_PROFILE=...) and run again",
+                "switch to the stack's account (`export AWS_PROFILE=...`) and run again",
             )
         if _CLOUD_TOKEN.search(text):
             return CredentialsError(
@@ -421,12 +425,15 @@ class AutomationOps:
         return stack in self._stacks
 
     def resource_count(self, stack: str) -> int:
+        return len(self.resource_urns(stack))
+
+    def resource_urns(self, stack: str) -> list[str]:
         if not self.exists(stack):
-            return 0
+            return []
         handle = self._stack(stack, create=False)
         with pulumi_errors(stack=stack, action="stack export"):
             deployment = handle.export_stack().deployment or {}
-        return len(deployment.get("resources") or [])
+        return [str(r.get("urn", "")) for r in deployment.get("resources") or []]
 
     def outputs(self, stack: str) -> dict[str, Any]:
         if not self.exists(stack):
@@ -435,13 +442,19 @@ class AutomationOps:
         with pulumi_errors(stack=stack, action="stack output"):
             return _outputs(handle.outputs())
 
+    @contextlib.contextmanager
+    def _engine(self, stack: str, operation: Operation) -> Iterator[EngineProgress]:
+        """An engine run: its progress shown, its failure one UserError."""
+        with (
+            EngineProgress(stack, operation, verbose=self.verbose) as progress,
+            pulumi_errors(stack=stack, action=operation),
+        ):
+            yield progress
+
     def preview(self, stack: str) -> OpResult:
         handle = self._stack(stack, create=True)
         started = time.monotonic()
-        with (
-            EngineProgress(stack, "preview", verbose=self.verbose) as progress,
-            pulumi_errors(stack=stack, action="preview"),
-        ):
+        with self._engine(stack, "preview") as progress:
             result = handle.preview(on_output=progress.on_output, on_event=progress.on_event)
         resources = sorted(progress.resources.values(), key=lambda r: (r["type"], r["name"]))
         return OpResult(
@@ -467,10 +480,7 @@ class AutomationOps:
         with pulumi_errors(stack=stack, action="config set"):
             for key, value in (config or {}).items():
                 handle.set_config(key, ConfigValue(value=value))
-        with (
-            EngineProgress(stack, "up", verbose=self.verbose) as progress,
-            pulumi_errors(stack=stack, action="up"),
-        ):
+        with self._engine(stack, "up") as progress:
             # A targeted update (a stage's deploy role before its first image) must not be
             # refused for the missing image: the program's foundation-only switch.
             workspace = handle.workspace
@@ -496,10 +506,7 @@ class AutomationOps:
     def destroy(self, stack: str) -> OpResult:
         handle = self._stack(stack, create=False)
         started = time.monotonic()
-        with (
-            EngineProgress(stack, "destroy", verbose=self.verbose) as progress,
-            pulumi_errors(stack=stack, action="destroy"),
-        ):
+        with self._engine(stack, "destroy") as progress:
             result = handle.destroy(on_output=progress.on_output, on_event=progress.on_event)
         return OpResult(
             stack,

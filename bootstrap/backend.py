@@ -18,22 +18,22 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from bootstrap.aws import aws_errors, aws_session, caller_identity
 from bootstrap.errors import CredentialsError, RemoteError, TargetExistsError, UserError
 from bootstrap.passphrase import Passphrase, get_passphrase
+from stacks.contract import MANAGED_BUCKET_TAG, SECRET_CLOUD_TOKEN
 
 if TYPE_CHECKING:
     import boto3
 
 LOCAL_STATE_DIR = ".pulumi-state"
 CLOUD_URL = "https://api.pulumi.com"
-TOKEN_ENV = "PULUMI_ACCESS_TOKEN"  # noqa: S105 - a variable name
-MANAGED_TAG = ("managed-by", "bootstrap")
+TOKEN_ENV = SECRET_CLOUD_TOKEN  # Pulumi's variable; CI's secret has its name
+MANAGED_TAG = MANAGED_BUCKET_TAG  # a bucket this tool made: only such a bucket is ever deleted
 TLS_SID = "DenyInsecureTransport"
 SETTINGS = ("versioning", "encryption", "public-access-block", "tls-only-policy")
 _PUBLIC_ACCESS_BLOCK = {
@@ -125,83 +125,13 @@ def ensure_file_backend(path: Path) -> bool:
     return created
 
 
-# --- AWS identity -----------------------------------------------------------------------------
+def state_bucket_name(project: str, account: str) -> str:
+    """The default state bucket: one per project and account (bucket names are global)."""
+    return f"{project}-pulumi-state-{account}"
 
 
-@dataclass(frozen=True)
-class Identity:
-    account: str
-    arn: str
-
-
-_EXPIRED = {"ExpiredToken", "ExpiredTokenException", "RequestExpired", "TokenRefreshRequired"}
-_INVALID = {
-    "InvalidClientTokenId",
-    "SignatureDoesNotMatch",
-    "UnrecognizedClientException",
-    "AuthFailure",
-    "InvalidAccessKeyId",
-}
-LOGIN_FIX = (
-    "sign in (aws sso login, or aws configure) or export AWS_PROFILE, "
-    "or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
-)
-
-
-@contextmanager
-def aws_errors(action: str) -> Iterator[None]:
-    """Turn botocore's credential and connection failures into one-line errors."""
-    import botocore.exceptions as bx
-
-    try:
-        yield
-    except bx.NoCredentialsError as exc:
-        raise CredentialsError("no AWS credentials found", LOGIN_FIX) from exc
-    except bx.ProfileNotFound as exc:
-        raise CredentialsError(
-            f"AWS profile '{exc.kwargs.get('profile')}' is not configured",
-            "list profiles with `aws configure list-profiles`, or unset AWS_PROFILE",
-        ) from exc
-    except (bx.TokenRetrievalError, bx.SSOTokenLoadError, bx.UnauthorizedSSOTokenError) as exc:
-        raise CredentialsError(
-            "your AWS SSO session has expired", "run `aws sso login` and try again"
-        ) from exc
-    except bx.ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code", "")
-        if code in _EXPIRED:
-            raise CredentialsError(
-                "your AWS credentials have expired",
-                "refresh them (aws sso login, or new session credentials) and run again",
-            ) from exc
-        if code in _INVALID:
-            raise CredentialsError(
-                f"AWS rejected your credentials ({code})",
-                "check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or your profile",
-            ) from exc
-        message = exc.response.get("Error", {}).get("Message", "") or code
-        raise RemoteError(
-            f"{action} failed: {message}", "check your permissions and retry"
-        ) from exc
-    except (bx.EndpointConnectionError, bx.ConnectTimeoutError, bx.ReadTimeoutError) as exc:
-        raise RemoteError(
-            f"{action} failed: AWS is not reachable ({exc})", "check your network and retry"
-        ) from exc
-
-
-def aws_session(region: str | None = None) -> boto3.Session:
-    import boto3
-
-    with aws_errors("reading the AWS configuration"):
-        return boto3.Session(region_name=region)
-
-
-def caller_identity(session: boto3.Session | None = None, region: str | None = None) -> Identity:
-    """Who the AWS credentials belong to (STS GetCallerIdentity), or a CredentialsError."""
-    session = session or aws_session(region)
-    with aws_errors("checking your AWS identity"):
-        sts = session.client("sts", region_name=region or session.region_name or "us-east-1")
-        ident = sts.get_caller_identity()
-    return Identity(account=ident["Account"], arn=ident["Arn"])
+def default_backend_url(project: str, account: str) -> str:
+    return f"s3://{state_bucket_name(project, account)}"
 
 
 # --- the S3 backend -----------------------------------------------------------------------------
@@ -496,3 +426,63 @@ def backend_has_state(
         assert backend.bucket is not None
         return state_bucket_exists(backend.bucket, region, session=session)
     return True
+
+
+def delete_state_bucket(bucket: str, region: str, *, session: boto3.Session | None = None) -> int:
+    """Delete a state bucket this tool made (tagged managed-by=bootstrap): every object version
+    and delete marker, then the bucket. Returns the number of write calls."""
+    import botocore.exceptions as bx
+
+    session = session or aws_session(region)
+    account = caller_identity(session, region).account
+    writes = 0
+    with aws_errors(f"deleting the state bucket {bucket}"):
+        s3 = session.client("s3", region_name=region)
+        where, bucket_region = bucket_location(s3, bucket, account)
+        if where == "missing":
+            return 0
+        if where == "foreign":
+            raise BucketConflictError(
+                f"the S3 bucket '{bucket}' is not this account's; it was left unchanged",
+                "check your AWS credentials",
+            )
+        if bucket_region and bucket_region != region:
+            s3 = session.client("s3", region_name=bucket_region)
+        try:
+            tags = s3.get_bucket_tagging(Bucket=bucket).get("TagSet", [])
+        except bx.ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") not in (
+                "NoSuchTagSet",
+                "NoSuchTagSetError",
+            ):
+                raise
+            tags = []
+        if not any((t.get("Key"), t.get("Value")) == MANAGED_BUCKET_TAG for t in tags):
+            raise BucketConflictError(
+                f"the state bucket '{bucket}' was not made by bootstrap (no tag "
+                f"{MANAGED_BUCKET_TAG[0]}={MANAGED_BUCKET_TAG[1]}); it was kept",
+                "delete it yourself if nothing else keeps state in it",
+            )
+        paginator = s3.get_paginator("list_object_versions")
+        for page in paginator.paginate(Bucket=bucket):
+            keys = [
+                {"Key": item["Key"], "VersionId": item["VersionId"]}
+                for kind in ("Versions", "DeleteMarkers")
+                for item in page.get(kind, [])
+            ]
+            for start in range(0, len(keys), 1000):
+                done = s3.delete_objects(
+                    Bucket=bucket, Delete={"Objects": keys[start : start + 1000], "Quiet": True}
+                )
+                writes += 1
+                errors = done.get("Errors") or []
+                if errors:
+                    first = errors[0]
+                    raise RemoteError(
+                        f"{len(errors)} object version(s) of the state bucket {bucket} could not "
+                        f"be deleted ({first.get('Code')}: {first.get('Key')}); the bucket was kept",
+                        "check your permissions and the bucket policy, then run again",
+                    )
+        s3.delete_bucket(Bucket=bucket)
+        writes += 1
+    return writes

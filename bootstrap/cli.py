@@ -51,6 +51,7 @@ app.command("update")(guarded(commands.update.update))
 app.command("status")(guarded(commands.status.status))
 app.command("promote")(guarded(commands.promote.promote))
 app.command("rollback")(guarded(commands.rollback.rollback))
+app.command("verify")(guarded(commands.verify.verify))
 
 
 def main() -> None:

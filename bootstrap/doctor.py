@@ -21,13 +21,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from bootstrap.automation import INSTALL_COMMAND
 from bootstrap.errors import UserError
 
 Status = Literal["ok", "warn", "missing", "error"]
 CHECKS = ("pulumi", "aws", "github", "docker")
-GITHUB_API = "https://api.github.com"
-GITHUB_SCOPES = ("repo", "workflow")
-PULUMI_INSTALL = "curl -fsSL https://get.pulumi.com | sh"
 
 
 @dataclass
@@ -82,14 +80,14 @@ def check_pulumi(timeout: float = 20.0) -> Check:
             "pulumi",
             "missing",
             "the Pulumi CLI is not on PATH (needed for real previews and deploys)",
-            f"install it: {PULUMI_INSTALL} (then open a new shell); "
+            f"install it: `{INSTALL_COMMAND}` (then open a new shell); "
             "`bootstrap preview --offline` works without it",
         )
     try:
         result = _run([path, "version"], timeout)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return Check(
-            "pulumi", "error", f"{path} does not run ({exc})", f"reinstall it: {PULUMI_INSTALL}"
+            "pulumi", "error", f"{path} does not run ({exc})", f"reinstall it: `{INSTALL_COMMAND}`"
         )
     version = result.stdout.strip().splitlines()[0] if result.stdout.strip() else ""
     if result.returncode != 0 or not version:
@@ -97,13 +95,13 @@ def check_pulumi(timeout: float = 20.0) -> Check:
             "pulumi",
             "error",
             f"`pulumi version` failed: {(result.stderr or result.stdout).strip()[:200]}",
-            f"reinstall it: {PULUMI_INSTALL}",
+            f"reinstall it: `{INSTALL_COMMAND}`",
         )
     return Check("pulumi", "ok", f"Pulumi CLI {version}", data={"version": version, "path": path})
 
 
 def check_aws(region: str | None = None) -> Check:
-    from bootstrap.backend import caller_identity
+    from bootstrap.aws import caller_identity
     from bootstrap.errors import CredentialsError
 
     try:
@@ -162,19 +160,20 @@ def check_github(api_url: str | None = None, timeout: float = 10.0) -> Check:
     fix_hint = (
         "create a token with the scopes repo and workflow "
         "(https://github.com/settings/tokens/new?scopes=repo,workflow) and export GITHUB_TOKEN, "
-        "or run: export GITHUB_TOKEN=$(gh auth token)"
+        "or run `export GITHUB_TOKEN=$(gh auth token)`"
     )
     if github_token() is None:
         return Check("github", "missing", "no GitHub token (GITHUB_TOKEN or GH_TOKEN)", fix_hint)
     try:
         client = connect(api_url, retry=RetryPolicy(attempts=1), timeout=int(timeout))
         identity = check(client)
-    except RemoteError as exc:
-        if "network error" not in exc.problem:
-            return Check("github", "error", exc.problem, exc.fix)
+    except RemoteError as exc:  # its own fix: the client's is about resuming a run
+        reach = "network error" in exc.problem
         return Check(
-            "github", "error", f"cannot reach {api_url_of(api_url)} ({exc.problem})",
-            "check your network, or GITHUB_API_URL for GitHub Enterprise Server",
+            "github", "error",
+            f"cannot reach {api_url_of(api_url)} ({exc.problem})" if reach else exc.problem,
+            "check your network and GitHub's status (https://www.githubstatus.com), or "
+            "GITHUB_API_URL for GitHub Enterprise Server",
         )  # fmt: skip
     except CredentialsError as exc:  # rejected, or lacking a scope: a new token is the fix
         problem = exc.problem
@@ -286,12 +285,12 @@ def _trust_rows(spec: Any, prefix: str) -> list[dict[str, Any]]:
 
 def _read_trust(spec: Any, issuer: str, rows: list[dict[str, Any]]) -> bool:
     """Fill in `trusted` (None: the role is not deployed); False when IAM cannot be read."""
-    from bootstrap.provision.iam import read_role
+    from bootstrap.trust import read_role
 
     if not aws_credentials_hinted():
         return False
     try:
-        from bootstrap.backend import aws_session
+        from bootstrap.aws import aws_session
 
         session = aws_session(spec.region)
         states = [read_role(session, row["role"], issuer) for row in rows]

@@ -24,22 +24,30 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from bootstrap.errors import Aborted, CredentialsError, SpecError, UserError
-from stacks.contract import DIGEST, SHARED, TEARDOWN_WORKFLOW
+from bootstrap.errors import Aborted, CredentialsError, ExitCode, SpecError, UserError
+from stacks.contract import (
+    DIGEST,
+    IMAGE_REF,
+    SHARED,
+    TEARDOWN_WORKFLOW,
+    foundation_urns,
+    github_host,
+    urn_glob,
+)
 
 if TYPE_CHECKING:
     from bootstrap.automation import OpResult, StackOps
-    from bootstrap.backend import Backend, Identity
+    from bootstrap.aws import Identity
+    from bootstrap.backend import Backend
     from bootstrap.spec import Spec
 
-_IMAGE_REF = re.compile(r"^[a-z0-9][a-z0-9.\-:/_]*@sha256:[0-9a-f]{64}$")
 _ARN_ACCOUNT = re.compile(r"^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:(\d{12}):")
 
 
 class ConfirmationRequired(UserError):
     """A destructive operation was asked for without the confirmation it needs."""
 
-    exit_code = 2
+    exit_code = ExitCode.BAD_INPUT
 
 
 @dataclass(frozen=True)
@@ -47,7 +55,7 @@ class Project:
     repo: Path
     spec: Spec
     backend: Backend
-    config_warnings: tuple[str, ...] = ()  # bootstrap/stackconfig.py: shown, never fatal
+    config_warnings: tuple[str, ...] = ()  # bootstrap/stackconfig/: shown, never fatal
 
 
 def open_project(repo: Path | None) -> Project:
@@ -92,6 +100,14 @@ def is_deployed(ops: StackOps, stack: str) -> bool:
     return ops.exists(stack) and ops.resource_count(stack) > 0
 
 
+def workload_torn_down(project: str, stage: str, urns: list[str]) -> bool:
+    """Whether a stage's state holds its foundation and nothing else: what the teardown workflow
+    leaves (`contract.foundation_urns`). Its stack keeps its last outputs, so they alone cannot
+    tell."""
+    foundation = [urn_glob(p) for p in foundation_urns(project, stage, network=True)]
+    return bool(urns) and all(any(f.match(urn) for f in foundation) for urn in urns)
+
+
 # --- accounts ---------------------------------------------------------------------------------
 
 
@@ -115,16 +131,60 @@ def check_account(ops: StackOps, stack: str, identity: Identity | None) -> None:
         raise CredentialsError(
             f"stack '{stack}' lives in AWS account {deployed}, but your credentials are for "
             f"{identity.account}",
-            "switch to that account's credentials (export AWS_PROFILE=...) and run again",
+            "switch to that account's credentials (`export AWS_PROFILE=...`) and run again",
         )
 
 
 # --- preview --------------------------------------------------------------------------------
 
 
-def plan_offline(project: Project, stacks: list[str]) -> list[Any]:
-    """The offline plans (Pulumi mocks) of `stacks`; shared is planned too when a stage needs
-    its outputs, and shown only when asked for."""
+class StacksFailed(UserError):
+    """Several stacks failed: one line each, the exit code of the gravest."""
+
+    def __init__(self, failed: list[tuple[str, UserError]], doing: str) -> None:
+        lines = [f"{stack}: {error}" for stack, error in failed]
+        super().__init__(f"{len(failed)} stacks failed to {doing}:\n" + "\n".join(lines))
+        self.failed = failed
+        self.exit_code = max(error.exit_code for _, error in failed)
+
+
+def every_failure(failed: list[tuple[str, UserError]], doing: str) -> UserError:
+    """One error for the stacks that failed: the error itself when one did, else all of them."""
+    return failed[0][1] if len(failed) == 1 else StacksFailed(failed, doing)
+
+
+def plan_offline(project: Project, stacks: list[str], *, quiet: bool = False) -> list[Any]:
+    """The offline plans (Pulumi mocks) of `stacks`, with progress unless `quiet`; shared is
+    planned too when a stage needs its outputs, and shown only when asked for. When the program
+    fails, every stack that fails is named, not only the first (each stack is then planned on its
+    own to find them)."""
+    from bootstrap import ui
+
+    names = ", ".join(stacks)
+    with ui.step(f"Planning {names} offline", f"planned {names} offline", quiet=quiet):
+        return _every_plan(project, stacks)
+
+
+def _every_plan(project: Project, stacks: list[str]) -> list[Any]:
+    try:
+        return _plan_offline(project, stacks)
+    except UserError as first:
+        if len(stacks) == 1:
+            raise
+        failed: list[tuple[str, UserError]] = []
+        for stack in stacks:
+            try:
+                _plan_offline(project, [stack])
+            except UserError as exc:
+                failed.append((stack, exc))
+                if stack == SHARED:
+                    break  # every stage reads shared's outputs: its failure is theirs
+        if len(failed) <= 1:
+            raise
+        raise StacksFailed(failed, "plan") from first
+
+
+def _plan_offline(project: Project, stacks: list[str]) -> list[Any]:
     from bootstrap import offline
 
     needed = stacks if SHARED in stacks else [SHARED, *stacks]
@@ -146,12 +206,14 @@ def preview_stacks(
 ) -> list[Any]:
     """Real previews through the Automation API (or the installed seam), in lifecycle order.
 
-    Stage stacks read shared's outputs, so they are skipped (with a warning) until shared is
-    deployed; when nothing can be previewed that is an error that names the fix.
+    Every stack is previewed, and every one that fails is reported together. Stage stacks read
+    shared's outputs, so they are skipped (with a warning) until shared is deployed; when nothing
+    can be previewed that is an error that names the fix.
     """
     from bootstrap import ui
     from bootstrap.automation import open_ops
-    from bootstrap.backend import backend_has_state, caller_identity, ensure_file_backend
+    from bootstrap.aws import caller_identity
+    from bootstrap.backend import backend_has_state, ensure_file_backend
     from bootstrap.planview import plan_from_events
 
     spec, backend = project.spec, project.backend
@@ -164,23 +226,30 @@ def preview_stacks(
     elif not backend_has_state(backend, region=spec.region):
         raise UserError(
             f"the state bucket {backend.bucket} does not exist yet",
-            "run bootstrap up --stage shared (it creates it), or preview with --offline",
+            "create it with `bootstrap up --stage shared`, or preview with --offline",
         )
     stage_stacks = [s for s in stacks if s != SHARED]
     shared_ready = not stage_stacks or is_deployed(ops, SHARED)
     plans = []
+    failed: list[tuple[str, UserError]] = []
     for stack in stacks:
         if stack != SHARED and not shared_ready:
             ui.warn(f"{stack}: skipped, it reads shared's outputs and shared is not deployed yet")
             continue
-        check_account(ops, stack, identity)
-        with ui.step(f"Previewing {stack}", f"previewed {stack}", quiet=quiet):
-            result = ops.preview(stack)
+        try:
+            check_account(ops, stack, identity)
+            with ui.step(f"Previewing {stack}", f"previewed {stack}", quiet=quiet):
+                result = ops.preview(stack)
+        except UserError as exc:
+            failed.append((stack, exc))
+            continue
         plans.append(plan_from_events(stack, result.resources, result.changes, result.messages))
+    if failed:
+        raise every_failure(failed, "preview")
     if not plans:
         raise UserError(
             "shared is not deployed, and stage previews need its outputs",
-            "deploy it first (bootstrap up --stage shared), or use --offline",
+            "deploy it first with `bootstrap up --stage shared`, or use --offline",
         )
     return plans
 
@@ -191,14 +260,14 @@ def preview_stacks(
 def resolve_image(ops: StackOps, spec: Spec, image: str) -> str:
     """`REPOSITORY_URL@sha256:DIGEST` from a digest or a full reference; tags are refused."""
     image = image.strip()
-    if _IMAGE_REF.match(image):
+    if IMAGE_REF.match(image):
         return image
     if DIGEST.fullmatch(image):
         registry = ops.outputs(SHARED).get("repositoryUrl")
         if not registry:
             raise UserError(
                 "the shared stack has no repositoryUrl output to complete the image digest",
-                "deploy shared first (bootstrap up --stage shared) or pass REPOSITORY_URL@DIGEST",
+                "deploy shared first (`bootstrap up --stage shared`) or pass REPOSITORY_URL@DIGEST",
             )
         return f"{registry}@{image}"
     raise SpecError(
@@ -224,7 +293,7 @@ def run_up(
     if before and not force and not is_deployed(ops, before):
         raise UserError(
             f"'{before}' has never been deployed, and '{stack}' comes after it in the lifecycle",
-            f"deploy it first (bootstrap up --stage {before}), or pass --force",
+            f"deploy it first (`bootstrap up --stage {before}`), or pass --force",
         )
     check_account(ops, stack, identity)
     if before:
@@ -244,14 +313,19 @@ class DestroyPlan:
     hint: str | None = None  # for one stage: how to remove only its workload instead
 
 
-def workload_only_hint(stage: str) -> str:
+def workload_only_hint(spec: Spec, stage: str) -> str:
     """What to run instead of `destroy --stage` to remove only the stage's workload (and its
-    cost), keeping its deploy role so that CI can deploy it again: the teardown workflow."""
+    cost), keeping its deploy role so that CI can deploy it again: the teardown workflow, on the
+    repository's own GitHub (`gh --repo HOST/OWNER/REPO` off github.com)."""
+    host = github_host(spec.github_oidc_issuer)
+    where = ""
+    if spec.repository:
+        where = f" --repo {'' if host == 'github.com' else host + '/'}{spec.repository}"
+    command = f"gh workflow run {TEARDOWN_WORKFLOW}{where} -f stage={stage} -f confirm={stage}"
     return (
         f"destroy removes all of '{stage}', its deploy role and permissions boundary included, "
         f"so CI cannot deploy it until `bootstrap provision` makes them again; to remove only "
-        f"its workload, run the teardown workflow: gh workflow run {TEARDOWN_WORKFLOW} "
-        f"-f stage={stage} -f confirm={stage}"
+        f"its workload, run the teardown workflow: `{command}`"
     )
 
 
@@ -275,7 +349,7 @@ def destroy_plan(
         assert stage is not None
         stacks = [check_stack(spec, stage)]
     protected = [s for s in stacks if s != SHARED and spec.stage(s).manual]
-    hint = workload_only_hint(stacks[0]) if stage and stacks[0] != SHARED else None
+    hint = workload_only_hint(spec, stacks[0]) if stage and stacks[0] != SHARED else None
     return DestroyPlan(stacks, protected, delete_images, hint)
 
 
@@ -338,13 +412,17 @@ class StackOutcome:
 
 
 class DestroyFailed(UserError):
-    """A destroy stopped part-way; re-running continues where it stopped. The exit code is the
-    cause's (credentials 5, a failed engine run 6, …)."""
+    """A destroy stopped part-way; re-running continues where it stopped (the command layer
+    names the command). The exit code is the cause's (credentials 5, a failed engine run 6, …)."""
 
     def __init__(
-        self, problem: str, fix: str, outcomes: list[StackOutcome], exit_code: int = 6
+        self,
+        problem: str,
+        fix: str | None,
+        outcomes: list[StackOutcome],
+        exit_code: int = ExitCode.REMOTE,
     ) -> None:
-        super().__init__(problem, fix)
+        super().__init__(problem, fix, rerun=True)
         self.outcomes = outcomes
         self.exit_code = exit_code
 
@@ -389,9 +467,9 @@ def run_destroy(
             finished = [o.stack for o in outcomes]
             so_far = f"; finished: {', '.join(finished)}" if finished else ""
             raise DestroyFailed(
-                f"destroying '{stack}' stopped: {exc.problem}{so_far}",
-                (exc.fix + "; then " if exc.fix else "")
-                + "run the same command again to continue (finished stacks are skipped)",
+                f"destroying '{stack}' stopped: {exc.problem}{so_far} (finished stacks are "
+                "skipped when it runs again)",
+                exc.fix,
                 outcomes,
                 exc.exit_code,
             ) from exc

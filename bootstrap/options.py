@@ -34,6 +34,21 @@ RepoOpt = Annotated[
         file_okay=False,
     ),
 ]
+StackOpt = Annotated[
+    str | None,
+    typer.Option("--stage", metavar="STAGE", help="One stack: a stage name, or 'shared'."),
+]
+AllStacksOpt = Annotated[
+    bool, typer.Option("--all", help="Every stack, shared first (the default).")
+]
+LocalOpt = Annotated[
+    bool,
+    typer.Option(
+        "--local",
+        help="Deploy from this machine through the Automation API instead of the promote "
+        "workflow on GitHub.",
+    ),
+]
 HardenBackendOpt = Annotated[
     bool,
     typer.Option(

@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Literal
 
 from bootstrap.errors import CredentialsError
+from stacks.contract import SECRET_MASK, SECRET_PASSPHRASE
 
-ENV_VAR = "PULUMI_CONFIG_PASSPHRASE"
-FILE_ENV_VAR = "PULUMI_CONFIG_PASSPHRASE_FILE"
-MASK = "[secret]"
+ENV_VAR = SECRET_PASSPHRASE  # Pulumi's variable; CI's secret has its name
+FILE_ENV_VAR = f"{ENV_VAR}_FILE"
 
 Source = Literal["env", "env-file", "file", "generated"]
 
@@ -34,7 +34,7 @@ class Passphrase:
     path: Path | None = None
 
     def __str__(self) -> str:
-        return MASK
+        return SECRET_MASK
 
     def env(self) -> dict[str, str]:
         """The environment the Pulumi CLI needs to encrypt and decrypt this project's secrets."""

@@ -13,10 +13,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from stacks.contract import SECRET_MASK
+
 if TYPE_CHECKING:
     from rich.tree import Tree
 
-MASK = "[secret]"
+MASK = SECRET_MASK
 _SECRET_SIG = ("4dabf18193072939515e22adb298388d", "1b47061264138c4ac30d75fd1eb44270")
 _SECRET_KEY = re.compile(
     r"(password|passphrase|secret(?!sManager)|token(?!Url)|private_?key|api_?key|credential)",

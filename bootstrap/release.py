@@ -26,13 +26,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from bootstrap.errors import RemoteError, SpecError, UserError
+from bootstrap.errors import ExitCode, RemoteError, SpecError, UserError
 from bootstrap.status.model import Health, Report, StageStatus, short_digest
 from stacks.contract import DIGEST, GIT_SHA, IMAGE_REF, PLACEHOLDER_DIGEST, PROMOTE_WORKFLOW
 
 if TYPE_CHECKING:
     from bootstrap.automation import OpResult, StackOps
-    from bootstrap.backend import Identity
+    from bootstrap.aws import Identity
     from bootstrap.spec import Spec
     from bootstrap.status.github import GitHubView
     from bootstrap.status.registry import Registry
@@ -81,15 +81,20 @@ class Move:
 class Refused(UserError):
     """A promotion or rollback that the rules refuse (the fix names --force when it applies)."""
 
-    exit_code = 1
+    exit_code = ExitCode.FAILED
 
 
-def _first_stage_error(stage: str) -> UserError:
-    return UserError(
-        f"'{stage}' is the first stage: nothing comes before it to promote",
-        "it gets each new build from the build workflow (push to main), or deploy one with "
-        f"`bootstrap up --stage {stage} --image sha256:...`",
-    )
+def promotable(spec: Spec, to: str) -> str:
+    """The stage `promote --to` names, when something comes before it: checked from the spec
+    alone, before GitHub or the stacks are read."""
+    stage = spec.stage(to).name  # SpecError for an unknown stage
+    if spec.stage_names.index(stage) == 0:
+        raise SpecError(
+            f"'{stage}' is the first stage: nothing comes before it to promote",
+            "it gets each new build from the build workflow (push to main), or deploy one with "
+            f"`bootstrap up --stage {stage} --image sha256:...`",
+        )
+    return stage
 
 
 def verify_by_health(source: StageStatus, digest: str) -> str | None:
@@ -120,11 +125,9 @@ def plan_promotion(
     spec: Spec, report: Report, to: str, *, force: bool, verify: Literal["github", "health"]
 ) -> Move:
     """What `promote --to` would do, or a Refused that says why not (and how to force it)."""
-    target_stage = spec.stage(to)  # SpecError for an unknown stage
+    target_stage = spec.stage(promotable(spec, to))
     names = spec.stage_names
     index = names.index(target_stage.name)
-    if index == 0:
-        raise _first_stage_error(target_stage.name)
     before = report.stage(names[index - 1])
     source = before
     forced: list[str] = []
@@ -142,20 +145,23 @@ def plan_promotion(
         ]
         if not force or not earlier:
             fix = (
-                f"promote to '{before.stage}' first (bootstrap promote --to {before.stage})"
+                f"promote to '{before.stage}' first (`bootstrap promote --to {before.stage}`)"
                 if index > 1
-                else f"deploy '{before.stage}' first (push to main, or bootstrap up --stage "
-                f"{before.stage} --image sha256:...)"
+                else f"deploy '{before.stage}' first (push to main, or "
+                f"`bootstrap up --stage {before.stage} --image sha256:...`)"
             )
             if earlier:
                 fix += f", or pass --force to skip it and promote what '{earlier[0].stage}' runs"
+            state = "was torn down" if before.torn_down else "has never been deployed"
             raise Refused(
-                f"'{before.stage}' has never been deployed and '{target_stage.name}' comes after "
-                "it: promoting would skip a stage",
+                f"'{before.stage}' {state} and '{target_stage.name}' comes after it: promoting "
+                "would skip a stage",
                 fix,
             )
         source = earlier[0]
-        forced.append(f"skipped '{before.stage}' (never deployed)")
+        forced.append(
+            f"skipped '{before.stage}' ({'torn down' if before.torn_down else 'never deployed'})"
+        )
     assert source.current is not None and source.current.digest
     digest = source.current.digest
     target = report.stage(target_stage.name)
@@ -242,9 +248,10 @@ def plan_rollback(
     spec.stage(stage_name)
     stage = report.stage(stage_name)
     if stage.current is None:
+        state = "was torn down" if stage.torn_down else "has never been deployed"
         raise Refused(
-            f"'{stage_name}' has never been deployed: there is nothing to roll back",
-            f"deploy it first (bootstrap promote --to {stage_name})",
+            f"'{stage_name}' {state}: there is nothing to roll back",
+            f"deploy it first (`bootstrap promote --to {stage_name}`)",
         )
     current = stage.current.digest
     known_url = repository_url
@@ -258,7 +265,7 @@ def plan_rollback(
         if previous is None or not previous.digest:
             raise Refused(
                 f"no release of '{stage_name}' before the current one is known",
-                "pass --to DIGEST (bootstrap status --json, or the build summaries, list digests)",
+                "pass --to DIGEST (`bootstrap status --json`, or the build summaries, list digests)",
             )
         if previous.in_registry is False:
             raise Refused(
@@ -280,7 +287,7 @@ def plan_rollback(
     if registry is not None and info is None and getattr(registry, "failed", None) is None:
         raise Refused(
             f"the registry has no image {short_digest(digest)} (expired, or another project's)",
-            "pass --to with a digest the registry holds (bootstrap status lists them)",
+            "pass --to with a digest the registry holds (`bootstrap status` lists them)",
         )
     move = Move(
         "rollback",
@@ -319,7 +326,7 @@ def dispatch(github: GitHubView, move: Move) -> str:
             raise RemoteError(
                 f"GitHub has no workflow {PROMOTE_WORKFLOW} on {github.branch} in "
                 f"{github.repository}",
-                "push the repository first (bootstrap github sync), or pass --local",
+                "push the repository first (`bootstrap github sync`), or pass --local",
             ) from exc
         raise
     html = getattr(github.repo, "html_url", None) or f"https://github.com/{github.repository}"
@@ -348,7 +355,7 @@ def deploy_local(
     """`pulumi up` of the stage with `<project>:image` set to the move's image, then the release
     marked in the registry (as the deploy workflow marks it), then one /health check of the
     stage's URL. A registry failure is reported in the outcome, not raised: the deploy is done."""
-    from bootstrap.ecr import repository
+    from bootstrap.aws import repository
     from bootstrap.lifecycle import run_up
     from stacks.ecr import RegistryError
 

@@ -22,6 +22,21 @@ def find_repo(start: Path | None) -> Path:
     )
 
 
+def shell_path(dest: Path) -> str:
+    """How to reach `dest` from here in a shell: relative below the current folder, else
+    absolute; quoted when it needs it."""
+    import os
+    import shlex
+
+    relative = os.path.relpath(dest)
+    return shlex.quote(dest.as_posix() if relative.startswith("..") else relative)
+
+
+def run_in(dest: Path, command: str) -> str:
+    """`command` as typed from here to run in the repository `dest` (`cd shop && bootstrap ...`)."""
+    return f"cd {shell_path(dest)} && {command}"
+
+
 def read_answers(repo: Path) -> dict[str, object]:
     import yaml
 

@@ -29,6 +29,12 @@ RESERVED_STAGES = frozenset({"shared"})
 DEFAULT_STAGES = ("dev", "test", "prod")
 
 
+NO_OWNER = (
+    "this repository has no GitHub owner yet",
+    "pass --owner USER_OR_ORGANISATION, or set it with `bootstrap github owner OWNER`",
+)
+
+
 class Target(StrEnum):
     ECS = "ecs"
     EKS = "eks"
@@ -83,6 +89,33 @@ class Spec(BaseModel):
         known = ", ".join(self.stage_names)
         raise SpecError(f"unknown stage '{name}'", f"choose one of: {known}")
 
+    def github_owner(self, owner: str | None) -> str | None:
+        """The GitHub owner to act for: `owner` (`--owner`) or the recorded one, never two
+        different (the owner is in the trust policies: it changes only through GitHub)."""
+        if owner and self.owner and owner.lower() != self.owner.lower():
+            raise SpecError(
+                f"this repository was generated for the owner '{self.owner}', not '{owner}'",
+                f"drop --owner, or change it first with `bootstrap github owner {owner}` "
+                "(before the repository is on GitHub)",
+            )
+        return owner or self.owner
+
+    def require_owner(self, owner: str | None) -> str:
+        """`github_owner`, which must be known."""
+        found = self.github_owner(owner)
+        if not found:
+            raise SpecError(*NO_OWNER)
+        return found
+
+    def check_backend_option(self, backend: str | None) -> None:
+        """`--backend` may name the repository's backend, or one for a repository without."""
+        if backend and self.backend and backend != self.backend:
+            raise SpecError(
+                f"this repository keeps its state in {self.backend}, not {backend}",
+                "drop --backend (moving state between backends: `pulumi stack export`, then "
+                "`pulumi stack import`)",
+            )
+
     def previous(self, name: str) -> Stage | None:
         """The stage before `name` in the lifecycle, or None for the first."""
         index = self.stage_names.index(self.stage(name).name)
@@ -124,7 +157,7 @@ class Spec(BaseModel):
         except (KeyError, TypeError, ValueError) as exc:
             raise SpecError(
                 f".copier-answers.yml is incomplete ({exc})",
-                "restore it from git history (git checkout -- .copier-answers.yml)",
+                "restore it from git history (`git checkout -- .copier-answers.yml`)",
             ) from exc
 
 

@@ -207,8 +207,8 @@ def _git_location(repo: Path) -> tuple[Path, str]:
         git(repo, "rev-parse", "--verify", "--quiet", "HEAD")
     except UserError:
         raise UserError(
-            f"{repo} has no git history, which bootstrap update needs to merge",
-            "commit it first (git init && git add -A && git commit -m 'Initial commit')",
+            f"{repo} has no git history, which `bootstrap update` needs to merge",
+            "commit it first (`git init && git add -A && git commit -m 'Initial commit'`)",
         ) from None
     sub = repo.relative_to(top).as_posix()
     return top, "" if sub == "." else sub
@@ -221,7 +221,7 @@ def _check_clean(top: Path, sub: str, repo: Path) -> None:
         shown = ", ".join(files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3 else "")
         raise TargetExistsError(
             f"{repo} has uncommitted changes ({shown}); nothing was changed",
-            "commit or stash them, then run bootstrap update again",
+            "commit or stash them, then run `bootstrap update` again",
         )
 
 
@@ -277,7 +277,7 @@ def _resolve_target(
     raise UserError(
         f"template version {tag} is not available on this machine"
         f" (available: {', '.join(known) or 'none'})",
-        f"install bootstrap-pipeline=={tag.removeprefix('v')} and run bootstrap update without --to",
+        f"install bootstrap-pipeline=={tag.removeprefix('v')} and run `bootstrap update` without --to",
     )
 
 
@@ -300,7 +300,7 @@ def _find_old(tag: str, sources: list[tuple[str, Path]], top: Path, sub: str) ->
     raise UserError(
         f"template {tag}, which generated this repo, is not available on this machine, and the "
         "repo's first commit is not its pristine render",
-        f"install bootstrap-pipeline=={tag.removeprefix('v')}, run bootstrap update once "
+        f"install bootstrap-pipeline=={tag.removeprefix('v')}, run `bootstrap update` once "
         "(it caches that template version), then upgrade and update again",
     )
 
@@ -458,7 +458,7 @@ def _apply(
     if git(top, "rev-parse", "HEAD").strip() != orig:
         raise UserError(
             f"{top} moved to another commit while updating; nothing was changed",
-            "run bootstrap update again",
+            "run `bootstrap update` again",
         )
     _check_clean(top, sub, top / sub)
     if not patch.strip():

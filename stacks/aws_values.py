@@ -1,7 +1,7 @@
 """The value tables AWS enforces on the stack settings, each with the source it was read from.
 
 Pure data and small lookups, no Pulumi: the program's settings and bootstrap's validation
-(`bootstrap/stackconfig.py`) both check against these tables, so `pulumi up` without bootstrap
+(`bootstrap/stackconfig/`) both check against these tables, so `pulumi up` without bootstrap
 refuses what AWS would refuse, and bootstrap says so before any cloud call. docs/configuration.md
 lists every table; docs/sources.md records the sources. Tests in tests/bootstrap/stackconfig/ re-read the
 machine-readable sources (botocore's models) and fail when a table drifts from them.

@@ -58,15 +58,12 @@ class AwsContext:
         )
 
     def arn(self, service: str, resource: str, *, region: bool = True, account: bool = True) -> str:
-        return ":".join(
-            [
-                "arn",
-                self.partition,
-                service,
-                self.region if region else "",
-                self.account_id if account else "",
-                resource,
-            ]
+        return contract.arn(
+            self.partition,
+            service,
+            self.region if region else "",
+            self.account_id if account else "",
+            resource,
         )
 
     def iam_arn(self, resource: str) -> str:
@@ -158,3 +155,17 @@ def pass_role(sid: str, roles: str | list[str], services: list[str]) -> Statemen
 def child(parent: pulumi.Resource, **kwargs: Any) -> pulumi.ResourceOptions:
     """Options for a component's child: always parented to the component."""
     return pulumi.ResourceOptions(parent=parent, **kwargs)
+
+
+def log_group(
+    parent: pulumi.Resource, resource_name: str, group_name: str, retention_days: int,
+    tags: Mapping[str, str],
+) -> Any:  # fmt: skip
+    """A component's log group, made before what writes to it so that it has a retention."""
+    return aws.cloudwatch.LogGroup(
+        resource_name,
+        name=group_name,
+        retention_in_days=retention_days,
+        tags=dict(tags),
+        opts=child(parent),
+    )

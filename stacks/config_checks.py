@@ -3,7 +3,7 @@
 `check_stage`, `check_shared` and `check_project` take a stack's values (parsed by
 `config_schema.parse`, defaults applied) and return what AWS would refuse (or what costs more
 than it says), each as the key to change and how. The value tables come from `aws_values.py`.
-The program (stacks/settings.py) and bootstrap (bootstrap/stackconfig.py) call these same
+The program (stacks/settings.py) and bootstrap (bootstrap/stackconfig/) call these same
 functions. No Pulumi import.
 """
 
@@ -123,7 +123,7 @@ def check_project(values: Mapping[str, Any]) -> list[Issue]:
                 "githubSubjectPrefix",
                 f"'{prefix}' is not a subject prefix GitHub issues (repo:OWNER/REPO or "
                 "repo:OWNER@ID/REPO@ID)",
-                "run bootstrap github sync, which reads it from GitHub",
+                "run `bootstrap github sync`, which reads it from GitHub",
             )
         )
     issuer = str(values.get("githubOidcIssuer") or "")
@@ -131,9 +131,10 @@ def check_project(values: Mapping[str, Any]) -> list[Issue]:
         issues.append(
             Issue(
                 "githubOidcIssuer",
-                f"'{issuer}' is not an issuer host (no scheme: {GITHUB_OIDC_HOST}, or "
-                "HOST/_services/token on GitHub Enterprise Server)",
-                f"use {GITHUB_OIDC_HOST}, or HOST/_services/token for your GitHub Enterprise Server",
+                f"'{issuer}' is not an issuer host (no scheme: {GITHUB_OIDC_HOST}, "
+                "token.actions.SUBDOMAIN.ghe.com, or HOST/_services/token on GitHub Enterprise "
+                "Server)",
+                "run `bootstrap github sync`, which sets it from the repository's GitHub",
             )
         )
     for stage in values.get("stages") or ():

@@ -14,7 +14,7 @@ declarations are written from this table: `python -m bootstrap.config_declaratio
 Pulumi CLI fills defaults and checks types. What the CLI cannot check, `parse` checks for one
 value (ranges, value tables, formats) and `config_checks.py` for values together (Fargate sizes,
 ARNs in the stage's region, ...): the program (`stacks/settings.py`) and bootstrap
-(`bootstrap/stackconfig.py`) call the same functions, so `pulumi up` without bootstrap refuses
+(`bootstrap/stackconfig/`) call the same functions, so `pulumi up` without bootstrap refuses
 what bootstrap refuses.
 
 No Pulumi import: the CLI reads this module cheaply, and every generated repo carries it.
@@ -35,6 +35,7 @@ Kind = Literal["string", "integer", "boolean", "number", "list"]
 Scope = Literal["project", "shared", "stage"]
 TARGETS = ("ecs", "eks", "lambda")
 TRUST_SUBJECTS = ("environment", "branch")
+ACCEPTANCE_RUN = ("auto", "always", "never")
 # Set by bootstrap's offline runner (never in a file): plan a stage without an image.
 OFFLINE_PLAN_NAMESPACE = "bootstrap"
 OFFLINE_PLAN_KEY = "offlinePlan"
@@ -253,6 +254,50 @@ SETTINGS: tuple[Setting, ...] = (
         "alarmTopicArn", "string", None,
         "An SNS topic in the stage's region for alarm and OK notifications.",
         "stage",
+    ),
+    # --- the acceptance suite (acceptance/ in the generated repo; docs/acceptance-suite.md) ---
+    Setting(
+        "acceptanceRun", "string", "auto",
+        "Whether the deploy workflow runs the acceptance suite after this stage's smoke test: "
+        "auto (the stages before the first manual one), always or never.",
+        "stage", choices=ACCEPTANCE_RUN,
+    ),
+    Setting(
+        "acceptanceP95Ms", "integer", 500,
+        "The p95 latency (ms) the acceptance suite's load run must stay at or under.",
+        "stage", low=1, high=60000,
+    ),
+    Setting(
+        "acceptanceErrorRate", "number", 1.0,
+        "The share of failed requests (percent) the acceptance suite's load run may have at most.",
+        "stage", low=0, high=100,
+    ),
+    Setting(
+        "acceptanceMinRps", "number", 5.0,
+        "The requests per second the acceptance suite's load run must reach at least.",
+        "stage", low=0, high=100000,
+    ),
+    Setting(
+        "acceptanceLoadSeconds", "integer", 20,
+        "How long the acceptance suite's load run lasts (seconds).",
+        "stage", low=1, high=600,
+    ),
+    Setting(
+        "acceptanceLoadUsers", "integer", 4,
+        "Concurrent users of the acceptance suite's load run, each sending its next request when "
+        "the last is answered; keep it under a Lambda stage's reservedConcurrency.",
+        "stage", low=1, high=200,
+    ),
+    Setting(
+        "acceptanceExamples", "integer", 50,
+        "Requests the acceptance suite's contract part generates at most per API operation.",
+        "stage", low=1, high=1000,
+    ),
+    Setting(
+        "acceptanceContractSeconds", "integer", 60,
+        "The time budget (seconds) of the acceptance suite's contract part; no request is sent "
+        "past it.",
+        "stage", low=5, high=1800,
     ),
 )  # fmt: skip
 

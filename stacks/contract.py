@@ -92,11 +92,19 @@ GITHUB_OIDC_AUDIENCE = "sts.amazonaws.com"
 GITHUB_API_URL = "https://api.github.com"
 
 
+# GitHub Enterprise Cloud with data residency lives on SUBDOMAIN.ghe.com: its API is
+# https://api.SUBDOMAIN.ghe.com and its OIDC tokens come from https://token.actions.SUBDOMAIN.ghe.com
+# (GitHub docs, "Feature overview for GitHub Enterprise Cloud with data residency", URL differences).
+GHE_COM = "ghe.com"
+GHES_ISSUER_PATH = "/_services/token"  # GitHub Enterprise Server: https://HOST/_services/token
+
+
 def oidc_issuer_host(api_url: str | None) -> str:
     """The OIDC issuer (host and path, no scheme) of the GitHub that `api_url` belongs to.
 
-    github.com issues from token.actions.githubusercontent.com; GitHub Enterprise Server
-    (API at https://HOST/api/v3) issues from https://HOST/_services/token."""
+    github.com issues from token.actions.githubusercontent.com; GitHub Enterprise Cloud with data
+    residency (API at https://api.SUBDOMAIN.ghe.com) from token.actions.SUBDOMAIN.ghe.com; GitHub
+    Enterprise Server (API at https://HOST/api/v3) from HOST/_services/token."""
     if not api_url:
         return GITHUB_OIDC_HOST
     from urllib.parse import urlparse
@@ -104,7 +112,25 @@ def oidc_issuer_host(api_url: str | None) -> str:
     host = (urlparse(api_url).hostname or "").lower()
     if host in ("api.github.com", "github.com", ""):
         return GITHUB_OIDC_HOST
-    return f"{host}/_services/token"
+    if host.endswith(f".{GHE_COM}"):
+        return f"token.actions.{host.removeprefix('api.')}"
+    return f"{host}{GHES_ISSUER_PATH}"
+
+
+def is_enterprise_server(issuer: str) -> bool:
+    """Whether an OIDC issuer is a GitHub Enterprise Server's (self-hosted runners, names in the
+    subjects, no `$/`)."""
+    return issuer.endswith(GHES_ISSUER_PATH)
+
+
+def github_host(issuer: str) -> str:
+    """The web host of the GitHub whose tokens `issuer` issues: github.com, SUBDOMAIN.ghe.com,
+    or the GitHub Enterprise Server's host (as `gh --repo HOST/OWNER/REPO` names it)."""
+    if is_enterprise_server(issuer):
+        return issuer.removesuffix(GHES_ISSUER_PATH)
+    if issuer.endswith(f".{GHE_COM}"):
+        return issuer.removeprefix("token.actions.")
+    return "github.com"
 
 
 def oidc_provider_url(issuer: str) -> str:
@@ -134,18 +160,31 @@ def subject(prefix: str, kind: str, stage: str | None = None) -> str:
 
 
 def is_github_com(issuer: str) -> bool:
-    """Whether an OIDC issuer is github.com's; any other is a GitHub Enterprise Server's."""
+    """Whether an OIDC issuer is github.com's (not a data-residency ghe.com's, not a GHES's)."""
     return issuer == GITHUB_OIDC_HOST
 
 
 def local_uses(issuer: str) -> str:
     """How a workflow names an action or reusable workflow of its own repository: `$/` (the
-    running commit, no checkout needed) on github.com; `./` (the checked-out workspace) on GitHub
-    Enterprise Server, which has no `$/`."""
+    running commit, no checkout needed) on github.com, the only GitHub that announces it; `./`
+    (the checked-out workspace) elsewhere: GitHub Enterprise Server has no `$/`."""
     return "$/" if is_github_com(issuer) else "./"
 
 
+def runs_on(issuer: str) -> str:
+    """The runners of every job: GitHub-hosted Linux on github.com and ghe.com, self-hosted
+    Linux x64 on GitHub Enterprise Server (which has no GitHub-hosted runners)."""
+    return "[self-hosted, linux, x64]" if is_enterprise_server(issuer) else "ubuntu-latest"
+
+
 # --- IAM names ---------------------------------------------------------------------------------
+
+
+def arn(partition: str, service: str, region: str, account: str, resource: str) -> str:
+    """`arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE` (region or account empty for global
+    services and resources)."""
+    return ":".join(["arn", partition, service, region, account, resource])
+
 
 CI_ROLE_PATH = "/bootstrap-ci/"
 
@@ -248,6 +287,20 @@ def foundation_urns(project: str, stage: str, *, network: bool) -> list[str]:
         component = f"{STAGE_COMPONENT}${NETWORK_COMPONENT}"
         patterns += [f"{base}{component}::{prefix}-network", f"{base}{component}$aws:ec2/vpc:Vpc::**"]
     return patterns
+
+
+# --- the service and its acceptance suite ------------------------------------------------------
+
+# The sample app finishes the requests in flight within this many seconds of SIGTERM
+# (SHUTDOWN_TIMEOUT_SECONDS in app/src/service/config.py): a container's stop timeout, a pod's
+# termination grace period must be longer.
+APP_SHUTDOWN_SECONDS = 10
+ACCEPTANCE_DIR = "acceptance"  # the acceptance suite, run against a live base URL
+ACCEPTANCE_RESULTS_DIR = "acceptance/results"  # what a run writes (git-ignored)
+ACCEPTANCE_PARTS = ("behaviour", "contract", "performance")  # in the order they run
+VERDICT_FILE = "verdict.json"  # a run's outcome, recorded with the digest it tested
+JUNIT_FILE = "junit.xml"
+SUMMARY_FILE = "summary.md"  # the Markdown table for a job summary
 
 
 def template_context() -> dict[str, Any]:

@@ -58,6 +58,9 @@ MARK_RELEASE_ACTIONS = (
     "ecr:PutImage",
 )
 CLEAR_ACTIONS = ("ecr:BatchDeleteImage", "ecr:ListImages")
+# The command line's commands (the deploy job runs `mark-release` as the stage's deploy role) and
+# what each calls: the deploy policy grants it (permissions.py) and the IAM coverage check reads it.
+COMMAND_ACTIONS = {"mark-release": MARK_RELEASE_ACTIONS}
 
 # BatchGetImage's documented acceptedMediaTypes (botocore 1.44.8, ecr 2015-09-21 service model):
 # the build pushes one single-platform manifest, never an index.

@@ -19,6 +19,7 @@ from .common import (
     AwsContext,
     Statement,
     child,
+    log_group,
     pass_role,
     policy_output,
     service_trust,
@@ -113,12 +114,8 @@ class EcsService(pulumi.ComponentResource):
         https = bool(args.certificate_arn)
         log_group_name = args.log_group_name or f"/aws/ecs/{name}"
 
-        self.log_group = aws.cloudwatch.LogGroup(
-            f"{name}-logs",
-            name=log_group_name,
-            retention_in_days=args.log_retention_days,
-            tags=tags,
-            opts=child(self),
+        self.log_group = log_group(
+            self, f"{name}-logs", log_group_name, args.log_retention_days, tags
         )
         self.cluster = aws.ecs.Cluster(
             f"{name}-cluster",

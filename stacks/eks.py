@@ -28,7 +28,7 @@ import pulumi_aws as aws
 
 from . import contract
 from .aws_values import DEFAULT_KUBERNETES_VERSION
-from .common import AwsContext, Statement, child, pass_role, policy
+from .common import AwsContext, Statement, child, log_group, pass_role, policy
 from .permissions import StageScope, pull_own_image, service_linked_roles
 
 # The AWS managed policies of EKS Auto Mode's cluster role and node role.
@@ -102,61 +102,43 @@ class EksRoles(pulumi.ComponentResource):
         self, name: str, args: EksRolesArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("bootstrap:index:EksRoles", name, None, opts)
-        managed = f"arn:{args.ctx.partition}:iam::aws:policy"
-        tags = dict(args.tags)
-        self.cluster_role = aws.iam.Role(
-            f"{name}-cluster",
-            path=args.path,
-            description=f"EKS Auto Mode cluster role of {name}",
-            assume_role_policy=policy(
-                [
-                    {
-                        "Effect": "Allow",
-                        "Principal": {"Service": "eks.amazonaws.com"},
-                        "Action": ["sts:AssumeRole", "sts:TagSession"],
-                    }
-                ]
-            ),
-            tags=tags,
-            opts=child(self),
+        self.cluster_role, self.cluster_policies = self._role(
+            name, args, "cluster", "eks.amazonaws.com", ["sts:AssumeRole", "sts:TagSession"],
+            EKS_CLUSTER_POLICIES,
+        )  # fmt: skip
+        self.node_role, self.node_policies = self._role(
+            name, args, "node", "ec2.amazonaws.com", "sts:AssumeRole", EKS_NODE_POLICIES
         )
-        self.cluster_policies = [
-            aws.iam.RolePolicyAttachment(
-                f"{name}-cluster-{policy_name}",
-                role=self.cluster_role.name,
-                policy_arn=f"{managed}/{policy_name}",
-                opts=child(self),
-            )
-            for policy_name in EKS_CLUSTER_POLICIES
-        ]
-        self.node_role = aws.iam.Role(
-            f"{name}-node",
-            path=args.path,
-            description=f"EKS Auto Mode node role of {name}",
-            assume_role_policy=policy(
-                [
-                    {
-                        "Effect": "Allow",
-                        "Principal": {"Service": "ec2.amazonaws.com"},
-                        "Action": "sts:AssumeRole",
-                    }
-                ]
-            ),
-            tags=tags,
-            opts=child(self),
-        )
-        self.node_policies = [
-            aws.iam.RolePolicyAttachment(
-                f"{name}-node-{policy_name}",
-                role=self.node_role.name,
-                policy_arn=f"{managed}/{policy_name}",
-                opts=child(self),
-            )
-            for policy_name in EKS_NODE_POLICIES
-        ]
         self.register_outputs(
             {"clusterRoleArn": self.cluster_role.arn, "nodeRoleArn": self.node_role.arn}
         )
+
+    def _role(
+        self, name: str, args: EksRolesArgs, kind: str, service: str, actions: str | list[str],
+        managed_policies: Sequence[str],
+    ) -> tuple[Any, list[Any]]:  # fmt: skip
+        """A role the service assumes, with AWS's managed policies attached."""
+        role = aws.iam.Role(
+            f"{name}-{kind}",
+            path=args.path,
+            description=f"EKS Auto Mode {kind} role of {name}",
+            assume_role_policy=policy(
+                [{"Effect": "Allow", "Principal": {"Service": service}, "Action": actions}]
+            ),
+            tags=dict(args.tags),
+            opts=child(self),
+        )
+        managed = f"arn:{args.ctx.partition}:iam::aws:policy"
+        attachments = [
+            aws.iam.RolePolicyAttachment(
+                f"{name}-{kind}-{policy_name}",
+                role=role.name,
+                policy_arn=f"{managed}/{policy_name}",
+                opts=child(self),
+            )
+            for policy_name in managed_policies
+        ]
+        return role, attachments
 
 
 @dataclass
@@ -193,12 +175,8 @@ class EksCluster(pulumi.ComponentResource):
         tags = dict(args.tags)
 
         # EKS writes control-plane logs to this exact group; made first so it has a retention.
-        self.log_group = aws.cloudwatch.LogGroup(
-            f"{name}-logs",
-            name=f"/aws/eks/{name}/cluster",
-            retention_in_days=args.log_retention_days,
-            tags=tags,
-            opts=child(self),
+        self.log_group = log_group(
+            self, f"{name}-logs", f"/aws/eks/{name}/cluster", args.log_retention_days, tags
         )
         self.cluster = aws.eks.Cluster(
             f"{name}-cluster",

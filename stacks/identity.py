@@ -32,7 +32,7 @@ class GithubIdentity:
 
     @classmethod
     def from_config(
-        cls, project: str, stack: str, subject_prefix: str, issuer: str, *, real_update: bool
+        cls, project: str, subject_prefix: str, issuer: str, *, real_update: bool
     ) -> GithubIdentity:
         """The identity the stack's config records. Without a subject prefix a real update
         refuses (no role could trust the workflows); a preview or an offline plan shows the trust
@@ -40,9 +40,9 @@ class GithubIdentity:
         if subject_prefix:
             return cls(issuer=issuer, subject_prefix=subject_prefix)
         fix = (
-            "run `bootstrap github sync` to read it from GitHub, or set it yourself: "
-            f"pulumi config set {project}:githubSubjectPrefix PREFIX --stack {stack} (PREFIX is "
-            "`sub_claim_prefix` of GET /repos/OWNER/REPO/actions/oidc/customization/sub)"
+            "run `bootstrap github sync`: it reads the prefix from GitHub and records it as the "
+            "answer github_subject_prefix in .copier-answers.yml, which infra/Pulumi.yaml's "
+            "default carries to every stack"
         )
         if real_update:
             raise pulumi.RunError(
@@ -145,17 +145,54 @@ class GithubOidc(pulumi.ComponentResource):
         self.register_outputs({"providerArn": self.provider_arn})
 
 
-@dataclass
-class CiRoleArgs:
+@dataclass(kw_only=True)
+class WorkflowRoleArgs:
+    """A role of the project's workflows (not of one stage): CI's and previews'."""
+
     ctx: AwsContext
     github: GithubIdentity
     provider_arn: pulumi.Input[str]
-    ecr_repository_arn: pulumi.Input[str]
     role_name: str
     path: str = contract.CI_ROLE_PATH
     # The Pulumi state backend URL; for s3:// the role may read the state (never write it).
     state_backend: str | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
+
+
+class WorkflowRole(pulumi.ComponentResource):
+    """A role that GitHub Actions assumes for one subject of this repository, with one inline
+    policy (`grant`)."""
+
+    role: Any
+    policy: Any
+    arn: pulumi.Output[str]
+
+    def grant(
+        self, name: str, args: WorkflowRoleArgs, *, kind: str, purpose: str, policy_name: str,
+        document: pulumi.Input[str],
+    ) -> None:  # fmt: skip
+        subject = args.github.subject(kind)
+        self.role = github_role(
+            self,
+            name,
+            github=args.github,
+            subject=subject,
+            provider_arn=args.provider_arn,
+            role_name=args.role_name,
+            path=args.path,
+            description=f"{purpose} ({subject})",
+            tags=args.tags,
+        )
+        self.policy = aws.iam.RolePolicy(
+            f"{name}-{policy_name}", role=self.role.id, policy=document, opts=child(self)
+        )
+        self.arn = self.role.arn
+        self.register_outputs({"arn": self.arn})
+
+
+@dataclass(kw_only=True)
+class CiRoleArgs(WorkflowRoleArgs):
+    ecr_repository_arn: pulumi.Input[str]
 
 
 def ci_push_statements(repository_arn: str) -> list[Statement]:
@@ -185,53 +222,25 @@ def ci_push_statements(repository_arn: str) -> list[Statement]:
     ]
 
 
-class CiRole(pulumi.ComponentResource):
+class CiRole(WorkflowRole):
     """The role of builds on main (`build.yml`, `promote.yml`): push images to this project's
     repository, and read the stacks' outputs (promotion looks up the digest the previous stage
     runs); it never writes the state."""
-
-    role: Any
-    arn: pulumi.Output[str]
 
     def __init__(
         self, name: str, args: CiRoleArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("bootstrap:index:CiRole", name, None, opts)
-        subject = args.github.subject("branch")
-        self.role = github_role(
-            self,
-            name,
-            github=args.github,
-            subject=subject,
-            provider_arn=args.provider_arn,
-            role_name=args.role_name,
-            path=args.path,
-            description=f"GitHub Actions builds on main ({subject})",
-            tags=args.tags,
-        )
         state = state_read_statements(args.ctx, StateBucket.parse(args.state_backend))
-        self.push_policy = aws.iam.RolePolicy(
-            f"{name}-push",
-            role=self.role.id,
-            policy=policy_output(
+        self.grant(
+            name, args, kind="branch", purpose="GitHub Actions builds on main", policy_name="push",
+            document=policy_output(
                 lambda arn: [*ci_push_statements(arn), *state], args.ecr_repository_arn
             ),
-            opts=child(self),
-        )
-        self.arn = self.role.arn
-        self.register_outputs({"arn": self.arn})
+        )  # fmt: skip
 
 
-@dataclass
-class PreviewRoleArgs:
-    ctx: AwsContext
-    github: GithubIdentity
-    provider_arn: pulumi.Input[str]
-    role_name: str
-    path: str = contract.CI_ROLE_PATH
-    # The Pulumi state backend URL; for s3:// the role may read the state (never write it).
-    state_backend: str | None = None
-    tags: Mapping[str, str] = field(default_factory=dict)
+PreviewRoleArgs = WorkflowRoleArgs
 
 
 # What `pulumi preview` of every stack asks AWS besides the state: the program's lookups. The
@@ -258,36 +267,17 @@ def preview_statements(ctx: AwsContext, state_backend: str | None) -> list[State
     return [lookups, *state_read_statements(ctx, StateBucket.parse(state_backend))]
 
 
-class PreviewRole(pulumi.ComponentResource):
+class PreviewRole(WorkflowRole):
     """The read-only role of infra previews on pull requests (`preview.yml`)."""
-
-    role: Any
-    arn: pulumi.Output[str]
 
     def __init__(
         self, name: str, args: PreviewRoleArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("bootstrap:index:PreviewRole", name, None, opts)
-        subject = args.github.subject("pull_request")
-        self.role = github_role(
-            self,
-            name,
-            github=args.github,
-            subject=subject,
-            provider_arn=args.provider_arn,
-            role_name=args.role_name,
-            path=args.path,
-            description=f"Read-only infra previews of pull requests ({subject})",
-            tags=args.tags,
-        )
-        self.read_policy = aws.iam.RolePolicy(
-            f"{name}-read",
-            role=self.role.id,
-            policy=policy(preview_statements(args.ctx, args.state_backend)),
-            opts=child(self),
-        )
-        self.arn = self.role.arn
-        self.register_outputs({"arn": self.arn})
+        self.grant(
+            name, args, kind="pull_request", purpose="Read-only infra previews of pull requests",
+            policy_name="read", document=policy(preview_statements(args.ctx, args.state_backend)),
+        )  # fmt: skip
 
 
 @dataclass
@@ -350,6 +340,8 @@ __all__ = [
     "GithubOidcArgs",
     "PreviewRole",
     "PreviewRoleArgs",
+    "WorkflowRole",
+    "WorkflowRoleArgs",
     "ci_push_statements",
     "preview_statements",
 ]

@@ -20,8 +20,8 @@ def deployed_image(
             raise pulumi.RunError(
                 f"stage '{settings.stage}' has no image yet, so there is nothing to deploy: "
                 "push to main to run the build workflow (it sets the image), or set one: "
-                f"pulumi config set {settings.project}:image REPOSITORY@sha256:DIGEST "
-                f"--stack {settings.stage}"
+                f"`pulumi config set {settings.project}:image REPOSITORY@sha256:DIGEST "
+                f"--stack {settings.stage}`"
             )
         if not offline_plan():
             pulumi.log.warn(

@@ -21,6 +21,7 @@ from .common import (
     AwsContext,
     Statement,
     child,
+    log_group,
     pass_role,
     policy,
     service_trust,
@@ -76,12 +77,8 @@ class LambdaService(pulumi.ComponentResource):
         in_vpc = args.vpc_id is not None
         log_group_name = args.log_group_name or f"/aws/lambda/{name}"
 
-        self.log_group = aws.cloudwatch.LogGroup(
-            f"{name}-logs",
-            name=log_group_name,
-            retention_in_days=args.log_retention_days,
-            tags=tags,
-            opts=child(self),
+        self.log_group = log_group(
+            self, f"{name}-logs", log_group_name, args.log_retention_days, tags
         )
         statements = [
             {

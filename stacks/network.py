@@ -12,7 +12,7 @@ import pulumi
 import pulumi_aws as aws
 
 from . import contract
-from .common import AwsContext, Statement, child, pass_role, policy, service_trust
+from .common import AwsContext, Statement, child, log_group, pass_role, policy, service_trust
 from .permissions import StageScope
 
 MIN_AZS = 2
@@ -55,7 +55,7 @@ class Network(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("bootstrap:index:Network", name, None, opts)
+        super().__init__(contract.NETWORK_COMPONENT, name, None, opts)
         if args.az_count < MIN_AZS:
             raise pulumi.RunError(f"azCount must be at least {MIN_AZS} (it is {args.az_count})")
         if len(args.availability_zones) < args.az_count:
@@ -194,12 +194,8 @@ class Network(pulumi.ComponentResource):
     def _flow_logs(self, name: str, args: NetworkArgs, tags: dict[str, str]) -> None:
         ctx = args.ctx
         group_name = args.flow_log_group_name or f"/aws/vpc/{name}"
-        self.flow_log_group = aws.cloudwatch.LogGroup(
-            f"{name}-flow-logs",
-            name=group_name,
-            retention_in_days=args.log_retention_days,
-            tags=tags,
-            opts=child(self),
+        self.flow_log_group = log_group(
+            self, f"{name}-flow-logs", group_name, args.log_retention_days, tags
         )
         group_arn = ctx.arn("logs", f"log-group:{group_name}:*")
         self.flow_log_role = aws.iam.Role(

@@ -27,6 +27,7 @@ from urllib.parse import urlparse
 
 from . import contract
 from .common import LAMBDA_VPC_ACTIONS, AwsContext, Naming, Statement
+from .ecr import MARK_RELEASE_ACTIONS
 
 TARGETS = ("ecs", "eks", "lambda")
 PULL_ACTIONS = [
@@ -167,12 +168,7 @@ def _mark_release(scope: StageScope) -> Statement:
     return {
         "Sid": "MarkRelease",
         "Effect": "Allow",
-        "Action": [
-            "ecr:BatchDeleteImage",
-            "ecr:BatchGetImage",
-            "ecr:DescribeImages",
-            "ecr:PutImage",
-        ],
+        "Action": sorted(MARK_RELEASE_ACTIONS),
         "Resource": scope.repository_arn,
     }
 

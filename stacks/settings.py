@@ -20,7 +20,7 @@ from . import config_checks as checks
 from . import config_schema as schema
 from .aws_values import DEFAULT_KUBERNETES_VERSION, LOG_RETENTION_DAYS
 from .config_schema import OFFLINE_PLAN_KEY, OFFLINE_PLAN_NAMESPACE, TARGETS, TRUST_SUBJECTS
-from .contract import IMAGE_REF, PLACEHOLDER_DIGEST, SHARED
+from .contract import FOUNDATION_ONLY_ENV, IMAGE_REF, PLACEHOLDER_DIGEST, SHARED
 
 __all__ = [
     "DEFAULT_KUBERNETES_VERSION",
@@ -50,13 +50,10 @@ def offline_plan() -> bool:
     return (pulumi.Config(OFFLINE_PLAN_NAMESPACE).get(OFFLINE_PLAN_KEY) or "").lower() == "true"
 
 
-# Set by bootstrap for a targeted update of a stage's foundation (its deploy role) before the
-# first image exists: the program then declares the workload with the placeholder instead of
-# refusing, and the update's targets leave the workload untouched.
-FOUNDATION_ONLY_ENV = "BOOTSTRAP_FOUNDATION_ONLY"
-
-
 def foundation_only() -> bool:
+    """True for bootstrap's targeted update of a stage's foundation (its deploy role) before the
+    first image exists (`contract.FOUNDATION_ONLY_ENV`): the program then declares the workload
+    with the placeholder instead of refusing, and the update's targets leave it untouched."""
     import os
 
     return os.environ.get(FOUNDATION_ONLY_ENV) == "1"

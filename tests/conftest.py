@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import subprocess
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -53,6 +55,13 @@ def isolated_env(
     yield home
 
 
+def git(repo: Path, *args: str) -> str:
+    """git's output in `repo` (a test's look at a repository; it must succeed)."""
+    return subprocess.run(
+        ["git", *args], cwd=repo, capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
 def make_spec(**overrides: object) -> spec_mod.Spec:
     options: dict[str, object] = {
         "name": "shop",
@@ -65,6 +74,38 @@ def make_spec(**overrides: object) -> spec_mod.Spec:
     }
     options.update(overrides)
     return spec_mod.from_options(**options)  # type: ignore[arg-type]
+
+
+def set_config(config: dict[str, Any], changes: Mapping[str, Any], project: str = "shop") -> dict[str, Any]:
+    """Set (or, with None, remove) stack config keys; keys without a namespace are `project`'s."""
+    for key, value in changes.items():
+        qualified = key if ":" in key else f"{project}:{key}"
+        if value is None:
+            config.pop(qualified, None)
+        else:
+            config[qualified] = value
+    return config
+
+
+def mixed_spec(**overrides: object) -> spec_mod.Spec:
+    """A project whose stages run on different targets (dev lambda, test eks, prod ecs), with
+    its state in S3."""
+    stages = (
+        spec_mod.Stage(name="dev", manual=False, target=spec_mod.Target.LAMBDA),
+        spec_mod.Stage(name="test", manual=False, target=spec_mod.Target.EKS),
+        spec_mod.Stage(name="prod", manual=True, target=spec_mod.Target.ECS),
+    )
+    options: dict[str, object] = {
+        "name": "shop",
+        "owner": "acme",
+        "target": "ecs",
+        "stages": stages,
+        "region": "eu-west-1",
+        "backend": "s3://acme-pulumi-state/infra",
+        "trust_subject": "environment",
+    }
+    options.update(overrides)
+    return spec_mod.build(**options)  # type: ignore[arg-type]
 
 
 def render(parent: Path, **overrides: object) -> Path:

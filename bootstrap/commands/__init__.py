@@ -12,6 +12,7 @@ from bootstrap.commands import (
     status,
     up,
     update,
+    verify,
 )
 
 __all__ = [
@@ -26,4 +27,5 @@ __all__ = [
     "status",
     "up",
     "update",
+    "verify",
 ]

@@ -7,13 +7,8 @@ from typing import Annotated
 
 import typer
 
-from bootstrap.options import JsonOpt, RepoOpt, VerboseOpt
+from bootstrap.options import AllStacksOpt, JsonOpt, RepoOpt, StackOpt, VerboseOpt
 
-StageOpt = Annotated[
-    str | None,
-    typer.Option("--stage", metavar="STAGE", help="One stack: a stage name, or 'shared'."),
-]
-AllOpt = Annotated[bool, typer.Option("--all", help="Every stack, shared first (the default).")]
 UsageOpt = Annotated[
     Path | None,
     typer.Option(
@@ -37,8 +32,8 @@ RefreshOpt = Annotated[
 
 
 def cost(
-    stage: StageOpt = None,
-    all_stacks: AllOpt = False,
+    stage: StackOpt = None,
+    all_stacks: AllStacksOpt = False,
     usage_file: UsageOpt = None,
     offline: OfflineOpt = False,
     refresh_prices: RefreshOpt = False,
@@ -69,8 +64,7 @@ def cost(
             )
         offline = True
     if offline:
-        with ui.step(f"Planned {', '.join(stacks)} offline", quiet=json_output):
-            plans = lifecycle.plan_offline(project, stacks)
+        plans = lifecycle.plan_offline(project, stacks, quiet=json_output)
     else:
         plans = lifecycle.preview_stacks(project, stacks, verbose=verbose, quiet=json_output)
 
@@ -83,7 +77,7 @@ def cost(
         project=spec.name,
     )
     if json_output:
-        ui.print_json({"ok": True, **to_json(report)})
+        ui.print_json(to_json(report))
         return
     for line in report_lines(report):
         ui.out.print(line, soft_wrap=True)
@@ -97,7 +91,11 @@ def _refresh(region: str, *, quiet: bool) -> None:
 
     keys = offers.wanted_keys(prices_mod.load(), region)
     try:
-        with ui.step(f"Refreshed {region} prices from the AWS Price List", quiet=quiet):
+        with ui.step(
+            f"Refreshing {region} prices from the AWS Price List",
+            f"refreshed {region} prices from the AWS Price List",
+            quiet=quiet,
+        ):
             refreshed = offers.build_document([region], keys, offers.http_fetch)
             offers.merge_into(prices_mod.cache_path(), refreshed.document)
     except (OSError, ValueError, KeyError) as exc:

@@ -57,10 +57,10 @@ def destroy(
     verbose: VerboseOpt = False,
 ) -> None:
     """Destroy stacks' resources. Manual stages need --yes and their name; state is kept."""
-    from bootstrap import lifecycle, teardown, ui
+    from bootstrap import destroy_all, lifecycle, ui
     from bootstrap.automation import open_ops, summarize_changes
-    from bootstrap.backend import backend_has_state, caller_identity
-    from bootstrap.ecr import opener
+    from bootstrap.aws import caller_identity, opener
+    from bootstrap.backend import backend_has_state
     from bootstrap.spec import parse_list
 
     project = lifecycle.open_project(repo)
@@ -68,7 +68,7 @@ def destroy(
     plan = lifecycle.destroy_plan(
         spec, stage=stage, all_stacks=all_stacks, delete_images=delete_images
     )
-    extra = teardown.plan_teardown(
+    extra = destroy_all.plan_teardown(
         project, github=github, delete_backend=delete_backend, all_stacks=all_stacks
     )
     confirmed = [name for value in confirm or [] for name in parse_list(value)]
@@ -123,7 +123,7 @@ def destroy(
 
     torn = None
     if extra is not None:
-        torn = teardown.run_teardown(
+        torn = destroy_all.run_teardown(
             extra, project, ops, on_message=None if json_output else ui.success
         )
         result["teardown"] = torn.to_dict()
@@ -140,9 +140,9 @@ def destroy(
 
 def _confirm(plan: Any, extra: Any, *, yes: bool, confirmed: list[str], interactive: bool) -> None:
     """Every confirmation the plan needs: from the options, or typed at a prompt."""
-    from bootstrap import lifecycle, teardown
+    from bootstrap import destroy_all, lifecycle
 
     ask = typer.prompt if interactive else None
     lifecycle.confirm_destroy(plan, yes=yes, confirm=confirmed, ask=ask)
     if extra is not None:
-        teardown.confirm_teardown(extra, confirm=confirmed, ask=ask)
+        destroy_all.confirm_teardown(extra, confirm=confirmed, ask=ask)

@@ -12,12 +12,11 @@ _MARKS = {
     "missing": ("✗", "red"),
     "error": ("✗", "red"),
 }
-_TOOLS = ("pulumi", "docker")  # the rest are credentials
-
 
 def doctor(repo: RepoOpt = None, json_output: JsonOpt = False, verbose: VerboseOpt = False) -> None:
-    """Check the Pulumi CLI, AWS credentials, the GitHub token and Docker; print each fix.
-    Exit code 4 when only tools are missing, 5 when credentials are."""
+    """Check the Pulumi CLI, AWS credentials, the GitHub token and Docker (and in a generated
+    repository the roles' trust); print each fix. Exit code 5 when credentials are missing, else
+    4 when tools are, else 1 when the roles trust another subject than GitHub issues."""
     from bootstrap import ui
     from bootstrap.doctor import run_checks
 
@@ -51,12 +50,23 @@ def show(report: Any) -> None:
 
 
 def failure(problems: list[Any], *, json_output: bool) -> Exception:
-    """The error `doctor` ends with: a missing tool (4) or missing credentials (5), as
-    `provision` reports the same checks."""
-    from bootstrap.errors import CredentialsError, ToolMissingError
+    """The error `doctor` ends with. Each check's failure has its meaning (README "Exit codes"):
+    missing or refused credentials, a missing tool, and roles that trust another subject than
+    GitHub issues (their state, not a credential: `bootstrap provision` updates them). The first
+    of these that failed, in that order, gives the exit code: the trust is read with the
+    credentials, so they come first."""
+    from bootstrap.errors import CredentialsError, ToolMissingError, UserError
 
+    meaning: dict[str, type[UserError]] = {
+        "aws": CredentialsError,
+        "github": CredentialsError,
+        "pulumi": ToolMissingError,
+        "docker": ToolMissingError,
+        "trust": UserError,
+    }
+    failed = {meaning[c.name] for c in problems}
+    kind = next(k for k in (CredentialsError, ToolMissingError, UserError) if k in failed)
     names = ", ".join(c.name for c in problems)
-    kind = ToolMissingError if all(c.name in _TOOLS for c in problems) else CredentialsError
     return kind(
         f"missing or broken: {names} (local scaffolding and offline previews still work)",
         "each check's fix is in checks[].fix" if json_output else "apply the fixes above",

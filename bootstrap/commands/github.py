@@ -57,7 +57,6 @@ def sync(
     import sys
 
     from bootstrap import ui
-    from bootstrap.commands.provision import check_owner
     from bootstrap.github.connect import api_url_of, connect
     from bootstrap.github.provision import Options, Values, provision
     from bootstrap.github.publish import backend_secrets
@@ -67,7 +66,7 @@ def sync(
 
     path = find_repo(repo)
     spec = load_spec(path)
-    check_owner(spec, owner)  # input before credentials
+    spec.require_owner(owner)  # input before credentials
     given_outputs = read_outputs(outputs) if outputs else None
     api_url = api_url_of(github_api_url, path)
     interactive = not json_output and sys.stdin.isatty()
@@ -98,6 +97,10 @@ def sync(
         notify=ui.warn,
         progress=None if json_output else ui.success,
     )
+    if result.skipped:  # the command layer names the command
+        result.next_steps.append(
+            "deploy the stacks, then run `bootstrap github sync` again to set the rest"
+        )
     if json_output:
         data = result.to_dict()
         data["next"] = data.pop("next_steps", [])

@@ -172,26 +172,19 @@ def _owner_answer(value: str) -> str:
     return value.strip()
 
 
-def cd_path(dest: Path) -> str:
-    """How to reach `dest` from here in a shell: relative below the current folder, else absolute."""
-    import os
-    import shlex
-
-    relative = os.path.relpath(dest)
-    return shlex.quote(dest.as_posix() if relative.startswith("..") else relative)
-
-
 def next_steps(spec: Spec, dest: Path) -> list[str]:
     """What to do after `new`, each with the command to run (in backquotes, run as printed)."""
-    here = cd_path(dest)
+    from bootstrap.repo import run_in
+
+    tests = run_in(dest, "pip install -e 'app[test]' && pytest app")
     steps = [
-        f"run the service's tests: `cd {here} && pip install -e 'app[test]' && pytest app`",
+        f"run the service's tests: `{tests}`",
         "see what each stack would create, no accounts needed: "
-        f"`cd {here} && bootstrap preview --offline`",
+        f"`{run_in(dest, 'bootstrap preview --offline')}`",
     ]
     if not spec.owner:
         steps.append(
             "set the GitHub owner, no credentials needed (the repository is created under it): "
-            f"`cd {here} && bootstrap github owner OWNER`"
+            f"`{run_in(dest, 'bootstrap github owner OWNER')}`"
         )
     return steps

@@ -6,16 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from bootstrap.options import GitHubApiOpt, JsonOpt, RepoOpt, VerboseOpt, YesOpt
-
-LocalOpt = Annotated[
-    bool,
-    typer.Option(
-        "--local",
-        help="Deploy from this machine through the Automation API instead of the promote "
-        "workflow on GitHub.",
-    ),
-]
+from bootstrap.options import GitHubApiOpt, JsonOpt, LocalOpt, RepoOpt, VerboseOpt, YesOpt
 
 
 def promote(
@@ -46,7 +37,7 @@ def promote(
     if not to:
         raise SpecError("--to is required", "name the stage to promote to, e.g. --to test")
     project = open_project(repo)
-    target = project.spec.stage(to).name  # a bad stage is said before GitHub is looked at
+    target = release.promotable(project.spec, to)  # said before GitHub is looked at
     context = Context.open(project, local=local, api_url=github_api_url, verbose=verbose)
     spec = context.spec
     by_github = not local and spec.trust_subject == "environment"
@@ -146,7 +137,7 @@ class Context:
 
         from bootstrap import release, ui
         from bootstrap.automation import open_ops
-        from bootstrap.backend import aws_session, caller_identity
+        from bootstrap.aws import aws_session, caller_identity
         from bootstrap.errors import Aborted
         from bootstrap.status import check_health
 

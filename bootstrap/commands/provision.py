@@ -39,16 +39,17 @@ def provision(
     verbose: VerboseOpt = False,
 ) -> None:
     """Provision a generated repository on AWS and GitHub; safe to re-run (it continues)."""
+    from bootstrap import stackconfig, ui
     from bootstrap.provision import Provisioner, Request
     from bootstrap.repo import find_repo, load_spec
     from bootstrap.spec import parse_list
 
     path = find_repo(repo)
     spec = load_spec(path)
-    from bootstrap import stackconfig, ui
-
     for warning in stackconfig.validate(path, spec):  # every bad setting, before any cloud call
         ui.warn(warning)
+    spec.require_owner(owner)  # options that contradict the repository: before credentials
+    spec.check_backend_option(backend)
     request = Request(
         owner=owner,
         public=public,
@@ -61,44 +62,12 @@ def provision(
         poll_interval=poll_interval,
         verbose=verbose,
     )
-    check_request(spec, request)
     runner = Provisioner(spec, path, request, **callbacks(json_output))
     summary = execute(runner, json_output=json_output)
     if json_output:
-        from bootstrap import ui
-
         ui.print_json(summary.to_dict())
         return
     render_text(summary, verbose=verbose)
-
-
-def check_request(spec: Any, request: Any) -> None:
-    """Options that contradict the repository: said before any credential is looked at."""
-    from bootstrap.errors import SpecError
-
-    check_owner(spec, request.owner)
-    if request.backend and spec.backend and request.backend != spec.backend:
-        raise SpecError(
-            f"this repository keeps its state in {spec.backend}, not {request.backend}",
-            "drop --backend (moving state between backends: pulumi stack export/import)",
-        )
-
-
-def check_owner(spec: Any, owner: str | None) -> None:
-    """The GitHub owner to provision for: `--owner` or the repository's, never two different."""
-    from bootstrap.errors import SpecError
-
-    if not owner and not spec.owner:
-        raise SpecError(
-            "this repository has no GitHub owner yet",
-            "pass --owner USER_OR_ORGANISATION, or set it with `bootstrap github owner OWNER`",
-        )
-    if owner and spec.owner and owner.lower() != spec.owner.lower():
-        raise SpecError(
-            f"this repository was generated for the owner '{spec.owner}', not '{owner}'",
-            f"drop --owner, or change it first with `bootstrap github owner {owner}` "
-            "(before the repository is on GitHub)",
-        )
 
 
 def callbacks(json_output: bool) -> dict[str, Any]:

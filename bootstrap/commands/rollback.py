@@ -7,7 +7,15 @@ from typing import Annotated
 
 import typer
 
-from bootstrap.options import GitHubApiOpt, JsonOpt, RepoOpt, VerboseOpt, YesOpt, release_ref
+from bootstrap.options import (
+    GitHubApiOpt,
+    JsonOpt,
+    LocalOpt,
+    RepoOpt,
+    VerboseOpt,
+    YesOpt,
+    release_ref,
+)
 
 
 def rollback(
@@ -24,14 +32,7 @@ def rollback(
             "(default: the release the stage ran before the current one).",
         ),
     ] = None,
-    local: Annotated[
-        bool,
-        typer.Option(
-            "--local",
-            help="Deploy from this machine through the Automation API instead of the promote "
-            "workflow on GitHub.",
-        ),
-    ] = False,
+    local: LocalOpt = False,
     yes: YesOpt = False,
     github_api_url: GitHubApiOpt = None,
     json_output: JsonOpt = False,

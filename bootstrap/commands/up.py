@@ -44,7 +44,8 @@ def up(
     """Deploy a stack (create or update its resources), after the stack before it."""
     from bootstrap import lifecycle, ui
     from bootstrap.automation import open_ops
-    from bootstrap.backend import caller_identity, ensure_backend
+    from bootstrap.aws import caller_identity
+    from bootstrap.backend import ensure_backend
     from bootstrap.errors import Aborted, SpecError
 
     if not stage:

@@ -63,7 +63,7 @@ def update(
         shown = ", ".join(result.conflicts)
         raise ConflictError(
             f"the update left conflicts in {len(result.conflicts)} file(s): {shown}",
-            "resolve the <<<<<<< markers, then git add the files and git commit",
+            "resolve the <<<<<<< markers, then `git add` the files and `git commit`",
         )
 
 

@@ -98,12 +98,12 @@ def _read(path: Path) -> dict[str, Any]:
     except (OSError, ValueError) as exc:
         raise UserError(
             f"the price file {path} cannot be read ({exc})",
-            "delete it (the shipped snapshot is used) or run bootstrap cost --refresh-prices",
+            "delete it (the shipped snapshot is used) or run `bootstrap cost --refresh-prices`",
         ) from exc
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise UserError(
             f"the price file {path} is not a format-{FORMAT} price snapshot",
-            "delete it (the shipped snapshot is used) or run bootstrap cost --refresh-prices",
+            "delete it (the shipped snapshot is used) or run `bootstrap cost --refresh-prices`",
         )
     return document
 

@@ -83,6 +83,6 @@ def prices_line(report: CostReport) -> str:
     dated = ", ".join(f"{service} {day or 'undated'}" for service, day in info["services"].items())
     return (
         f"Prices: AWS list prices for {info['region']} dated {dated} (the oldest is "
-        f"{info['age_days']} days old); bootstrap cost --refresh-prices updates them from the "
+        f"{info['age_days']} days old); `bootstrap cost --refresh-prices` updates them from the "
         "AWS Price List"
     )

@@ -20,11 +20,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote, urlparse
 
 from bootstrap.errors import CredentialsError, RemoteError, UserError
+from stacks.contract import GITHUB_API_URL
 
 if TYPE_CHECKING:
     from github import Github
 
-DEFAULT_API_URL = "https://api.github.com"
+DEFAULT_API_URL = GITHUB_API_URL
 API_URL_ENV = "GITHUB_API_URL"
 # What a classic token needs: `repo` (or `public_repo` for public repositories) for the
 # repository, environments, variables, secrets and branch protection; `workflow` to push
@@ -135,6 +136,10 @@ class GitHubClient:
 
     def write(self, verb: str, url: str, body: Any = None) -> Any:
         return self.request(verb, url, body)[1]
+
+    def repository(self, full_name: str) -> Any:
+        """PyGithub's `Repository` named `full_name` (`OWNER/NAME`), read as a step."""
+        return self.run(f"read the repository {full_name}", lambda: self.gh.get_repo(full_name))
 
     # -- steps ----------------------------------------------------------------------------------
 

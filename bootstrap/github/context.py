@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bootstrap.errors import SpecError, UserError
+from bootstrap.errors import UserError
 from bootstrap.github.client import GitHubClient, path
 from bootstrap.github.model import Change, Options, ProvisionResult
 from bootstrap.github.token import Identity
@@ -38,16 +38,7 @@ class Sync:
     ) -> None:
         from bootstrap.github import rerender
 
-        owner = options.owner or spec.owner
-        if not owner:
-            raise SpecError(
-                "the repository has no GitHub owner", "pass --owner USER_OR_ORGANISATION"
-            )
-        if spec.owner and owner.lower() != spec.owner.lower():
-            raise SpecError(
-                f"this repository was generated for the owner '{spec.owner}', not '{owner}'",
-                "drop --owner (the owner is in the IAM trust policies), or regenerate",
-            )
+        owner = spec.require_owner(options.owner)
         self.spec = spec
         self.repo = repo
         self.client = client

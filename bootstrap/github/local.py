@@ -89,5 +89,5 @@ def _check_recorded(sync: Sync, changes: dict[str, str]) -> None:
     if lost:
         raise UserError(
             f"the repository's template version does not know the answer(s) {', '.join(lost)}",
-            "bring it up to this tool's template first (bootstrap update), then run again",
+            "bring it up to this tool's template first (`bootstrap update`), then run again",
         )

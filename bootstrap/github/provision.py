@@ -89,13 +89,11 @@ def provision(
     return sync.result
 
 
-def finish(sync: Sync, *, roles_updated: bool = False) -> None:
-    """The next steps a run leaves to the user."""
+def finish(sync: Sync) -> None:
+    """What `github sync` (which does not touch AWS) leaves to do when the trust changed."""
     result = sync.result
     steps = result.next_steps
-    if roles_updated:
-        pass
-    elif result.subject_changed and result.previous_subject_prefix:
+    if result.subject_changed and result.previous_subject_prefix:
         steps.append(
             f"the IAM roles still trust {result.previous_subject_prefix}:..., GitHub now issues "
             f"{result.subject_prefix}:...: run `bootstrap provision` (it updates the shared "
@@ -106,8 +104,6 @@ def finish(sync: Sync, *, roles_updated: bool = False) -> None:
             "the deploy roles must trust the branch now: run `bootstrap provision` (or "
             "`pulumi up` on each stage stack) so their trust policies match"
         )
-    if result.skipped:
-        steps.append("deploy the stacks, then run `bootstrap github sync` again to set the rest")
 
 
 __all__ = [

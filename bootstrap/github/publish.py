@@ -44,8 +44,7 @@ def ensure_variables(sync: Sync, values: Values) -> None:
     for name, output in sources.items():
         if repo_vars[name] is None:
             sync.skip(
-                f"{name}: the shared stack has no output {output} yet (deploy it, then run "
-                "bootstrap github sync again)"
+                f"{name}: the shared stack has no output {output} yet (deploy it)"
             )
     branch_mode = sync.spec.trust_subject == "branch"
     for stage in sync.spec.stages:
@@ -53,7 +52,7 @@ def ensure_variables(sync: Sync, values: Values) -> None:
         if role is None:
             sync.skip(
                 f"{contract.VAR_DEPLOY_ROLE} for {stage.name}: the {stage.name} stack has no "
-                "output deployRoleArn yet (deploy it, then run bootstrap github sync again)"
+                "output deployRoleArn yet (deploy it)"
             )
         if branch_mode:
             repo_vars[contract.stage_role_variable(stage.name)] = role
@@ -125,8 +124,7 @@ def ensure_secrets(sync: Sync, values: Values) -> None:
     if not values.secrets:
         sync.skip(
             f"secrets: none given (set {contract.SECRET_PASSPHRASE}, or "
-            f"{contract.SECRET_CLOUD_TOKEN} for Pulumi Cloud, in the environment and run "
-            "bootstrap github sync again)"
+            f"{contract.SECRET_CLOUD_TOKEN} for Pulumi Cloud, in the environment)"
         )
     for name, value in values.secrets.items():
         sync.client.run(f"set the secret {name}", partial(secret, sync, name, value))
@@ -196,14 +194,14 @@ def push(sync: Sync) -> None:
     elif kind == "ahead":
         sync.notice(
             f"{BRANCH} on GitHub is ahead of the local {BRANCH}: nothing was pushed "
-            f"(git pull to bring the local branch up to date)"
+            f"(`git pull` brings the local branch up to date)"
         )
         sync.change("branch", BRANCH, "skipped", "GitHub is ahead")
     else:
         sync.notice(
             f"{BRANCH} on GitHub holds history the local {BRANCH} does not: nothing was "
-            f"pushed (merge it: git pull origin {BRANCH} --allow-unrelated-histories, then "
-            "git push)"
+            f"pushed (merge it: `git pull origin {BRANCH} --allow-unrelated-histories`, then "
+            "`git push`)"
         )
         sync.change("branch", BRANCH, "skipped", kind)
 
@@ -294,6 +292,6 @@ def backend_secrets(spec: Any) -> dict[str, str]:
     if backend.startswith("https://"):
         token = os.environ.get(contract.SECRET_CLOUD_TOKEN)
         return {contract.SECRET_CLOUD_TOKEN: token} if token else {}
-    from bootstrap.passphrase import ENV_VAR, get_passphrase
+    from bootstrap.passphrase import get_passphrase
 
-    return {ENV_VAR: get_passphrase(spec.name).value}
+    return {contract.SECRET_PASSPHRASE: get_passphrase(spec.name).value}

@@ -27,7 +27,7 @@ def resolve_owner(sync: Sync) -> dict[str, Any]:
         sync.notice(
             f"GitHub spells the owner '{login}', not '{owner}': the OIDC subject uses "
             f"GitHub's spelling, so set owner to '{login}' in .copier-answers.yml "
-            "(bootstrap update) to match the IAM trust policies"
+            "(`bootstrap update`) to match the IAM trust policies"
         )
     sync.progress(f"Owner {login} ({str(account.get('type', 'User')).lower()})")
     return dict(account)

@@ -40,7 +40,7 @@ def read_record(repo: Path) -> dict[str, Any]:
     except (FileNotFoundError, NotADirectoryError):
         return {}
     except ValueError as exc:
-        fix = f"fix it, or restore it: git checkout -- {RECORD}"
+        fix = f"fix it, or restore it: `git checkout -- {RECORD}`"
         raise file_error(repo / RECORD, exc, fix) from exc
     return data if isinstance(data, dict) else {}
 

@@ -16,7 +16,8 @@ the context (`environment:STAGE`, `ref:refs/heads/main`, `pull_request`) in ever
 - GitHub Enterprise Server (told by `GET /meta`'s `installed_version`) keeps name-based subjects,
   has no `sub_claim_prefix`, and older versions answer 404 for the endpoint: names then.
 
-The issuer is github.com's `token.actions.githubusercontent.com`, or on GitHub Enterprise Server
+The issuer is github.com's `token.actions.githubusercontent.com`, on GitHub Enterprise Cloud with
+data residency `token.actions.SUBDOMAIN.ghe.com`, on GitHub Enterprise Server
 `HOST/_services/token` (`contract.oidc_issuer_host`).
 """
 
@@ -28,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from bootstrap.errors import RemoteError, SpecError
 from bootstrap.github.client import path
-from stacks.contract import GITHUB_OIDC_HOST, oidc_issuer_host
+from stacks.contract import GHE_COM, GITHUB_OIDC_HOST, github_host, oidc_issuer_host
 
 if TYPE_CHECKING:
     from bootstrap.github.client import GitHubClient
@@ -67,9 +68,15 @@ def enterprise_version(client: GitHubClient) -> str | None:
 
 
 def issuer_of(client: GitHubClient, enterprise: bool | None = None) -> str:
+    """The issuer of the client's GitHub: a GitHub Enterprise Server's (which `/meta` tells), a
+    data-residency ghe.com's (its host tells), else github.com's (whatever the API URL: a proxy,
+    a local stand-in)."""
     if enterprise is None:
         enterprise = enterprise_version(client) is not None
-    return oidc_issuer_host(client.api_url) if enterprise else GITHUB_OIDC_HOST
+    issuer = oidc_issuer_host(client.api_url)
+    if enterprise or github_host(issuer).endswith(f".{GHE_COM}"):
+        return issuer
+    return GITHUB_OIDC_HOST
 
 
 def reset_command(full_name: str) -> str:
@@ -127,9 +134,9 @@ def _immutable(answer: Mapping[str, Any], given: str | None, full: str) -> bool:
         raise RemoteError(
             f"GitHub did not say which OIDC subject format {full} uses (no sub_claim_prefix, no "
             "use_immutable_subject), and a name-only subject is not guessed for github.com",
-            "opt the repository in to immutable subjects (gh api --method PUT "
+            "opt the repository in to immutable subjects (`gh api --method PUT "
             f"repos/{full}/actions/oidc/customization/sub -F use_default=true "
-            "-F use_immutable_subject=true), then run again",
+            "-F use_immutable_subject=true`), then run again",
         )
     return bool(flag)
 

@@ -63,7 +63,7 @@ def read_token(
     raise CredentialsError(
         "no GitHub token found",
         "set GITHUB_TOKEN (or GH_TOKEN) to a token with scopes "
-        f"{', '.join(REQUIRED_SCOPES)}, e.g. export GITHUB_TOKEN=$(gh auth token)",
+        f"{', '.join(REQUIRED_SCOPES)}, e.g. `export GITHUB_TOKEN=$(gh auth token)`",
     )
 
 

@@ -12,7 +12,7 @@ from bootstrap.offline.plan import MASKED, PlanError
 def load_stack_config(infra_dir: Path, project: str, stack: str) -> dict[str, Any]:
     """The configuration the Pulumi CLI would hand the program for `stack`: `Pulumi.<stack>.yaml`
     (keys qualified: `shop:target`, `aws:region`) merged with `Pulumi.yaml`'s declarations
-    exactly as the CLI merges them (bootstrap/stackconfig.py; its ConfigError, exit 2, names
+    exactly as the CLI merges them (bootstrap/stackconfig/; its ConfigError, exit 2, names
     what the CLI would refuse)."""
     from bootstrap.stackconfig import stack_config
 
@@ -20,7 +20,7 @@ def load_stack_config(infra_dir: Path, project: str, stack: str) -> dict[str, An
     if not path.is_file():
         raise PlanError(
             f"stack '{stack}' has no config file {path}",
-            "create it (bootstrap update restores the generated ones) or choose another stack",
+            "create it (`bootstrap update` restores the generated ones) or choose another stack",
         )
     return stack_config(Path(infra_dir), project, stack)
 

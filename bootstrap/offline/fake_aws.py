@@ -9,16 +9,15 @@ from collections.abc import Mapping
 from typing import Any
 
 from bootstrap.offline.plan import PlanError
+from bootstrap.spec import region_partition
+from stacks import contract
 
 ACCOUNT_ID = "123456789012"
 
 
 def _partition(region: str) -> str:
-    if region.startswith("cn-"):
-        return "aws-cn"
-    if region.startswith("us-gov-"):
-        return "aws-us-gov"
-    return "aws"
+    """The region's partition, from botocore's partition data (as the provider resolves it)."""
+    return region_partition(region) or "aws"
 
 
 class _Ids:
@@ -40,15 +39,12 @@ class _Ids:
         return str(int(self.hex(*seed, length=16), 16))[:length]
 
     def arn(self, service: str, resource: str, *, region: bool = True, account: bool = True) -> str:
-        return ":".join(
-            [
-                "arn",
-                self.partition,
-                service,
-                self.region if region else "",
-                ACCOUNT_ID if account else "",
-                resource,
-            ]
+        return contract.arn(
+            self.partition,
+            service,
+            self.region if region else "",
+            ACCOUNT_ID if account else "",
+            resource,
         )
 
 
@@ -126,7 +122,7 @@ class FakeAws:
             }
         raise PlanError(
             f"the offline plan has no answer for the invoke '{invoke}'",
-            "plan with the Pulumi CLI (pulumi preview), or avoid that data source",
+            "plan with the Pulumi CLI (`pulumi preview`), or avoid that data source",
         )
 
     def register_transform(self, transform: Any) -> None:

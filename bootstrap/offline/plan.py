@@ -6,12 +6,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from bootstrap.errors import UserError
+from bootstrap.errors import ExitCode, UserError
 from stacks.contract import SECRET_MASK as MASKED
 
 
 class PlanError(UserError):
     """The infra program could not be planned offline."""
+
+
+class ConfigRefused(PlanError):
+    """The program refused its configuration (a `pulumi.RunError`): bad input."""
+
+    exit_code = ExitCode.BAD_INPUT
 
 
 @dataclass

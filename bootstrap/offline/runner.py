@@ -22,7 +22,16 @@ from typing import Any
 from bootstrap.errors import UserError
 from bootstrap.offline.config import engine_config, load_stack_config
 from bootstrap.offline.fake_aws import FakeAws
-from bootstrap.offline.plan import MASKED, PlanError, PlannedResource, StackPlan, masked, plain
+from bootstrap.offline.plan import (
+    MASKED,
+    ConfigRefused,
+    PlanError,
+    PlannedResource,
+    StackPlan,
+    masked,
+    plain,
+)
+from stacks.contract import stack_file
 
 ORGANIZATION = "organization"  # what the DIY (file and s3) backends call every organisation
 OFFLINE_PLAN_CONFIG = "bootstrap:offlinePlan"
@@ -118,11 +127,12 @@ def _run_in_thread(
     infra_dir: Path,
     project: str,
     stack: str,
-    config: Mapping[str, Any],
+    config: tuple[dict[str, str], list[str]],
     stack_outputs: Mapping[str, Mapping[str, Any]],
 ) -> StackPlan:
-    """One run, on a fresh thread: its own context variables, event loop and RPC workers."""
-    values, secret_keys = engine_config(config)
+    """One run, on a fresh thread: its own context variables, event loop and RPC workers.
+    `config` is the engine's (values, secret keys)."""
+    values, secret_keys = dict(config[0]), config[1]
     # A caller may pass "false" to run the program as a real update would (tests of refusals).
     values.setdefault(OFFLINE_PLAN_CONFIG, "true")
     mocks = FakeAws(stack, values.get("aws:region", "us-east-1"), stack_outputs)
@@ -321,11 +331,13 @@ def run_program(
         )
     if config is None:
         config = load_stack_config(infra_dir, project, stack)
+    # Encoded here, with the tool's own modules: inside the run, `stacks` is the program's.
+    encoded = engine_config(config)
     outcome: dict[str, Any] = {}
 
     def target() -> None:
         try:
-            outcome["plan"] = _run_in_thread(infra_dir, project, stack, config, stack_outputs or {})
+            outcome["plan"] = _run_in_thread(infra_dir, project, stack, encoded, stack_outputs or {})
         except BaseException as exc:  # noqa: BLE001 - handed to the calling thread
             _release_frames(exc)
             outcome["error"] = exc
@@ -345,8 +357,11 @@ def _as_plan_error(error: BaseException, stack: str) -> BaseException:
         return error
     import pulumi
 
-    if isinstance(error, pulumi.RunError):
-        return PlanError(f"stack '{stack}': {error}", "fix the stack's config and plan again")
+    if isinstance(error, pulumi.RunError):  # what the program refuses is its configuration
+        return ConfigRefused(
+            f"stack '{stack}': {error}",
+            f"fix {stack_file(stack)} (docs/configuration.md lists every key)",
+        )
     if isinstance(error, Exception):
         return PlanError(
             f"the infra program failed for stack '{stack}' ({type(error).__name__}: {error})",

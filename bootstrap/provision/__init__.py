@@ -3,7 +3,6 @@
 
 - `runner`: `Provisioner`, the phases in order, each behind a guard that re-detects its work;
 - `model`: the request, the step reports and the summary, and the errors carrying them;
-- `iam`: the default state bucket, the account's OIDC provider and the roles' trust (read-only);
 - `watch`: following the first workflow run (`--wait`).
 """
 

@@ -35,19 +35,13 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bootstrap.backend import default_backend_url
 from bootstrap.errors import (
     CredentialsError,
     Interrupted,
     RemoteError,
-    SpecError,
     ToolMissingError,
     UserError,
-)
-from bootstrap.provision.iam import (
-    default_backend_url,
-    find_github_oidc_provider,
-    is_write,
-    read_role,
 )
 from bootstrap.provision.model import (
     PreflightError,
@@ -57,13 +51,15 @@ from bootstrap.provision.model import (
     StepStatus,
     Summary,
 )
+from bootstrap.trust import find_github_oidc_provider, read_role
 from stacks import contract
 
 if TYPE_CHECKING:
     import boto3
 
     from bootstrap.automation import StackOps
-    from bootstrap.backend import Backend, Identity
+    from bootstrap.aws import Identity
+    from bootstrap.backend import Backend
     from bootstrap.doctor import Check
     from bootstrap.github.client import GitHubClient
     from bootstrap.github.context import Sync
@@ -71,6 +67,13 @@ if TYPE_CHECKING:
     from bootstrap.spec import Spec
 
 _STACK_FILE = re.compile(r"^infra/Pulumi\.[^/]+\.ya?ml$")
+_READS = ("Get", "List", "Head", "Describe")
+
+
+def is_write(operation: str) -> bool:
+    """An AWS API call that changes something (the read verbs are not counted as writes)."""
+    return bool(operation) and not operation.startswith(_READS)
+
 # The /health checker of the status grid after `--wait` (None: bootstrap.status's own).
 HealthCheck = Callable[[dict[str, str]], dict[str, Any]]
 
@@ -116,7 +119,7 @@ class Provisioner:
         self.api_url: str | None = None
         self.token: str | None = None
         self.identity: Identity | None = None
-        self.owner: str | None = self.request.owner or spec.owner
+        self.owner = spec.github_owner(self.request.owner)
         self.outputs: dict[str, dict[str, Any]] = {}
         self.aws_calls: list[str] = []
         self.sync: Sync | None = None
@@ -129,10 +132,15 @@ class Provisioner:
 
     # -- reporting ------------------------------------------------------------------------------
 
+    def command(self, command: str) -> str:
+        """`command` as the user types it next: in the new repository after `new`."""
+        from bootstrap.repo import run_in
+
+        return run_in(self.path, command) if self.new else command
+
     @property
     def resume_command(self) -> str:
-        command = "bootstrap provision" + (" --wait" if self.request.wait else "")
-        return f"cd {self.path.name} && {command}" if self.new else command
+        return self.command("bootstrap provision" + (" --wait" if self.request.wait else ""))
 
     def _report(
         self, status: StepStatus, detail: str, *, writes: int = 0, **data: Any
@@ -238,15 +246,16 @@ class Provisioner:
             self.summary.mode = "local"
             self.summary.next_command = self.resume_command
             self.summary.next.append(
-                f"provision GitHub and AWS when you have the credentials: {self.resume_command} "
-                "(needs GITHUB_TOKEN, AWS credentials and the Pulumi CLI; `bootstrap doctor` "
-                "checks them)"
+                f"provision GitHub and AWS when you have the credentials: `{self.resume_command}` "
+                "(needs GITHUB_TOKEN, AWS credentials and the Pulumi CLI; "
+                f"`{self.command('bootstrap doctor')}` checks them)"
             )
             return
-        self.summary.next_command = "bootstrap status"
+        self.summary.next_command = self.command("bootstrap status")
         if not self.request.wait:
             self.summary.next.append(
-                "follow the first deploy: bootstrap status (or bootstrap provision --wait)"
+                f"follow the first deploy: `{self.summary.next_command}` (or "
+                f"`{self.command('bootstrap provision --wait')}`)"
             )
 
     # -- shared resources -----------------------------------------------------------------------
@@ -255,7 +264,7 @@ class Provisioner:
     def session(self) -> boto3.Session:
         """One boto3 session for the run; every AWS write through it is counted."""
         if self._session is None:
-            from bootstrap.backend import aws_session
+            from bootstrap.aws import aws_session
 
             self._session = aws_session(self.spec.region)
             self._session.events.register("after-call", self._count_aws)
@@ -305,7 +314,7 @@ class Provisioner:
     # -- 1. checks ------------------------------------------------------------------------------
 
     def checks(self) -> None:
-        from bootstrap.backend import Identity
+        from bootstrap.aws import Identity
         from bootstrap.doctor import aws_credentials_hinted, run_checks
         from bootstrap.github.connect import api_url_of, token_from_env
 
@@ -349,18 +358,10 @@ class Provisioner:
         from bootstrap.doctor import Check
         from bootstrap.github.client import RetryPolicy, path
         from bootstrap.github.connect import connect
+        from bootstrap.spec import NO_OWNER
 
-        if self.spec.owner and self.owner and self.spec.owner.lower() != self.owner.lower():
-            raise SpecError(
-                f"this repository was generated for the owner '{self.spec.owner}', not "
-                f"'{self.owner}'",
-                "drop --owner (the owner is in the IAM trust policies), or regenerate",
-            )
         if not self.owner:
-            return Check(
-                "owner", "missing", "no GitHub owner for the repository",
-                "pass --owner USER_OR_ORGANISATION",
-            )  # fmt: skip
+            return Check("owner", "missing", *NO_OWNER)
         if not github.ok:
             return Check("owner", "warn", f"{self.owner} (not looked up: no usable token)")
         client = connect(self.api_url, retry=RetryPolicy(attempts=2, sleep=self.sleep), timeout=15)
@@ -461,12 +462,7 @@ class Provisioner:
             self._render()
             return
         extra: dict[str, str] = {}
-        if self.request.backend and self.spec.backend and self.request.backend != self.spec.backend:
-            raise SpecError(
-                f"this repository keeps its state in {self.spec.backend}, not "
-                f"{self.request.backend}",
-                "drop --backend (moving state between backends: pulumi stack export/import)",
-            )
+        self.spec.check_backend_option(self.request.backend)
         if not self.spec.backend:
             extra["backend"] = self._default_backend()
             self._refuse_local_state(extra["backend"])
@@ -518,8 +514,8 @@ class Provisioner:
             raise UserError(
                 f"this repository's stacks keep their state locally ({LOCAL_STATE_DIR}/), which "
                 "CI cannot reach",
-                f"move it to {url} (pulumi stack export, then pulumi login {url} and pulumi "
-                "stack import, per stack) and set backend in .copier-answers.yml, or pass "
+                f"move it to {url} (`pulumi stack export`, then `pulumi login {url}` and "
+                "`pulumi stack import`, per stack) and set backend in .copier-answers.yml, or pass "
                 "--backend with the URL it should use",
             )
 
@@ -568,7 +564,7 @@ class Provisioner:
         ops = self.ops
         check_account(ops, contract.SHARED, self.identity)
         outputs = dict(ops.outputs(contract.SHARED))
-        wanted = ("repositoryUrl", "ciRoleArn", "previewRoleArn", "oidcProviderArn")
+        wanted = contract.SHARED_OUTPUTS
         roles = {
             contract.ci_role_name(self.spec.name): self.subject("branch"),
             contract.preview_role_name(self.spec.name): self.subject("pull_request"),
@@ -696,7 +692,6 @@ class Provisioner:
 
     def github(self) -> None:
         from bootstrap.github.model import Values
-        from bootstrap.github.provision import finish
         from bootstrap.github.publish import backend_secrets, publish
 
         client, _ = self.client()
@@ -710,11 +705,14 @@ class Provisioner:
         )
         sync.spec = self.spec
         publish(sync, values)
-        finish(sync, roles_updated=True)
         result = sync.result
         self.summary.pushed = result.pushed
         for line in result.skipped:
             self.notify(f"github: skipped {line}")
+        if result.skipped:
+            self.summary.next.append(
+                f"set what was skipped: `{self.resume_command}` (it deploys what is missing)"
+            )
         writes = client.writes - before
         detail = (
             f"{result.repository}: {len(result.created)} created, {len(result.updated)} updated, "

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from bootstrap.errors import RemoteError
 from bootstrap.provision.model import DEFAULT_POLL_INTERVAL, DEFAULT_WAIT_TIMEOUT
+from stacks.contract import BUILD_CHECK, BUILD_WORKFLOW
 
 if TYPE_CHECKING:
     from bootstrap.github.client import GitHubClient
@@ -74,17 +75,14 @@ class RunWatcher:
     @property
     def repo(self) -> Any:
         if self._repo is None:
-            self._repo = self.client.run(
-                f"read the repository {self.repository}",
-                lambda: self.client.gh.get_repo(self.repository),
-            )
+            self._repo = self.client.repository(self.repository)
         return self._repo
 
     def find_run(self) -> Any:
         def look() -> Any:
             runs = list(self.repo.get_workflow_runs(head_sha=self.sha, event="push"))
             for run in runs:
-                if str(getattr(run, "path", "") or "").endswith("build.yml") or run.name == "build":
+                if str(getattr(run, "path", "") or "").endswith(BUILD_WORKFLOW) or run.name == BUILD_CHECK:
                     return run
             return runs[0] if runs else None
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
+from bootstrap.automation import INSTALL_COMMAND
 from bootstrap.errors import UserError
 from bootstrap.status.model import (
     Deployment,
@@ -31,7 +32,7 @@ from bootstrap.status.model import (
     short_digest,
 )
 from bootstrap.status.registry import Registry, SoftRegistry
-from bootstrap.status.sources import Sources, read_stacks
+from bootstrap.status.sources import Sources, read_stacks, torn_down
 from stacks.contract import SHARED
 
 if TYPE_CHECKING:
@@ -43,6 +44,7 @@ class _Read:
     """What the stacks and GitHub said (read at the same time)."""
 
     outputs: dict[str, dict[str, Any]] | None = None
+    torn_down: set[str] = field(default_factory=set)  # stages whose workload was torn down
     deployments: dict[str, list[Deployment]] = field(default_factory=dict)
     waiting: dict[str, Waiting] = field(default_factory=dict)
     github_read: bool = False  # deployments were read (GitHub configured, with environments)
@@ -67,6 +69,7 @@ def _read(spec: Spec, sources: Sources) -> _Read:
         if sources.ops is not None:
             try:
                 read.outputs = read_stacks(sources.ops, spec)
+                read.torn_down = torn_down(sources.ops, spec, read.outputs)
                 read.sources["stacks"] = "read"
             except UserError as exc:
                 read.sources["stacks"] = f"not read: {exc.problem}"
@@ -84,8 +87,8 @@ def _read(spec: Spec, sources: Sources) -> _Read:
         if read.outputs is None:
             raise UserError(
                 "neither the stacks nor GitHub could be read, so nothing is known about the stages",
-                "install the Pulumi CLI (curl -fsSL https://get.pulumi.com | sh), or set "
-                "GITHUB_TOKEN and the repo's owner (bootstrap github sync)",
+                f"install the Pulumi CLI (`{INSTALL_COMMAND}`), or set "
+                "GITHUB_TOKEN and the repo's owner (`bootstrap github sync`)",
             )
     elif github_error is not None:
         if read.outputs is None:
@@ -128,6 +131,7 @@ def collect(spec: Spec, sources: Sources, *, health_for: Iterable[str] | None = 
             read.waiting.get(name),
             registry,
             read.github_read,
+            torn_down=name in read.torn_down,
         )
         for name in spec.stage_names
     ]
@@ -191,11 +195,15 @@ def _stage(
     waiting: Waiting | None,
     registry: Registry | None,
     github_read: bool,
+    *,
+    torn_down: bool = False,
 ) -> StageStatus:
     stage = StageStatus(name, spec.stage(name).manual, deployed=False)
     _attribute(deployments, registry)
     stage.deployments = deployments
     mine = (outputs or {}).get(name, {})
+    if torn_down:
+        return _torn_down(stage, mine, registry)
     _, digest = parse_image(mine.get("image"))
     current_deployment: Deployment | None = None
 
@@ -236,6 +244,22 @@ def _stage(
 
     _enrich(stage, registry)
     _activity(stage, deployments, current_deployment, waiting)
+    return stage
+
+
+def _torn_down(stage: StageStatus, outputs: dict[str, Any], registry: Registry | None) -> StageStatus:
+    """A stage after the teardown workflow: its foundation (deploy role) stays, its workload is
+    gone. Nothing runs; what ran is its previous release; there is no URL to check."""
+    stage.deployed = True
+    stage.torn_down = True
+    _, digest = parse_image(outputs.get("image"))
+    if digest:
+        stage.previous = Release(digest, str(outputs["image"]).strip(), source="stack")
+    stage.notes.append(
+        "workload torn down (teardown workflow); its deploy role is kept, so the next deploy "
+        "recreates it"
+    )
+    _enrich(stage, registry)
     return stage
 
 

@@ -46,10 +46,7 @@ class GitHubView:
     @property
     def repo(self) -> Any:
         if self._repo is None:
-            self._repo = self.client.run(
-                f"read the repository {self.repository}",
-                lambda: self.client.gh.get_repo(self.repository),
-            )
+            self._repo = self.client.repository(self.repository)
         return self._repo
 
     def deployments(self, environment: str) -> list[Deployment]:

@@ -165,6 +165,7 @@ class StageStatus:
     waiting: Waiting | None = None
     behind: str | None = None  # the stage before it, when that one runs another release
     last_deployment: str | None = None  # the newest GitHub deployment's state, when not current
+    torn_down: bool = False  # the teardown workflow removed the workload; the foundation stays
     notes: list[str] = field(default_factory=list)
     deployments: list[Deployment] = field(default_factory=list, repr=False)
 
@@ -173,6 +174,7 @@ class StageStatus:
             "stage": self.stage,
             "manual": self.manual,
             "deployed": self.deployed,
+            "torn_down": self.torn_down,
             "url": self.url,
             "release": self.current.to_dict() if self.current else None,
             "previous": self.previous.to_dict() if self.previous else None,

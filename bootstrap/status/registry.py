@@ -1,7 +1,7 @@
 """The registry as a status source: what `status`, `promote` and `rollback` read of ECR.
 
 The reading itself is `stacks.ecr.Repository` (the one ECR adapter, shared with the deploy
-workflow, opened through `bootstrap.ecr`); here are the protocol the rules depend on and the
+workflow, opened through `bootstrap.aws`); here are the protocol the rules depend on and the
 wrapper that turns a registry off at its first failure (no credentials, no permission) with a
 note, so the grid is still drawn.
 """

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from bootstrap.status.model import Report
+from bootstrap.status.model import Report, StageStatus
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -36,7 +36,7 @@ def build_table(report: Report) -> Table:
             when = human_time(stage.current.deployed_at).removesuffix(" UTC")
             by = stage.current.deployed_by or "-"
         else:
-            release = Text("no release yet" if stage.deployed else "never deployed", "dim")
+            release = Text(_no_release(stage), "dim")
             when = by = "-"
         previous = stage.previous.label if stage.previous else "-"
         if stage.health is None:
@@ -57,6 +57,12 @@ def build_table(report: Report) -> Table:
             name, release, when, by, previous, stage.url or "-", health, "; ".join(notes) or "-"
         )
     return table
+
+
+def _no_release(stage: StageStatus) -> str:
+    if stage.torn_down:
+        return "torn down"
+    return "no release yet" if stage.deployed else "never deployed"
 
 
 def header(report: Report) -> str:

@@ -1,5 +1,5 @@
 """Where `status` reads from, each optional: the stacks' outputs (Pulumi), GitHub
-(`github.py`), the registry (`bootstrap.ecr`) and the service's /health (`health.py`).
+(`github.py`), the registry (`bootstrap.aws`) and the service's /health (`health.py`).
 
 Reading writes nothing: the stacks are opened read-only (`open_ops(read_only=True)`: no
 passphrase is generated for a project that has none; its stacks are then a note), and a project
@@ -45,6 +45,9 @@ class NoState:
     def outputs(self, stack: str) -> dict[str, Any]:
         return {}
 
+    def resource_urns(self, stack: str) -> list[str]:
+        return []
+
 
 def project_sources(
     project: Project,
@@ -56,7 +59,7 @@ def project_sources(
     """The sources of a generated repo: its stacks (Automation API, or the installed seam), its
     registry (boto3, with whatever AWS credentials there are) and `github` when configured."""
     from bootstrap.automation import open_ops
-    from bootstrap.ecr import opener
+    from bootstrap.aws import opener
     from bootstrap.errors import ToolMissingError
     from bootstrap.update import template_info
 
@@ -81,3 +84,15 @@ def project_sources(
 def read_stacks(ops: StackOps, spec: Spec) -> dict[str, dict[str, Any]]:
     """Every stack's outputs ({} for one never deployed or destroyed)."""
     return {stack: dict(ops.outputs(stack)) for stack in spec.stacks}
+
+
+def torn_down(ops: StackOps, spec: Spec, outputs: dict[str, dict[str, Any]]) -> set[str]:
+    """The stages whose workload the teardown workflow removed: their stacks keep their last
+    outputs, but their state holds only the foundation."""
+    from bootstrap.lifecycle import workload_torn_down
+
+    return {
+        stage
+        for stage in spec.stage_names
+        if outputs.get(stage) and workload_torn_down(spec.name, stage, ops.resource_urns(stage))
+    }

@@ -130,6 +130,15 @@ def test_github_unreachable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GITHUB_API_URL", "http://127.0.0.1:9")  # discard port: refused
     check = doctor.check_github(timeout=2)
     assert check.status == "error" and "cannot reach" in check.detail
+    assert check.fix and "githubstatus.com" in check.fix and "finished steps" not in check.fix
+
+
+def test_github_failing_has_doctors_own_fix(github: FakeGitHub) -> None:
+    _user(github)
+    github.fail("GET", r"^/user$", 502)
+    check = doctor.check_github()
+    assert check.status == "error" and "502" in check.detail
+    assert check.fix and "githubstatus.com" in check.fix and "finished steps" not in check.fix
 
 
 def test_broken_pulumi_and_docker_without_daemon(empty_path: Path) -> None:
@@ -146,7 +155,7 @@ def test_broken_pulumi_and_docker_without_daemon(empty_path: Path) -> None:
     result = CliRunner().invoke(app, ["doctor"])
     assert result.exit_code == 5  # credentials missing (ExitCode.CREDENTIALS)
     assert "Traceback" not in result.output
-    assert "fix: reinstall it: curl -fsSL https://get.pulumi.com | sh" in result.stdout
+    assert "fix: reinstall it: `curl -fsSL https://get.pulumi.com | sh`" in result.stdout
 
 
 def _role(iam, name: str, subject: str) -> None:  # type: ignore[no-untyped-def]
@@ -165,10 +174,14 @@ def _role(iam, name: str, subject: str) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_trust_shows_the_subjects_github_issues_and_which_roles_trust_them(
-    repo_copy, github: FakeGitHub, aws  # type: ignore[no-untyped-def]
+    repo_copy, tools: Path, github: FakeGitHub, aws  # type: ignore[no-untyped-def]
 ) -> None:
+    import shutil
+
     import boto3
 
+    git = shutil.which("git", path="/usr/local/bin:/usr/bin:/bin")
+    _exe(tools, "git", f'exec {git} "$@"\n')  # PATH holds the fake tools only
     _user(github)
     github.add_org("acme", members=("octocat",), plan="enterprise")
     github.add_repo("acme", "shop")
@@ -182,7 +195,10 @@ def test_trust_shows_the_subjects_github_issues_and_which_roles_trust_them(
     result = CliRunner().invoke(app, ["doctor", "--json", "--repo", str(repo)])
 
     trust = next(c for c in json.loads(result.stdout)["checks"] if c["name"] == "trust")
-    assert trust["status"] == "error" and result.exit_code != 0
+    assert trust["status"] == "error"
+    # everything else is here: a trust that does not match is the roles' state, not credentials
+    assert [c["name"] for c in json.loads(result.stdout)["checks"] if not c["ok"]] == ["trust"]
+    assert result.exit_code == 1, result.output
     assert trust["data"]["prefix"] == prefix and trust["data"]["source"] == "GitHub"
     rows = {row["for"]: (row["subject"], row["trusted"]) for row in trust["data"]["subjects"]}
     assert rows == {

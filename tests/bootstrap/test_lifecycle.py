@@ -9,8 +9,9 @@ import pytest
 import yaml
 
 from bootstrap import lifecycle
-from bootstrap.backend import Identity
+from bootstrap.aws import Identity
 from bootstrap.errors import Aborted, CredentialsError, RemoteError, SpecError, UserError
+from bootstrap.repo import load_spec
 from tests.conftest import make_spec
 from tests.fakes.stack_ops import RecordingOps, realistic_outputs
 
@@ -150,7 +151,8 @@ def test_destroy_all_resumes_after_a_failure(spec) -> None:  # type: ignore[no-u
         lifecycle.run_destroy(ops, spec, plan, images=_Images(0))
     message = str(info.value)
     assert "destroying 'test' stopped" in message and "finished: prod" in message
-    assert "run the same command again" in message and "\n" not in message
+    assert "finished stacks are skipped" in message and "\n" not in message
+    assert info.value.rerun  # the command layer says which command to run again
     assert info.value.exit_code == RemoteError.exit_code
     assert ops.writes == [("destroy", "prod"), ("destroy", "test")]
 
@@ -369,18 +371,9 @@ def test_cli_up_bad_image_and_locked_stack(seam, aws) -> None:  # type: ignore[n
 # --- destroy and the teardown workflow (who tears down what) ------------------------------------
 
 
-def tear_down_workload(ops: RecordingOps, stage: str) -> None:
-    """What the teardown workflow leaves of a stage: its foundation (stack, providers, boundary,
-    deploy role and its policies, VPC), in the stack's state, with the stack's last outputs."""
-    from tests.fakes.stack_ops import RecordedStack
-
-    state = ops.stacks[stage]
-    ops.stacks[stage] = RecordedStack(7, dict(state.outputs), dict(state.config))
-
-
 def test_destroy_of_a_stage_finishes_after_the_teardown_workflow(spec) -> None:  # type: ignore[no-untyped-def]
     ops = RecordingOps(spec).deploy("shared", "dev")
-    tear_down_workload(ops, "dev")
+    ops.tear_down("dev")
     shared_alone = lifecycle.destroy_plan(spec, stage="shared", all_stacks=False)
     with pytest.raises(UserError, match="dev still use"):  # its deploy role trusts shared's OIDC
         lifecycle.run_destroy(ops, spec, shared_alone)
@@ -395,7 +388,8 @@ def test_destroy_of_a_stage_finishes_after_the_teardown_workflow(spec) -> None: 
 
 def test_only_a_single_stage_destroy_points_to_the_teardown_workflow(spec) -> None:  # type: ignore[no-untyped-def]
     hint = lifecycle.destroy_plan(spec, stage="test", all_stacks=False).hint
-    assert hint is not None and "gh workflow run teardown.yml -f stage=test -f confirm=test" in hint
+    assert hint is not None
+    assert "`gh workflow run teardown.yml --repo acme/shop -f stage=test -f confirm=test`" in hint
     assert lifecycle.destroy_plan(spec, stage=None, all_stacks=True).hint is None
     assert lifecycle.destroy_plan(spec, stage="shared", all_stacks=False).hint is None
 
@@ -408,20 +402,36 @@ def test_the_hint_runs_the_generated_teardown_workflow(generated_repos) -> None:
         (generated_repos["ecs"] / ".github/workflows/teardown.yml").read_text()
     )
     declared = workflow[True]["workflow_dispatch"]["inputs"]  # YAML 1.1 reads `on:` as True
-    hint = lifecycle.workload_only_hint("dev")
+    hint = lifecycle.workload_only_hint(load_spec(generated_repos["ecs"]), "dev")
     assert set(re.findall(r"-f (\w+)=", hint)) == set(declared)
     assert "dev" in declared["stage"]["options"]
+
+
+@pytest.mark.parametrize(
+    ("api_url", "repo"),
+    [
+        ("https://ghes.example.com/api/v3", "ghes.example.com/acme/shop"),
+        ("https://api.acme.ghe.com", "acme.ghe.com/acme/shop"),
+    ],
+    ids=["ghes", "ghe.com"],
+)
+def test_the_hint_names_the_repositorys_own_github(spec, api_url: str, repo: str) -> None:  # type: ignore[no-untyped-def]
+    from stacks.contract import oidc_issuer_host
+
+    there = spec.model_copy(update={"github_oidc_issuer": oidc_issuer_host(api_url)})
+    hint = lifecycle.workload_only_hint(there, "dev")
+    assert f"`gh workflow run teardown.yml --repo {repo} -f stage=dev -f confirm=dev`" in hint
 
 
 def test_cli_destroy_of_a_stage_says_when_to_use_the_workflow(seam, aws) -> None:  # type: ignore[no-untyped-def]
     (seam.repo / ".pulumi-state").mkdir()
     seam.ops.deploy("shared", "dev")
-    tear_down_workload(seam.ops, "dev")
+    seam.ops.tear_down("dev")
     result = seam.run("destroy", "--stage", "dev", "--json")
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert [(s["stack"], s["status"]) for s in data["stacks"]] == [("dev", "destroyed")]
-    assert "gh workflow run teardown.yml -f stage=dev -f confirm=dev" in data["hint"]
+    assert "gh workflow run teardown.yml --repo acme/shop -f stage=dev -f confirm=dev" in data["hint"]
     human = seam.run("destroy", "--stage", "dev")
     assert human.exit_code == 0, human.output
     assert "to remove only its workload, run the teardown workflow" in human.stderr

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bootstrap import spec as spec_mod
 from bootstrap.scaffold import Scaffolder
+from tests.conftest import mixed_spec
 
 from .projects import PROJECT, Project, plan_repo, shared_projects
 
@@ -18,20 +18,7 @@ MIXED_BACKEND = "s3://acme-pulumi-state/infra"
 
 def _mixed_repo(parent: Path) -> Path:
     """Stages on different targets (dev lambda, test eks, prod ecs) and an S3 state backend."""
-    stages = (
-        spec_mod.Stage(name="dev", manual=False, target=spec_mod.Target.LAMBDA),
-        spec_mod.Stage(name="test", manual=False, target=spec_mod.Target.EKS),
-        spec_mod.Stage(name="prod", manual=True, target=spec_mod.Target.ECS),
-    )
-    spec = spec_mod.build(
-        name=PROJECT,
-        owner="acme",
-        target="ecs",
-        stages=stages,
-        region="eu-west-1",
-        backend=MIXED_BACKEND,
-        trust_subject="environment",
-    )
+    spec = mixed_spec(name=PROJECT, backend=MIXED_BACKEND)
     return Scaffolder(spec, parent / PROJECT).run().path
 
 

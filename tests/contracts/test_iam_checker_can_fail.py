@@ -99,6 +99,28 @@ def test_an_unknown_condition_key_is_reported_not_guessed(projects: dict[str, Pr
     )
 
 
+def test_the_deploy_jobs_release_marking_needs_its_registry_actions(
+    projects: dict[str, Project], baseline: coverage.RoleReport
+) -> None:
+    """`python -m stacks.ecr mark-release` (the deploy job's last step) runs as the deploy role:
+    a grant without one of `stacks.ecr.MARK_RELEASE_ACTIONS` is reported."""
+    from stacks.ecr import MARK_RELEASE_ACTIONS
+
+    marking = {c.action for c in baseline.required if "stacks.ecr mark-release" in c.origin}
+    assert marking == set(MARK_RELEASE_ACTIONS)
+
+    def drop(statement: dict[str, Any]) -> dict[str, Any] | None:
+        return None if statement.get("Sid") == "MarkRelease" else statement
+
+    report = coverage.deploy_role(
+        projects["lambda"], "dev", _edit(_deploy_documents(projects["lambda"], "dev"), drop)
+    )
+    new = {action for action, _ in _missing(report) - _missing(baseline)}
+    # what the deploy also needs for other reasons (reading its image) stays allowed elsewhere
+    assert "ecr:PutImage" in new and "ecr:BatchDeleteImage" in new
+    assert new <= set(MARK_RELEASE_ACTIONS)
+
+
 # ----------------------------------------------------------------------------- the evaluator
 
 ARN = "arn:aws:iam::123456789012:role/bootstrap/shop/dev/shop-dev-task-1234567"

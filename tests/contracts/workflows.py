@@ -19,6 +19,7 @@ from .calls import workflow_actions
 _AWS_CALL = re.compile(r"(?<![\w/.-])aws\s+([a-z0-9-]+)\s+([a-z0-9-]+)")
 _PULUMI = re.compile(r"(?<![\w/.-])pulumi\s+(stack\s+output|up|preview|destroy|refresh|login)\b")
 _SCRIPT = re.compile(r"\.github/scripts/[\w.-]+\.sh")
+_REGISTRY_COMMAND = re.compile(r"\bpython3?\s+-m\s+stacks\.ecr\s+([a-z-]+)")
 # AWS CLI commands that are customizations, not API operations (awscli's own code).
 _CUSTOM = {("ecr", "get-login-password"): "ecr:GetAuthorizationToken"}
 
@@ -95,9 +96,23 @@ def _commands(workflow: str, job: str, role: str, script: str) -> Iterator[StepC
             action = cli_action(service, command)
             text = f"aws {service} {command}"
             yield StepCall(workflow, job, role, action, None, "repository", text)
+        for command in _REGISTRY_COMMAND.findall(stripped):
+            yield from _registry_command(workflow, job, role, command)
         for command in _PULUMI.findall(stripped):
             kind = "write" if command in ("up", "destroy", "refresh") else "read"
             yield StepCall(workflow, job, role, None, kind, None, f"pulumi {command}")
+
+
+def _registry_command(workflow: str, job: str, role: str, command: str) -> Iterator[StepCall]:
+    from stacks.ecr import COMMAND_ACTIONS
+
+    text = f"python -m stacks.ecr {command}"
+    actions = COMMAND_ACTIONS.get(command)
+    if actions is None:  # a command the module does not have: reported as a gap
+        yield StepCall(workflow, job, role, None, None, "repository", text)
+        return
+    for action in actions:
+        yield StepCall(workflow, job, role, action, None, "repository", text)
 
 
 def cli_action(service: str, command: str) -> str | None:

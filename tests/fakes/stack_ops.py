@@ -18,6 +18,7 @@ from typing import Any
 from bootstrap.automation import OpResult, tool_missing
 from bootstrap.errors import RemoteError
 from bootstrap.spec import Spec
+from stacks import contract
 
 
 def realistic_outputs(
@@ -61,6 +62,29 @@ class RecordedStack:
     resources: int = 0
     outputs: dict[str, Any] = field(default_factory=dict)
     config: dict[str, str] = field(default_factory=dict)
+    foundation_only: bool = False  # what the teardown workflow leaves: the foundation alone
+
+
+def recorded_urns(project: str, stack: str, state: RecordedStack) -> list[str]:
+    """URNs like the engine's for a recorded stack: the stack resource, then the stage's
+    foundation (boundary, deploy role), then workload resources, `state.resources` in all."""
+    base = f"urn:pulumi:{stack}::{project}::"
+    stage = f"{base}{contract.STAGE_COMPONENT}"
+    prefix = contract.stage_prefix(project, stack)
+    foundation = [
+        f"{base}pulumi:pulumi:Stack::{project}-{stack}",
+        f"{base}pulumi:providers:aws::default",
+        f"{stage}::{prefix}",
+        f"{stage}$aws:iam/policy:Policy::{prefix}-boundary",
+        f"{stage}${contract.DEPLOY_ROLE_COMPONENT}::{prefix}-deploy",
+        f"{stage}${contract.DEPLOY_ROLE_COMPONENT}$aws:iam/role:Role::{prefix}-deploy",
+        f"{stage}${contract.DEPLOY_ROLE_COMPONENT}$aws:iam/rolePolicy:RolePolicy::{prefix}-deploy-state",
+    ]
+    if state.foundation_only:
+        return foundation[: state.resources]
+    workload = [f"{stage}$bootstrap:index:Workload$aws:ecs/service:Service::{prefix}-{i}"
+                for i in range(max(0, state.resources - len(foundation)))]  # fmt: skip
+    return (foundation + workload)[: state.resources]
 
 
 class RecordingOps:
@@ -95,6 +119,13 @@ class RecordingOps:
             "see the engine output above, fix the cause and run the command again",
         )
         self._failures.setdefault((operation, stack), []).append(error)
+
+    def tear_down(self, stage: str) -> RecordingOps:
+        """What the teardown workflow leaves of a stage (test setup): its foundation (stack,
+        providers, boundary, deploy role and its policy), with the stack's last outputs."""
+        state = self.stacks[stage]
+        self.stacks[stage] = RecordedStack(7, dict(state.outputs), dict(state.config), True)
+        return self
 
     def deploy(self, *stacks: str, image: str | None = None) -> RecordingOps:
         """Mark stacks as deployed (test setup), without recording calls."""
@@ -139,6 +170,11 @@ class RecordingOps:
     def resource_count(self, stack: str) -> int:
         self._record("resource_count", stack)
         return self.stacks[stack].resources if stack in self.stacks else 0
+
+    def resource_urns(self, stack: str) -> list[str]:
+        self._record("resource_urns", stack)
+        state = self.stacks.get(stack)
+        return recorded_urns(self.spec.name, stack, state) if state else []
 
     def outputs(self, stack: str) -> dict[str, Any]:
         self._record("outputs", stack)

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from bootstrap import spec as spec_mod
 from bootstrap.offline import StackPlan, load_stack_config, plan_project, run_program
 from bootstrap.scaffold import Scaffolder
+from tests.conftest import mixed_spec
 
 from .helpers import (
     GHES_ISSUER,
@@ -88,18 +88,8 @@ def released(plan_stage):  # type: ignore[no-untyped-def]
 def mixed_repo(tmp_path_factory: pytest.TempPathFactory, template_cache: Path) -> Path:
     """A generated repo on GitHub Enterprise Server (its issuer, name-based subjects, `branch`
     trust) whose stages run on different targets: dev lambda, test eks, prod ecs; S3 state."""
-    stages = (
-        spec_mod.Stage(name="dev", manual=False, target=spec_mod.Target.LAMBDA),
-        spec_mod.Stage(name="test", manual=False, target=spec_mod.Target.EKS),
-        spec_mod.Stage(name="prod", manual=True, target=spec_mod.Target.ECS),
-    )
-    spec = spec_mod.build(
+    spec = mixed_spec(
         name=PROJECT,
-        owner="acme",
-        target="ecs",
-        stages=stages,
-        region="eu-west-1",
-        backend="s3://acme-pulumi-state/infra",
         trust_subject="branch",
         github_subject_prefix=GHES_PREFIX,
         github_oidc_issuer=GHES_ISSUER,

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bootstrap.offline import PlannedResource, StackPlan
+from tests.conftest import set_config
 
 PROJECT = "shop"
 REGION = "eu-west-1"
@@ -60,16 +61,6 @@ def component_of(plan: StackPlan, resource: PlannedResource) -> PlannedResource 
     return parent
 
 
-def _qualified(config: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
-    for key, value in overrides.items():
-        qualified = key if ":" in key else f"{PROJECT}:{key}"
-        if value is None:
-            config.pop(qualified, None)
-        else:
-            config[qualified] = value
-    return config
-
-
 def stage_config(
     target: str,
     stage: str = "dev",
@@ -93,7 +84,7 @@ def stage_config(
         f"{PROJECT}:reservedConcurrency": 50 if last else 5,
         f"{PROJECT}:logRetentionDays": 90 if last else 14,
     }
-    return _qualified(config, overrides)
+    return set_config(config, overrides, PROJECT)
 
 
 def shared_config(**overrides: Any) -> dict[str, Any]:
@@ -103,7 +94,7 @@ def shared_config(**overrides: Any) -> dict[str, Any]:
         f"{PROJECT}:stages": "dev,test,prod",
         f"{PROJECT}:keepReleases": 30,
     }
-    return _qualified(config, overrides)
+    return set_config(config, overrides, PROJECT)
 
 
 def trust_condition(role: PlannedResource) -> dict[str, Any]:

@@ -163,8 +163,10 @@ def test_tasks_accept_traffic_only_from_the_load_balancer(project_plans):
 def test_fargate_sizes_are_validated(plan_stage, cpu, memory):
     from bootstrap.offline import PlanError
 
-    with pytest.raises(PlanError, match="cpu|memory"):
+    with pytest.raises(PlanError, match="cpu|memory") as raised:
         plan_stage("dev", stage_config("ecs", cpu=cpu, memory=memory))
+    assert raised.value.exit_code == 2  # config the program refuses is bad input
+    assert "fix infra/Pulumi.dev.yaml" in str(raised.value)
 
 
 def platform_grants(plan) -> dict[str, dict]:

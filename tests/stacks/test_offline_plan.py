@@ -71,6 +71,21 @@ def test_secrets_are_masked_in_inputs_and_outputs(tmp_path):
     assert plan.named("data").parent == stack.urn
 
 
+def test_a_program_with_a_stacks_package_of_its_own_is_planned(tmp_path, monkeypatch):
+    """The runner's own code never resolves to the program's `stacks` package (here one with
+    nothing of the tool's): the empty program bench/bench_stacks.py measures against."""
+    infra = tmp_path / "empty" / "infra"
+    (infra / "stacks").mkdir(parents=True)
+    (infra / "stacks" / "__init__.py").write_text("")
+    (infra / "__main__.py").write_text(
+        "import pulumi\nimport pulumi_aws\n\npulumi.export('region', pulumi_aws.config.region)\n"
+    )
+    for name in [n for n in sys.modules if n.startswith("bootstrap.stackconfig")]:
+        monkeypatch.delitem(sys.modules, name)  # imported afresh, as in a new process
+    plan = run_program(infra, "empty", "dev", {"aws:region": "eu-west-1", "empty:owner": "team"})
+    assert plan.outputs == {"region": "eu-west-1"}
+
+
 def test_unknown_invokes_are_reported(tmp_path):
     infra = write_program(
         tmp_path,

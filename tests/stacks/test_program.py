@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bootstrap.offline import PlanError, run_program
+from stacks import contract
 
 from .helpers import (
     ACCOUNT,
@@ -19,14 +20,12 @@ from .helpers import (
     stage_config,
 )
 
-STAGE_OUTPUTS = {"url", "image", "target", "region", "deployRoleArn", "stage"}
-
 
 @pytest.mark.parametrize("target", ["ecs", "eks", "lambda"])
 def test_stage_outputs_are_the_contract(project_plans, target):
     for stage in ("dev", "test", "prod"):
         outputs = project_plans[target][stage].outputs
-        assert set(outputs) == STAGE_OUTPUTS
+        assert set(outputs) == set(contract.STAGE_OUTPUTS)  # what provisioning and status read
         assert outputs["stage"] == stage
         assert outputs["target"] == target
         assert outputs["region"] == REGION
@@ -56,7 +55,7 @@ def test_a_foundation_only_update_without_an_image_plans_the_deploy_role(
     infra, shared_outputs, monkeypatch
 ):
     # bootstrap provision creates each stage's deploy role (a targeted update) before any build
-    monkeypatch.setenv("BOOTSTRAP_FOUNDATION_ONLY", "1")
+    monkeypatch.setenv(contract.FOUNDATION_ONLY_ENV, "1")
     config = stage_config("ecs", **{"bootstrap:offlinePlan": False})
     plan = run_program(infra, PROJECT, "dev", config, stack_outputs=shared_outputs)
     assert plan.outputs["deployRoleArn"].startswith(f"arn:aws:iam::{ACCOUNT}:role/")

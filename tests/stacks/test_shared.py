@@ -8,6 +8,7 @@ import re
 import pytest
 
 from bootstrap.offline import PlanError, run_program
+from stacks import contract
 
 from .helpers import (
     ACCOUNT,
@@ -27,14 +28,6 @@ from .helpers import (
     types,
 )
 
-SHARED_OUTPUTS = {
-    "repositoryUrl",
-    "repositoryName",
-    "repositoryArn",
-    "ciRoleArn",
-    "previewRoleArn",
-    "oidcProviderArn",
-}
 REPOSITORY_ARN = f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/{PROJECT}"
 PROVIDER_ARN = f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com"
 
@@ -206,7 +199,7 @@ def test_ci_role_reads_never_writes_the_state(mixed_plans):
 
 
 def test_outputs_are_the_contract(shared):
-    assert set(shared.outputs) == SHARED_OUTPUTS
+    assert set(shared.outputs) == set(contract.SHARED_OUTPUTS)  # what provisioning reads
     assert shared.outputs["repositoryUrl"] == f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{PROJECT}"
     assert shared.outputs["repositoryName"] == PROJECT
     assert shared.outputs["repositoryArn"] == REPOSITORY_ARN

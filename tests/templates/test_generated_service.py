@@ -65,15 +65,24 @@ def test_generated_repo_is_clean_and_on_main(generated_repos: dict[str, Path]) -
 
 @pytest.mark.slow
 def test_install_and_test_in_a_fresh_venv(generated_repos: dict[str, Path], tmp_path: Path) -> None:
-    """Exactly what the generated README says: pip install -e 'app[test]' && pytest app."""
+    """Exactly what the generated README says: pip install -e 'app[test,acceptance]' && pytest
+    app; then the acceptance suite on its own against the app served."""
     repo = generated_repos["ecs"]
     work = tmp_path / "repo"
     assert run(["git", "clone", "--quiet", str(repo), str(work)], tmp_path).returncode == 0
     venv.create(tmp_path / "venv", with_pip=True)
     python = tmp_path / "venv/bin/python"
-    install = run([str(python), "-m", "pip", "install", "--quiet", "-e", "app[test]"], work,
-                  timeout=600)
+    install = run([str(python), "-m", "pip", "install", "--quiet", "-e", "app[test,acceptance]"],
+                  work, timeout=600)
     assert install.returncode == 0, install.stdout + install.stderr
     done = run([str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", "app"], work)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "6 passed" in done.stdout
+    assert "8 passed" in done.stdout
+    from tests.templates.acceptance.served import QUICK, serve, set_config
+
+    set_config(work, "dev", **QUICK)
+    with serve(work, python=str(python)) as url:
+        suite = run([str(python), "-m", "pytest", "acceptance", "--base-url", url, "--stage", "dev"],
+                    work, timeout=300)
+    assert suite.returncode == 0, suite.stdout + suite.stderr
+    assert "acceptance passed" in suite.stdout and "10 passed" in suite.stdout

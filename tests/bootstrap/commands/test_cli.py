@@ -7,16 +7,14 @@ import sys
 
 from typer.testing import CliRunner
 
-from bootstrap import __version__
+from bootstrap import HEAVY_IMPORTS, __version__
 from bootstrap.cli import app
-
-HEAVY = ("boto3", "botocore", "github", "pulumi", "pulumi_aws", "copier", "pydantic", "yaml")
 
 
 def test_cli_start_up_imports_no_heavy_library() -> None:
     probe = (
         "import sys, bootstrap.cli; "
-        f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
+        f"print(','.join(m for m in {HEAVY_IMPORTS!r} if m in sys.modules))"
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == ""

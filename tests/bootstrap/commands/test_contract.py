@@ -299,5 +299,5 @@ def test_a_broken_record_is_named_not_taken_for_none(
     assert result.exit_code == ExitCode.BAD_INPUT, result.output
     assert error_lines(result) == [
         f"error: {repo / '.bootstrap/github.json'}:3: cannot be read (Expecting property name "
-        "enclosed in double quotes): fix it, or restore it: git checkout -- .bootstrap/github.json"
+        "enclosed in double quotes): fix it, or restore it: `git checkout -- .bootstrap/github.json`"
     ]

@@ -130,6 +130,15 @@ def test_a_missing_github_token_is_a_credentials_error(
     assert "no GitHub token" in line and "export GITHUB_TOKEN" in line and "--local" in line
 
 
+def test_promote_to_the_first_stage_is_refused_before_github_is_read(
+    generated_repos: dict[str, Path],
+) -> None:
+    """No token here: were GitHub looked at first, this would be a credentials error (5)."""
+    result = runner.invoke(app, ["promote", "--to", "dev", "--repo", str(generated_repos["ecs"])])
+    assert result.exit_code == ExitCode.BAD_INPUT, result.output
+    assert "'dev' is the first stage" in one_error(result.stderr)
+
+
 @pytest.mark.parametrize("command", [["provision"], ["github", "sync"]])
 def test_an_ownerless_repo_is_told_how_to_set_the_owner_first(
     tmp_path: Path, command: list[str]

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from bootstrap.cli import app
 from bootstrap.scaffold import Scaffolder
-from tests.conftest import REPO_ROOT, make_spec
+from tests.conftest import REPO_ROOT, git, make_spec
 
 runner = CliRunner()
 ARGS = ["--target", "ecs", "--stages", "dev,test,prod", "--region", "eu-west-1", "--owner", "acme"]
@@ -22,12 +22,6 @@ ARGS = ["--target", "ecs", "--stages", "dev,test,prod", "--region", "eu-west-1",
 
 def snapshot(root: Path) -> set[str]:
     return {str(p.relative_to(root)) for p in root.rglob("*")}
-
-
-def git(repo: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", *args], cwd=repo, capture_output=True, text=True, check=True
-    ).stdout.strip()
 
 
 def test_new_creates_a_committed_repo_with_every_part(tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 from bootstrap.cli import app
 from bootstrap.errors import ExitCode
 from bootstrap.repo import load_spec
+from tests.conftest import git
 
 runner = CliRunner()
 PIP_SHIM = """#!/bin/sh
@@ -36,12 +37,6 @@ def next_commands(stdout: str) -> list[str]:
             commands += re.findall(r"`([^`]+)`", line)
             commands += re.findall(r"(?<!`)(cd \S+ && bootstrap [^(`]+?)(?: \(|$)", line)
     return commands
-
-
-def git(repo: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", *args], cwd=repo, capture_output=True, text=True, check=True
-    ).stdout.strip()
 
 
 def test_every_next_step_of_new_works_as_printed(

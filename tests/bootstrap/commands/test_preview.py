@@ -283,6 +283,21 @@ def test_real_preview_of_every_stack(seam, aws) -> None:  # type: ignore[no-unty
     ]
 
 
+def test_a_real_preview_runs_every_stack_and_reports_every_failure(seam, aws) -> None:  # type: ignore[no-untyped-def]
+    seam.ops.deploy("shared")
+    seam.ops.fail("preview", "dev")
+    seam.ops.fail("preview", "prod")
+    result = seam.run("preview", "--all")
+    assert result.exit_code == 6, result.output
+    assert [c for c in seam.ops.calls if c[0] == "preview"] == [
+        ("preview", s) for s in ("shared", "dev", "test", "prod")
+    ]
+    assert "error: 2 stacks failed to preview:" in result.stderr
+    assert "dev: pulumi preview of stack 'dev' failed" in result.stderr
+    assert "prod: pulumi preview of stack 'prod' failed" in result.stderr
+    assert "previewed test" in result.stderr
+
+
 def test_real_preview_needs_aws_credentials(seam) -> None:  # type: ignore[no-untyped-def]
     result = seam.run("preview", "--stage", "shared")
     assert result.exit_code == 5

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from bootstrap.github.client import RetryPolicy
 from bootstrap.github.connect import connect
@@ -44,7 +45,8 @@ VALUES = Values(
     secrets={"PULUMI_CONFIG_PASSPHRASE": PASSPHRASE},
 )
 # A fresh 3-stage run (prod manual): repository, topics, 3 environments, 3 branch policies,
-# 5 repository variables, 9 environment variables, 1 secret, branch protection.
+# 5 repository variables, 9 environment variables, 1 secret, branch protection: 9 + 5 x stages
+# (docs/github.md and docs/provision.md quote it; tests/test_docs.py keeps them true).
 FRESH_WRITES = 24
 
 _RENDERS: dict[tuple[tuple[str, Any], ...], Path] = {}
@@ -118,3 +120,9 @@ def world(github_server: FakeGitHub) -> World:
     github_server.add_user("hubot")
     github_server.add_org("acme", members=("octo",), plan="enterprise", teams=("ops",))
     return World(github_server, token)
+
+
+def facts(repo: Path) -> dict[str, object]:
+    """The project's facts as the stacks read them (infra/Pulumi.yaml's config defaults)."""
+    config = yaml.safe_load((repo / "infra/Pulumi.yaml").read_text())["config"]
+    return {key: value.get("default") for key, value in config.items()}

@@ -6,30 +6,18 @@ rename or transfer after provisioning."""
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-import yaml
 
 from bootstrap.errors import RemoteError, SpecError
 from bootstrap.github import rerender
 from bootstrap.repo import load_spec
-from tests.bootstrap.github.conftest import World
+from tests.bootstrap.github.conftest import World, facts
 from tests.bootstrap.github.test_rest_contract import problems_of
+from tests.conftest import git
 from tests.fakes.github_server import FakeGitHub, issued_prefix
-
-
-def git(repo: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", *args], cwd=repo, capture_output=True, text=True, check=True
-    ).stdout.strip()
-
-
-def facts(repo: Path) -> dict[str, object]:
-    config = yaml.safe_load((repo / "infra/Pulumi.yaml").read_text())["config"]
-    return {key: value.get("default") for key, value in config.items()}
 
 
 def test_an_offline_scaffold_learns_and_records_github_s_prefix(

@@ -46,6 +46,8 @@ def test_sync_with_environment_variables_then_again(
     assert world.server.repo("acme/shop").variables["PULUMI_BACKEND_URL"]["value"] == BACKEND
     assert world.server.decrypt_secret("acme/shop", "PULUMI_CONFIG_PASSPHRASE") == PASSPHRASE
 
+    assert data["skipped"] == [] and data["next"] == []
+
     # again, in text; the API URL now comes from the record the first run committed
     monkeypatch.delenv("GITHUB_API_URL")
     second = runner.invoke(app, args)
@@ -133,6 +135,7 @@ def test_sync_reads_stack_outputs_and_the_passphrase_itself(
     assert gh.environments["dev"].variables["AWS_DEPLOY_ROLE_ARN"]["value"].endswith("dev-deploy")
     assert "AWS_DEPLOY_ROLE_ARN" not in gh.environments["prod"].variables
     assert any("for prod" in line for line in data["skipped"])
+    assert data["next"] == ["deploy the stacks, then run `bootstrap github sync` again to set the rest"]
     # the secret is the project's own passphrase (generated once, kept outside the repo)
     passphrase = get_passphrase("shop", create=False).value
     assert world.server.decrypt_secret("acme/shop", "PULUMI_CONFIG_PASSPHRASE") == passphrase

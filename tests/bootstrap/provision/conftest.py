@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +17,7 @@ import yaml
 from typer.testing import CliRunner
 
 from bootstrap import automation
+from bootstrap import aws as aws_mod
 from bootstrap import backend as backend_mod
 from bootstrap.automation import OpResult
 from bootstrap.backend import Backend
@@ -26,7 +26,8 @@ from bootstrap.repo import load_spec
 from bootstrap.scaffold import Scaffolder
 from bootstrap.spec import Spec
 from stacks import contract
-from tests.conftest import make_spec
+from tests.bootstrap.github.conftest import FRESH_WRITES
+from tests.conftest import git, make_spec
 from tests.fakes.github_server import FakeGitHub, github_server
 from tests.fakes.stack_ops import RecordedStack, RecordingOps
 
@@ -38,10 +39,11 @@ BUCKET = f"shop-pulumi-state-{ACCOUNT}"
 PASSPHRASE = "correct horse battery staple"
 STAGES = ("dev", "test", "prod")
 # One full run of a 3-stage project (prod manual), measured by the tests (docs/provision.md):
-GITHUB_WRITES = 24  # repository, topics, 3 environments + 3 branch policies, 5 repository and
-#                     9 environment variables, 1 secret, branch protection (docs/github.md)
+GITHUB_WRITES = FRESH_WRITES  # GitHub's part is `github sync`'s (docs/github.md)
 S3_WRITES = 7  # create, tags, ownership, versioning, encryption, public access block, policy
-PULUMI_UPS = 4  # shared, then one targeted up per stage's deploy role
+PULUMI_UPS = 1 + len(STAGES)  # shared, then one targeted up per stage's deploy role
+RENAME_UPS = 1 + len(STAGES)  # after a rename: shared's roles, then each deploy role
+ARCHIVE_WRITES = len(STAGES) + 1  # destroy --all --github: each environment, then the archive
 READS = ("Get", "List", "Head", "Describe")
 
 runner = CliRunner()
@@ -89,7 +91,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[AwsCalls]:
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
     record = AwsCalls()
-    real = backend_mod.aws_session
+    real = aws_mod.aws_session
 
     def watched(region: str | None = None) -> Any:
         session = real(region)
@@ -108,7 +110,8 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[AwsCalls]:
         session.events.register("after-call", after)
         return session
 
-    monkeypatch.setattr(backend_mod, "aws_session", watched)
+    for module in (aws_mod, backend_mod):  # where the session is made, and a user of it
+        monkeypatch.setattr(module, "aws_session", watched)
     with mock_aws():
         yield record
 
@@ -282,12 +285,6 @@ def provision(world: World, *args: str) -> Any:
 
 def summary_of(result: Any) -> dict[str, Any]:
     return dict(json.loads(result.stdout))
-
-
-def git(repo: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", *args], cwd=repo, capture_output=True, text=True, check=True
-    ).stdout.strip()
 
 
 def interrupt_after(step: str) -> Callable[[str], None]:

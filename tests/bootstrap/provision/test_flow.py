@@ -8,12 +8,14 @@ import boto3
 import pytest
 
 from bootstrap.cli import app
+from bootstrap.repo import run_in
 
 from .conftest import (
     BUCKET,
     GITHUB_WRITES,
     PULUMI_UPS,
     REGION,
+    RENAME_UPS,
     S3_WRITES,
     AwsCalls,
     CloudOps,
@@ -58,7 +60,8 @@ def test_full_run_then_a_no_op_run(world: World, aws: AwsCalls, cloud: CloudOps)
         assert any("bootstrap:index:DeployRole" in t for t in targets)
         assert not any("EcsService" in t for t in targets)
     assert summary["backend"] == f"s3://{BUCKET}"
-    assert summary["repository"] == "acme/shop" and summary["next_command"] == "bootstrap status"
+    assert summary["repository"] == "acme/shop"
+    assert summary["next_command"] == run_in(world.repo, "bootstrap status")
     assert summary["spec"]["backend"] == f"s3://{BUCKET}"
     assert world.token not in result.output and "correct horse" not in result.output
 
@@ -99,7 +102,8 @@ def test_text_output_and_an_existing_oidc_provider_is_reused(
     assert "oidcProviderArn" in (world.repo / "infra/Pulumi.shared.yaml").read_text()
     # text: each step on stderr as it ends, the result on stdout
     assert "Created" in result.stdout and f"s3://{BUCKET}" in result.stdout
-    assert "API writes" in result.stdout and "next command: bootstrap status" in result.stdout
+    assert "API writes" in result.stdout
+    assert f"next command: {run_in(world.repo, 'bootstrap status')}" in result.stdout
     for step in ("checks:", "backend:", "shared:", "roles:", "github:"):
         assert step in result.stderr
     assert f"reused {existing}" in result.stderr
@@ -112,7 +116,7 @@ def test_a_plan_without_environments_moves_the_roles_to_the_branch(
     """GitHub Free, private: no environments, so the OIDC trust subject is the branch
     (docs/github.md). GitHub is asked first, so the deploy roles are made once, trusting it:
     nothing runs twice; the next run finds them right."""
-    from bootstrap.provision.iam import read_role
+    from bootstrap.trust import read_role
     from tests.fakes.github_server import issued_prefix
 
     world.server.add_org("freeco", members=("octo",), plan="free")
@@ -147,7 +151,7 @@ def test_a_rename_after_provisioning_moves_every_role_s_trust(
 ) -> None:
     """GitHub issues another subject after a rename: `provision` learns it first, records it,
     and updates the shared stack (CI and preview roles) and each stage's deploy role, once."""
-    from bootstrap.provision.iam import read_role
+    from bootstrap.trust import read_role
 
     assert new(world, "--json").exit_code == 0
     before = len(cloud.ups)
@@ -173,7 +177,7 @@ def test_a_rename_after_provisioning_moves_every_role_s_trust(
         assert role.subjects == (f"{prefix}:environment:{stage}",)
     # GitHub: the record commit pushed to the renamed repository; nothing else changed there
     assert world.server.head("acme/store") == git(world.repo, "rev-parse", "HEAD")
-    assert summary["writes"]["github"] == 0 and summary["writes"]["pulumi"] == 4
+    assert summary["writes"]["github"] == 0 and summary["writes"]["pulumi"] == RENAME_UPS
     print(f"\nrename, then provision: {summary['writes']}; roles trust {prefix}:...")  # noqa: T201
 
     world.server.clear_log()
@@ -188,7 +192,7 @@ def test_github_enterprise_server_end_to_end(
 ) -> None:  # fmt: skip
     """`--github-api-url https://HOST/api/v3`: the issuer HOST/_services/token is recorded, the
     account's provider for it is found or made, and every role trusts that issuer's names."""
-    from bootstrap.provision.iam import read_role
+    from bootstrap.trust import read_role
     from tests.fakes.github_server import FakeGitHub
 
     with FakeGitHub(

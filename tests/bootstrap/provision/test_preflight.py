@@ -10,6 +10,7 @@ import pytest
 
 from bootstrap.cli import app
 from bootstrap.errors import CredentialsError, ToolMissingError
+from bootstrap.repo import run_in
 
 from .conftest import REGION, AwsCalls, CloudOps, World, new, provision, runner, summary_of
 
@@ -85,7 +86,8 @@ def test_a_missing_credential_stops_new_before_any_write(
 def test_no_owner_and_an_unknown_owner(world: World, aws: AwsCalls, cloud: CloudOps) -> None:
     without = runner.invoke(app, ["new", "shop", "--dir", str(world.tmp), "--yes"])
     assert without.exit_code == CredentialsError.exit_code, without.output
-    assert "owner: no GitHub owner" in without.stderr and "pass --owner" in without.stderr
+    assert "owner: this repository has no GitHub owner yet" in without.stderr
+    assert "pass --owner" in without.stderr
 
     unknown = runner.invoke(app, ["new", "shop", "--owner", "nobody", "--dir", str(world.tmp)])
     assert unknown.exit_code == CredentialsError.exit_code, unknown.output
@@ -110,7 +112,7 @@ def test_no_credentials_at_all_keeps_new_local(
         ("checks", "skipped"),
         ("scaffold", "done"),
     ]
-    assert summary["next_command"] == "cd shop && bootstrap provision"
+    assert summary["next_command"] == run_in(world.repo, "bootstrap provision")
     assert summary["spec"]["backend"] == ""  # local state until provisioned
     assert (world.repo / ".git").is_dir()
     assert world.server.requests == [] and aws.writes == [] and cloud.ups == []

@@ -7,16 +7,12 @@ from typing import Any
 
 import yaml
 
+from tests.conftest import set_config
+
 
 def edit_config(repo: Path, stack: str, **changes: Any) -> None:
     """Set (or, with None, remove) keys of a stack file; keys without a namespace are shop's."""
     path = repo / "infra" / f"Pulumi.{stack}.yaml"
     document = yaml.safe_load(path.read_text()) or {}
-    config = document.setdefault("config", {})
-    for key, value in changes.items():
-        qualified = key if ":" in key else f"shop:{key}"
-        if value is None:
-            config.pop(qualified, None)
-        else:
-            config[qualified] = value
+    set_config(document.setdefault("config", {}), changes)
     path.write_text(yaml.safe_dump(document, sort_keys=False))

@@ -115,11 +115,11 @@ def test_an_emptied_stack_file(repo_of) -> None:  # type: ignore[no-untyped-def]
     errors, _ = lines(repo)
     assert errors == [
         "infra/Pulumi.prod.yaml: aws:region: is not set (an emptied file?): it would run in whatever "
-        "region the shell names; restore the file (git checkout -- infra/Pulumi.prod.yaml) or set it: "
-        "pulumi config set aws:region eu-west-1 --stack prod",
+        "region the shell names; restore the file (`git checkout -- infra/Pulumi.prod.yaml`) or set "
+        "it: `pulumi config set aws:region eu-west-1 --stack prod`",
         "infra/Pulumi.prod.yaml: shop:target: is not set (an emptied file?): the stage would run the "
-        "default target, whatever it ran before; restore the file (git checkout -- "
-        "infra/Pulumi.prod.yaml) or set it: pulumi config set shop:target ecs --stack prod",
+        "default target, whatever it ran before; restore the file (`git checkout -- "
+        "infra/Pulumi.prod.yaml`) or set it: `pulumi config set shop:target ecs --stack prod`",
     ]
 
 
@@ -149,12 +149,12 @@ def test_a_stage_without_a_file_and_a_file_without_a_stage(repo_of) -> None:  # 
     errors, warnings = lines(repo)
     assert errors == [
         "infra/Pulumi.test.yaml: is missing (stack 'test' has no settings); restore it from git "
-        "(git checkout -- infra/Pulumi.test.yaml), or run bootstrap update"
+        "(`git checkout -- infra/Pulumi.test.yaml`), or run `bootstrap update`"
     ]
     assert warnings == [
         "infra/Pulumi.qa.yaml: is the file of stack 'qa', which is not a stage of this project (stages: "
-        "dev, test, prod); bootstrap ignores it; delete it, or add the stage to the project (copier "
-        "update --data stages=...)"
+        "dev, test, prod); bootstrap ignores it; delete it, or add the stage to the project "
+        "(`copier update --data stages=...`)"
     ]
 
 
@@ -273,11 +273,11 @@ def test_a_repo_of_an_older_template_is_told_to_update(repo_of) -> None:  # type
     errors, _ = lines(repo)
     assert errors == [
         "infra/Pulumi.dev.yaml: shop:manual: is no longer read: .copier-answers.yml (stages[].manual) "
-        "owns this fact; run bootstrap update (the current template drops the key), or delete the line",
+        "owns this fact; run `bootstrap update` (the current template drops the key), or delete the line",
         "infra/Pulumi.dev.yaml: shop:owner: is no longer read: .copier-answers.yml (owner) owns this "
-        "fact; run bootstrap update (the current template drops the key), or delete the line",
+        "fact; run `bootstrap update` (the current template drops the key), or delete the line",
         "infra/Pulumi.dev.yaml: shop:trustSubject: is a project fact: bootstrap writes it into "
         "infra/Pulumi.yaml from .copier-answers.yml (trust_subject), and a stack file must not "
-        "override it; remove it from this file (bootstrap update does so in repos of older "
+        "override it; remove it from this file (`bootstrap update` does so in repos of older "
         "templates; docs/configuration.md says how to change the fact)",
     ]

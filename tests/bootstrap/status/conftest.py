@@ -26,9 +26,9 @@ from typer.testing import CliRunner
 
 from bootstrap import automation
 from bootstrap.automation import OpResult
+from bootstrap.aws import repository
 from bootstrap.backend import LOCAL_STATE_DIR
 from bootstrap.cli import app
-from bootstrap.ecr import repository
 from bootstrap.github.client import GitHubClient, RetryPolicy
 from bootstrap.spec import Spec
 from bootstrap.status import GitHubView, Health, Sources

@@ -147,7 +147,7 @@ def test_count_and_delete_all(ecr: Ecr) -> None:
 def test_bootstraps_guard_makes_failures_one_line_errors(aws: None) -> None:
     import boto3
 
-    from bootstrap.ecr import repository
+    from bootstrap.aws import repository
 
     registry = repository(boto3.client("ecr", region_name="eu-west-1"), "shop")
     with pytest.raises(RemoteError, match="tagging sha256:111111111111 as deployed to dev failed"):

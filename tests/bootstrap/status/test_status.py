@@ -98,6 +98,35 @@ def test_placeholder_digest_is_no_release(spec: Spec, fixed: ReleaseOps) -> None
     assert collect(spec, sources(fixed)).stage("dev").current is None
 
 
+def test_a_stage_the_teardown_workflow_left_is_torn_down(spec: Spec, fixed: ReleaseOps) -> None:
+    """Its stack keeps its last outputs (the stack resource is never destroyed), but its state
+    holds only the foundation: nothing runs, the last release is its previous one, and its URL
+    (gone with the load balancer) is not checked."""
+    checked: list[str] = []
+
+    def health(urls: dict[str, str]) -> dict[str, Health]:
+        checked.extend(urls)
+        return {stage: Health(url, True, 200, "200") for stage, url in urls.items()}
+
+    fixed.run("dev", 3, previous=2).run("test", 3).tear_down("test")
+    report = collect(spec, sources(fixed, health=health))
+    dev, test, _ = report.stages
+    assert dev.current is not None and not dev.torn_down
+    assert test.torn_down and test.current is None and test.url is None and test.health is None
+    assert test.previous is not None and test.previous.digest == digest(3)
+    assert checked == ["dev"]
+    assert test.behind == "dev"
+    data = as_json(report)["stages"][1]
+    assert data["torn_down"] is True and data["release"] is None
+    text = render_text(report)
+    assert "torn down" in text and "workload torn down (teardown workflow)" in text
+    # promotion takes nothing from it: it is named as torn down, not as never deployed
+    from bootstrap.release import Refused, plan_promotion
+
+    with pytest.raises(Refused, match="'test' was torn down"):
+        plan_promotion(spec, report, "prod", force=False, verify="health")
+
+
 # --- health -------------------------------------------------------------------------------------
 
 

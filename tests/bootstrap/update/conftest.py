@@ -7,12 +7,12 @@ answers file), so the repos it renders look to `bootstrap update` like real gene
 from __future__ import annotations
 
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from bootstrap.template import template_dir
+from tests.conftest import git
 
 ANSWERS_TEMPLATE = "[[ _copier_conf.answers_file ]].jinja"
 
@@ -71,12 +71,6 @@ def v2_files() -> dict[str, str]:
     files["infra/__main__.py.jinja"] = INFRA_V2
     files["app/NEW_IN_V2.md"] = "a file the template added in v2\n"
     return files
-
-
-def git(repo: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", *args], cwd=repo, capture_output=True, text=True, check=True
-    ).stdout.strip()
 
 
 def build_template(path: Path, versions: list[tuple[str, dict[str, str]]]) -> Path:

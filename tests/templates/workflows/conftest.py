@@ -1,7 +1,7 @@
 """Rendered repos for the workflow tests: 1, 3 and 5 stages with different manual sets, both
 trust subjects, on github.com (targets ecs and eks) and on GitHub Enterprise Server (target
-lambda): 18 repos. The workflows do not depend on the target, so the third target's cases are
-the GHES ones. They are rendered once per test run and shared by the xdist workers through a
+lambda), and one on GitHub Enterprise Cloud with data residency (ghe.com): 19 repos. The
+workflows do not depend on the target, so the third target's cases are the GHES ones. They are rendered once per test run and shared by the xdist workers through a
 directory keyed by the template's content, under a file lock."""
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ TARGETS = ("ecs", "eks", "lambda")
 BACKENDS = {"ecs": "s3://acme-pulumi-state", "eks": None, "lambda": "https://api.pulumi.com"}
 GHES_TARGET = "lambda"  # its cases live on GitHub Enterprise Server
 GHES_ISSUER = contract.oidc_issuer_host("https://ghes.example.com/api/v3")
+GHE_COM_ISSUER = contract.oidc_issuer_host("https://api.acme.ghe.com")
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ class Case:
 
     @property
     def ghes(self) -> bool:
-        return not contract.is_github_com(self.issuer)
+        return contract.is_enterprise_server(self.issuer)
 
     def options(self) -> dict[str, object]:
         return {k: v for k, v in asdict(self).items() if k != "issuer"}
@@ -80,6 +81,10 @@ def _cases() -> list[Case]:
                         issuer=GHES_ISSUER if ghes else contract.GITHUB_OIDC_HOST,
                     )
                 )
+    # GitHub Enterprise Cloud with data residency: GitHub-hosted runners, its own issuer, `./`
+    cases.append(
+        Case("ghecom3e", "eks", "dev,test,prod", None, "environment", None, GHE_COM_ISSUER)
+    )
     return cases
 
 

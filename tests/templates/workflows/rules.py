@@ -7,8 +7,6 @@ breaks each rule on purpose to show that it reports.
 
 from __future__ import annotations
 
-from tests.conftest import REPO_ROOT
-
 import json
 import re
 import shlex
@@ -21,6 +19,7 @@ import yaml
 
 from bootstrap.spec import Spec
 from stacks import contract
+from tests.conftest import REPO_ROOT
 
 # The team's pins live in ../shared beside the checkout (CI lays a copy there); the project keeps
 # a copy so the suite also runs in a checkout without it. test_structure checks they agree.
@@ -419,13 +418,15 @@ def script_problems(flows: Workflows) -> list[str]:
 
 
 def host_problems(flows: Workflows, spec: Spec) -> list[str]:
-    """github.com or GitHub Enterprise Server (the spec's OIDC issuer): local references use `$/`
-    on github.com and `./` on GHES (which has no `$/`; zizmor's self-repository audit is disabled
-    there, and only there); jobs run on GitHub-hosted runners or on self-hosted Linux x64 ones;
-    every role is assumed for the contract's OIDC audience; no github.com host is spelt out."""
+    """github.com, ghe.com or GitHub Enterprise Server (the spec's OIDC issuer): local references
+    use `$/` on github.com and `./` elsewhere (GHES has no `$/`; zizmor's self-repository audit
+    is disabled where `./` is used, and only there); jobs run on GitHub-hosted runners, or on
+    self-hosted Linux x64 ones on GHES; every role is assumed for the contract's OIDC audience;
+    no github.com host is spelt out."""
     problems = []
     prefix = contract.local_uses(spec.github_oidc_issuer)
-    runner = GITHUB_COM_RUNNER if contract.is_github_com(spec.github_oidc_issuer) else GHES_RUNNER
+    ghes = contract.is_enterprise_server(spec.github_oidc_issuer)
+    runner = GHES_RUNNER if ghes else GITHUB_COM_RUNNER
     for name, doc in flows.docs.items():
         for job_id, job in jobs(doc).items():
             if "uses" not in job and job.get("runs-on") != runner:
@@ -446,7 +447,8 @@ def host_problems(flows: Workflows, spec: Spec) -> list[str]:
     disabled = zizmor.get("rules", {}).get("self-repository", {}).get("disable") is True
     if disabled == contract.is_github_com(spec.github_oidc_issuer):
         problems.append(
-            "zizmor's self-repository audit must be disabled on GHES (no $/ there), and only there"
+            "zizmor's self-repository audit must be disabled where the workflows use ./ (no $/ "
+            "there), and only there"
         )
     for name, text in {**flows.texts, **flows.scripts}.items():
         code = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))

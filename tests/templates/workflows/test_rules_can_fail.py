@@ -462,7 +462,7 @@ ENV_BREAKS: list[tuple[str, Mutation, str, str]] = [
             {"zizmor.yml": "rules:\n  self-repository:\n    disable: true\n"}
         ),
         "host",
-        "disabled on GHES (no $/ there), and only there",
+        "disabled where the workflows use ./ (no $/ there), and only there",
     ),
     (
         "unknown-variable",
@@ -575,7 +575,7 @@ GHES_BREAKS: list[tuple[str, Mutation, str, str]] = [
         "self-repository-audit-on-ghes",
         lambda f: f.others.pop("zizmor.yml"),
         "host",
-        "disabled on GHES (no $/ there), and only there",
+        "disabled where the workflows use ./ (no $/ there), and only there",
     ),
     (
         "local-action-before-checkout-on-ghes",

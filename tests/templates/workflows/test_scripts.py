@@ -146,54 +146,36 @@ def test_check_builds_the_digest_reference(repo: Runner) -> None:
     }
 
 
-@pytest.mark.parametrize(
-    "digest", ["latest", "sha256:abc", DIGEST.upper(), f"{DIGEST}\nsha256:{'0' * 64}", ""]
-)
-def test_check_refuses_anything_but_a_digest(repo: Runner, digest: str) -> None:
+ROLE = {"AWS_DEPLOY_ROLE_ARN": "arn"}
+REFUSED = {
+    # the inputs the check is given (besides REPOSITORY_URL) -> what it says
+    **{
+        f"digest {digest!r}": ({"STAGE": "dev", "DIGEST": digest, **ROLE}, "never by tag")
+        for digest in ("latest", "sha256:abc", DIGEST.upper(), f"{DIGEST}\nsha256:{'0' * 64}", "")
+    },
+    "the placeholder digest": (
+        {"STAGE": "dev", "DIGEST": contract.PLACEHOLDER_DIGEST, **ROLE},
+        "placeholder",
+    ),
+    "an unknown stage": (
+        {"STAGE": "staging", "DIGEST": DIGEST, **ROLE},
+        "::error title=deploy-stage::unknown stage; the stages are: dev test prod",
+    ),
+    "a missing environment role": (
+        {"STAGE": "dev", "DIGEST": DIGEST},
+        "AWS_DEPLOY_ROLE_ARN of the GitHub environment 'dev' is not set",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", REFUSED)
+def test_check_refuses(repo: Runner, case: str) -> None:
+    inputs, said = REFUSED[case]
     code, log, _ = repo.run(
-        repo.step("deploy-stage.yml", "deploy", "check"),
-        STAGE="dev",
-        DIGEST=digest,
-        REPOSITORY_URL="r",
-        AWS_DEPLOY_ROLE_ARN="arn",
+        repo.step("deploy-stage.yml", "deploy", "check"), REPOSITORY_URL="r", **inputs
     )
     assert code == 1
-    assert "never by tag" in log
-
-
-def test_check_refuses_the_placeholder_digest(repo: Runner) -> None:
-    code, log, _ = repo.run(
-        repo.step("deploy-stage.yml", "deploy", "check"),
-        STAGE="dev",
-        DIGEST=contract.PLACEHOLDER_DIGEST,
-        REPOSITORY_URL="r",
-        AWS_DEPLOY_ROLE_ARN="arn",
-    )
-    assert code == 1
-    assert "placeholder" in log
-
-
-def test_check_refuses_an_unknown_stage(repo: Runner) -> None:
-    code, log, _ = repo.run(
-        repo.step("deploy-stage.yml", "deploy", "check"),
-        STAGE="staging",
-        DIGEST=DIGEST,
-        REPOSITORY_URL="r",
-        AWS_DEPLOY_ROLE_ARN="a",
-    )
-    assert code == 1
-    assert "::error title=deploy-stage::unknown stage; the stages are: dev test prod" in log
-
-
-def test_check_names_a_missing_environment_role(repo: Runner) -> None:
-    code, log, _ = repo.run(
-        repo.step("deploy-stage.yml", "deploy", "check"),
-        STAGE="dev",
-        DIGEST=DIGEST,
-        REPOSITORY_URL="r",
-    )
-    assert code == 1
-    assert "AWS_DEPLOY_ROLE_ARN of the GitHub environment 'dev' is not set" in log
+    assert said in log
 
 
 @on("ecs5b")  # stages dev,qa-eu,staging,pre-prod,prod; manual qa-eu, prod

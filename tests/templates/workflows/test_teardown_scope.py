@@ -97,6 +97,19 @@ def test_teardown_keeps_the_foundation_and_nothing_else(
     assert found == {target: dict.fromkeys(found[target], []) for target in CASES}
 
 
+def test_status_knows_a_stage_the_teardown_left(stage_plans: dict[str, StackPlan]) -> None:
+    """What the teardown leaves of each target's stage (its foundation, as planned) is told
+    apart from a running stage (the whole plan): the stack keeps its outputs either way."""
+    from bootstrap.lifecycle import workload_torn_down
+
+    for target, case in CASES.items():
+        plan = stage_plans[target]
+        left = sorted(foundation(plan, case))
+        assert workload_torn_down(case, "dev", left), target
+        assert not workload_torn_down(case, "dev", [r.urn for r in plan.resources]), target
+    assert not workload_torn_down("shop", "dev", [])  # nothing at all: never deployed
+
+
 def test_pulumi_globs_are_pulumis() -> None:
     """`*` stops at a colon, `**` does not; `$` and `/` are literal."""
     base = "urn:pulumi:dev::shop::"

@@ -13,6 +13,7 @@ every config key with its default; Pulumi.<stack>.yaml holds what differs per st
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
@@ -99,22 +100,15 @@ def shared_stack(settings: SharedSettings) -> None:
 def stage_stack(settings: StageSettings) -> None:
     ctx = AwsContext.current()
     naming = Naming(settings.project, settings.stage)
-    name, tags = naming.prefix, naming.tags()
 
     shared = pulumi.StackReference(
         f"{pulumi.get_organization()}/{settings.project}/{contract.SHARED}"
     )
     repository_arn = shared.require_output("repositoryArn")
     image = deployed_image(settings, shared.require_output("repositoryUrl"))
-    environment: dict[str, pulumi.Input[str]] = {
-        "SERVICE_NAME": settings.project,
-        "STAGE": settings.stage,
-        "RELEASE": image.apply(lambda ref: ref.rsplit("@", 1)[1]),
-        "LOG_LEVEL": "INFO",
-    }
 
     stage = Stage(
-        name,
+        naming.prefix,
         StageArgs(
             ctx=ctx,
             naming=naming,
@@ -127,15 +121,16 @@ def stage_stack(settings: StageSettings) -> None:
             lambda_in_vpc=settings.target == "lambda" and settings.lambda_vpc,
             log_retention_days=settings.log_retention_days,
             state_backend=settings.state_backend,
-            tags=tags,
+            tags=naming.tags(),
         ),
     )
 
+    workload = Workload(settings, ctx, naming, stage, image, repository_arn)
     deploy = {"ecs": ecs_service, "eks": eks_service, "lambda": lambda_service}[settings.target]
-    url, metrics = deploy(name, ctx, settings, stage, image, repository_arn, environment, tags)
+    url, metrics = deploy(workload)
 
     Observability(
-        name,
+        naming.prefix,
         ObservabilityArgs(
             ctx=ctx,
             target=settings.target,
@@ -143,7 +138,7 @@ def stage_stack(settings: StageSettings) -> None:
             error_rate_threshold=settings.error_rate_threshold,
             error_count_threshold=settings.error_count_threshold,
             alarm_topic_arn=settings.alarm_topic_arn,
-            tags=tags,
+            tags=naming.tags(),
             **metrics,
         ),
     )
@@ -160,7 +155,6 @@ def github_identity(settings: SharedSettings | StageSettings) -> GithubIdentity:
     """What GitHub's OIDC tokens for this repository carry, as bootstrap recorded it."""
     return GithubIdentity.from_config(
         settings.project,
-        pulumi.get_stack(),
         settings.github_subject_prefix,
         settings.github_oidc_issuer,
         real_update=real_update(),
@@ -183,29 +177,43 @@ def stage_network(settings: StageSettings) -> StageNetworkArgs | None:
     )
 
 
-# Each deploy target: the component(s) that run the image, and (url, what the alarms watch).
+@dataclass(frozen=True)
+class Workload:
+    """What every deploy target runs: the stage's image by digest, with its settings, inside the
+    stage's foundation (network, permissions boundary, deploy role)."""
+
+    settings: StageSettings
+    ctx: AwsContext
+    naming: Naming
+    stage: Stage
+    image: pulumi.Output[str]
+    repository_arn: pulumi.Output[str]
+
+    @property
+    def environment(self) -> dict[str, pulumi.Input[str]]:
+        """The service's environment (app/src/service/config.py reads it)."""
+        return {
+            "SERVICE_NAME": self.settings.project,
+            "STAGE": self.settings.stage,
+            "RELEASE": self.image.apply(lambda ref: ref.rsplit("@", 1)[1]),
+            "LOG_LEVEL": "INFO",
+        }
+
+
+# Each deploy target runs the workload and answers (its URL, what the alarms watch).
 Deployed = tuple[pulumi.Output[str], dict[str, Any]]
 
 
-def ecs_service(
-    name: str,
-    ctx: AwsContext,
-    settings: StageSettings,
-    stage: Stage,
-    image: pulumi.Output[str],
-    repository_arn: pulumi.Output[str],
-    environment: dict[str, pulumi.Input[str]],
-    tags: dict[str, str],
-) -> Deployed:
+def ecs_service(workload: Workload) -> Deployed:
+    settings, naming, stage = workload.settings, workload.naming, workload.stage
     network = stage.network
     assert network is not None
-    naming = Naming(settings.project, settings.stage)
     service = EcsService(
-        name,
+        naming.prefix,
         EcsServiceArgs(
-            ctx=ctx,
-            image=image,
-            repository_arn=repository_arn,
+            ctx=workload.ctx,
+            image=workload.image,
+            repository_arn=workload.repository_arn,
             vpc_id=network.vpc_id,
             vpc_cidr=network.cidr,
             public_subnet_ids=network.public_subnet_ids,
@@ -216,38 +224,30 @@ def ecs_service(
             max_capacity=settings.max_capacity,
             log_retention_days=settings.log_retention_days,
             certificate_arn=settings.certificate_arn,
-            environment=environment,
+            environment=workload.environment,
             log_group_name=naming.log_group("ecs"),
             role_path=naming.role_path,
             permissions_boundary=stage.boundary.arn,
-            tags=tags,
+            tags=naming.tags(),
         ),
     )
     return service.url, {"load_balancer_arn_suffix": service.load_balancer_arn_suffix}
 
 
-def eks_service(
-    name: str,
-    ctx: AwsContext,
-    settings: StageSettings,
-    stage: Stage,
-    image: pulumi.Output[str],
-    repository_arn: pulumi.Output[str],
-    environment: dict[str, pulumi.Input[str]],
-    tags: dict[str, str],
-) -> Deployed:
+def eks_service(workload: Workload) -> Deployed:
     # pulumi-kubernetes is imported only by EKS stages (it is the slowest import of the program).
     import pulumi_kubernetes as k8s
 
     from stacks.eks import EksCluster, EksClusterArgs
     from stacks.eks_workload import EksWorkload, EksWorkloadArgs, load_balancer_name
 
+    settings, naming, stage = workload.settings, workload.naming, workload.stage
     network, roles = stage.network, stage.eks_roles
     assert network is not None and roles is not None
     cluster = EksCluster(
-        name,
+        naming.prefix,
         EksClusterArgs(
-            ctx=ctx,
+            ctx=workload.ctx,
             subnet_ids=network.private_subnet_ids,
             cluster_role_arn=roles.cluster_role.arn,
             node_role_arn=roles.node_role.arn,
@@ -257,70 +257,61 @@ def eks_service(
             public_endpoint=settings.eks_public_endpoint,
             public_access_cidrs=settings.eks_public_access_cidrs,
             log_retention_days=settings.log_retention_days,
-            tags=tags,
+            tags=naming.tags(),
             depends_on=[roles],
         ),
     )
     # The program (never a component) makes the provider, from the cluster's own kubeconfig; the
     # workload waits for the cluster's access entries, through which the provider gets in.
     provider = k8s.Provider(
-        f"{name}-k8s",
+        f"{naming.prefix}-k8s",
         kubeconfig=cluster.kubeconfig,
         enable_server_side_apply=True,
         delete_unreachable=True,
     )
-    workload = EksWorkload(
-        name,
+    pods = EksWorkload(
+        naming.prefix,
         EksWorkloadArgs(
             provider=provider,
-            image=image,
+            image=workload.image,
             namespace=settings.project,
             cpu=settings.cpu,
             memory=settings.memory,
             min_replicas=settings.min_capacity,
             max_replicas=settings.max_capacity,
             certificate_arn=settings.certificate_arn,
-            environment=environment,
+            environment=workload.environment,
             labels={"app.kubernetes.io/part-of": settings.project, "stage": settings.stage},
         ),
         opts=pulumi.ResourceOptions(depends_on=[cluster]),
     )
     # Auto Mode makes the load balancer when the Ingress is admitted; look it up for the alarms.
     load_balancer = aws.lb.get_load_balancer_output(
-        name=workload.hostname.apply(load_balancer_name),
-        opts=pulumi.InvokeOutputOptions(depends_on=[workload]),
+        name=pods.hostname.apply(load_balancer_name),
+        opts=pulumi.InvokeOutputOptions(depends_on=[pods]),
     )
-    return workload.url, {"load_balancer_arn_suffix": load_balancer.arn_suffix}
+    return pods.url, {"load_balancer_arn_suffix": load_balancer.arn_suffix}
 
 
-def lambda_service(
-    name: str,
-    ctx: AwsContext,
-    settings: StageSettings,
-    stage: Stage,
-    image: pulumi.Output[str],
-    repository_arn: pulumi.Output[str],
-    environment: dict[str, pulumi.Input[str]],
-    tags: dict[str, str],
-) -> Deployed:
+def lambda_service(workload: Workload) -> Deployed:
+    settings, naming, stage = workload.settings, workload.naming, workload.stage
     network = stage.network
-    naming = Naming(settings.project, settings.stage)
     function = LambdaService(
-        name,
+        naming.prefix,
         LambdaServiceArgs(
-            ctx=ctx,
-            image=image,
+            ctx=workload.ctx,
+            image=workload.image,
             memory=settings.memory,
             timeout=settings.lambda_timeout,
             reserved_concurrency=settings.reserved_concurrency,
             log_retention_days=settings.log_retention_days,
-            environment=environment,
+            environment=workload.environment,
             vpc_id=network.vpc_id if network is not None else None,
             subnet_ids=network.private_subnet_ids if network is not None else (),
             log_group_name=naming.log_group("lambda"),
             role_path=naming.role_path,
             permissions_boundary=stage.boundary.arn,
-            tags=tags,
+            tags=naming.tags(),
         ),
     )
     return function.url, {

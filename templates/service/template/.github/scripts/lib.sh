@@ -26,6 +26,14 @@ known_stage() {
   return 1
 }
 
+# dispatched_on_main: a run started by hand names a stage and runs on the main branch, whose
+# infrastructure code is the only one stages run (REF and STAGE from the workflow's env:).
+dispatched_on_main() {
+  [ "$REF" = "refs/heads/$BRANCH" ] \
+    || fail "run ${TITLE} from $BRANCH: stages run the infrastructure code of $BRANCH only"
+  known_stage "$STAGE" || fail "unknown stage; the stages are: ${LIFECYCLE[*]}"
+}
+
 # resolve_stage STAGE: sets STAGE_ROLE (the stage's deploy role, from the variable the workflow
 # passes in env:) and STAGE_STACK (its Pulumi stack), or fails naming the variable to set.
 # shellcheck disable=SC2034 # STAGE_STACK is for the caller

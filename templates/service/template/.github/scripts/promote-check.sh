@@ -8,9 +8,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 TITLE=promote
 
-[ "$REF" = "refs/heads/$BRANCH" ] \
-  || fail "run promote from $BRANCH: stages run the infrastructure code of $BRANCH only"
-known_stage "$STAGE" || fail "unknown stage; the stages are: ${LIFECYCLE[*]}"
+dispatched_on_main
 previous="${PREVIOUS_STAGE[$STAGE]}"
 if [ -n "$DIGEST" ]; then
   is_digest "$DIGEST" \

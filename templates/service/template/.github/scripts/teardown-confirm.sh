@@ -7,7 +7,5 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 TITLE=teardown
 
-[ "$REF" = "refs/heads/$BRANCH" ] \
-  || fail "run teardown from $BRANCH: stages run the infrastructure code of $BRANCH only"
-known_stage "$STAGE" || fail "unknown stage; the stages are: ${LIFECYCLE[*]}"
+dispatched_on_main
 [ "$CONFIRM" = "$STAGE" ] || fail "the confirmation does not match the stage name; nothing was destroyed"

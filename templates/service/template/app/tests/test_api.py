@@ -54,3 +54,10 @@ def test_logs_are_json(client: TestClient, capsys: pytest.CaptureFixture[str]) -
     assert request["path"] == "/health"
     assert request["status"] == 200
     assert request["stage"] == "test"
+
+
+def test_the_api_document_lists_every_status(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    assert set(paths["/items/{item_id}"]["get"]["responses"]) == {"200", "404", "422"}
+    assert set(paths["/items"]["post"]["responses"]) == {"201", "400", "422"}
+    assert set(paths["/health"]["get"]["responses"]) == {"200"}

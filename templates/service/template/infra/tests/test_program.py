@@ -12,7 +12,7 @@ from conftest import Plan, project_name, run, stack_config, stack_names
 from stacks import contract
 
 STAGES = [stack for stack in stack_names() if stack != contract.SHARED]
-IMAGE = re.compile(r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com/[a-z0-9-]+@sha256:[0-9a-f]{64}$")
+IMAGE = re.compile(rf"^\d{{12}}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com/[a-z0-9-]+@{contract.DIGEST_PATTERN}$")
 
 
 def statements(document: str) -> list[dict]:

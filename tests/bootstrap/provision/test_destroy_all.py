@@ -7,11 +7,12 @@ from __future__ import annotations
 import boto3
 import pytest
 
-from bootstrap import teardown
+from bootstrap import backend, destroy_all
 from bootstrap.errors import SpecError, UserError
 from bootstrap.lifecycle import open_project
 
 from .conftest import (
+    ARCHIVE_WRITES,
     BUCKET,
     REGION,
     STAGES,
@@ -58,7 +59,7 @@ def test_destroy_all_with_github_then_the_backend(
     assert [s["status"] for s in data["stacks"]] == ["destroyed"] * 4
     assert data["teardown"]["environments_deleted"] == list(STAGES)
     assert data["teardown"]["repository"] == "archived"
-    assert data["teardown"]["writes"]["github"] == 4  # 3 environments, the archive
+    assert data["teardown"]["writes"]["github"] == ARCHIVE_WRITES  # 3 environments, the archive
     gh = world.server.repo("acme/shop")
     assert gh.environments == {} and gh.archived
     assert s3.head_bucket(Bucket=BUCKET)  # kept without --delete-backend
@@ -79,11 +80,11 @@ def test_the_backend_is_kept_while_a_stack_holds_resources(
 ) -> None:
     assert new(world).exit_code == 0
     project = open_project(world.repo)
-    plan = teardown.plan_teardown(project, github=False, delete_backend=True, all_stacks=True)
+    plan = destroy_all.plan_teardown(project, github=False, delete_backend=True, all_stacks=True)
     assert plan is not None and plan.confirmations()[0][1] == BUCKET
 
     with pytest.raises(UserError, match=r"was kept: stacks still hold resources: shared \(9"):
-        teardown.run_teardown(plan, project, cloud)
+        destroy_all.run_teardown(plan, project, cloud)
     assert BUCKET in [b["Name"] for b in boto3.client("s3").list_buckets()["Buckets"]]
 
 
@@ -92,8 +93,8 @@ def test_a_bucket_not_made_by_bootstrap_is_kept(aws: AwsCalls) -> None:
     s3.create_bucket(Bucket="theirs", CreateBucketConfiguration={"LocationConstraint": REGION})
 
     with pytest.raises(UserError, match="was not made by bootstrap"):
-        teardown.delete_state_bucket("theirs", REGION)
-    assert teardown.delete_state_bucket("missing-bucket", REGION) == 0
+        backend.delete_state_bucket("theirs", REGION)
+    assert backend.delete_state_bucket("missing-bucket", REGION) == 0
 
 
 def test_github_and_backend_need_all(world: World, aws: AwsCalls, cloud: CloudOps) -> None:

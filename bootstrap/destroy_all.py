@@ -1,4 +1,5 @@
-"""The GitHub and state-backend part of `bootstrap destroy --all` (docs/provision.md).
+"""What `bootstrap destroy --all` removes besides the stacks: the GitHub side and the state
+backend (docs/provision.md).
 
 (Not the teardown workflow, which removes one stage's workload and keeps its foundation:
 docs/deploy.md says which to use when.)
@@ -24,8 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from bootstrap.errors import Aborted, RemoteError, SpecError, UserError
-from stacks.contract import MANAGED_BUCKET_TAG
+from bootstrap.errors import Aborted, SpecError, UserError
 
 if TYPE_CHECKING:
     import boto3
@@ -213,7 +213,7 @@ def _backend(
     say: Callable[[str], None],
     session: boto3.Session | None,
 ) -> None:
-    from bootstrap.backend import backend_has_state
+    from bootstrap.backend import backend_has_state, delete_state_bucket
 
     backend, spec = project.backend, project.spec
     if not backend_has_state(backend, region=spec.region, session=session):
@@ -227,7 +227,7 @@ def _backend(
         raise UserError(
             f"the state backend {backend.describe()} was kept: stacks still hold resources: "
             f"{listed}",
-            "destroy them first (bootstrap destroy --all), then run again with --delete-backend",
+            "destroy them first (`bootstrap destroy --all`), then run again with --delete-backend",
         )
     if backend.kind == "file":
         assert backend.path is not None
@@ -240,71 +240,3 @@ def _backend(
     report.aws_writes += writes
     report.backend = "deleted"
     say(f"deleted the state bucket {backend.bucket} and every version of its objects")
-
-
-def delete_state_bucket(bucket: str, region: str, *, session: boto3.Session | None = None) -> int:
-    """Delete a state bucket this tool made (tagged managed-by=bootstrap): every object version
-    and delete marker, then the bucket. Returns the number of write calls."""
-    import botocore.exceptions as bx
-
-    from bootstrap.backend import (
-        BucketConflictError,
-        aws_errors,
-        aws_session,
-        bucket_location,
-        caller_identity,
-    )
-
-    session = session or aws_session(region)
-    account = caller_identity(session, region).account
-    writes = 0
-    with aws_errors(f"deleting the state bucket {bucket}"):
-        s3 = session.client("s3", region_name=region)
-        where, bucket_region = bucket_location(s3, bucket, account)
-        if where == "missing":
-            return 0
-        if where == "foreign":
-            raise BucketConflictError(
-                f"the S3 bucket '{bucket}' is not this account's; it was left unchanged",
-                "check your AWS credentials",
-            )
-        if bucket_region and bucket_region != region:
-            s3 = session.client("s3", region_name=bucket_region)
-        try:
-            tags = s3.get_bucket_tagging(Bucket=bucket).get("TagSet", [])
-        except bx.ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") not in (
-                "NoSuchTagSet",
-                "NoSuchTagSetError",
-            ):
-                raise
-            tags = []
-        if not any((t.get("Key"), t.get("Value")) == MANAGED_BUCKET_TAG for t in tags):
-            raise BucketConflictError(
-                f"the state bucket '{bucket}' was not made by bootstrap (no tag "
-                f"{MANAGED_BUCKET_TAG[0]}={MANAGED_BUCKET_TAG[1]}); it was kept",
-                "delete it yourself if nothing else keeps state in it",
-            )
-        paginator = s3.get_paginator("list_object_versions")
-        for page in paginator.paginate(Bucket=bucket):
-            keys = [
-                {"Key": item["Key"], "VersionId": item["VersionId"]}
-                for kind in ("Versions", "DeleteMarkers")
-                for item in page.get(kind, [])
-            ]
-            for start in range(0, len(keys), 1000):
-                done = s3.delete_objects(
-                    Bucket=bucket, Delete={"Objects": keys[start : start + 1000], "Quiet": True}
-                )
-                writes += 1
-                errors = done.get("Errors") or []
-                if errors:
-                    first = errors[0]
-                    raise RemoteError(
-                        f"{len(errors)} object version(s) of the state bucket {bucket} could not "
-                        f"be deleted ({first.get('Code')}: {first.get('Key')}); the bucket was kept",
-                        "check your permissions and the bucket policy, then run again",
-                    )
-        s3.delete_bucket(Bucket=bucket)
-        writes += 1
-    return writes

@@ -1,12 +1,10 @@
 """Every bad setting of a generated repo's Pulumi configuration, found before any cloud call.
 
-It reads `infra/Pulumi.yaml` and every `infra/Pulumi.<stack>.yaml` of the project, merges each
-stack's configuration exactly as the Pulumi CLI does (`stack_config`: the offline runner plans
-with it), and checks every value against the schema the program itself uses
-(`stacks/config_schema.py`): types and ranges, AWS's value tables, ARNs and their regions, the
-region itself (botocore's partition data), keys the program does not read (with the key a typo
-most likely meant), keys in the wrong file, an emptied stack file, the project name, the stage
-list, and the project's facts that `.copier-answers.yml` owns.
+Each stack's merged configuration (`files.stack_config`) is checked against the schema the
+program itself uses (`stacks/config_schema.py`): types and ranges, AWS's value tables, ARNs and
+their regions, the region itself (botocore's partition data), keys the program does not read
+(with the key a typo most likely meant), keys in the wrong file, an emptied stack file, the
+project name, the stage list, and the project's facts that `.copier-answers.yml` owns.
 
 `validate` reports every problem at once, one line each naming the file, the key and the fix
 (exit 2 through `ConfigError`), and returns the warnings. No Pulumi import, no network.
@@ -16,25 +14,30 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-import json
-import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from bootstrap.errors import SpecError
+from bootstrap.stackconfig.files import (
+    PROJECT_FILE,
+    STACK_FILE_KEYS,
+    ProjectFile,
+    StackFile,
+    config_text,
+    is_secure,
+    merge,
+    qualify,
+    read_project,
+    read_stack,
+)
+from bootstrap.stackconfig.findings import ConfigError, Finding, Report, Unreadable
 from stacks import config_checks as checks
 from stacks import config_schema as schema
-from stacks.contract import INFRA_DIR, SHARED
+from stacks.contract import INFRA_DIR, SHARED, stack_file
 
 if TYPE_CHECKING:
     from bootstrap.spec import Spec
 
-PROJECT_FILE = "Pulumi.yaml"
-# What a stack file may hold besides `config` (the Pulumi CLI's ProjectStack).
-STACK_FILE_KEYS = ("config", "encryptionsalt", "secretsprovider", "encryptedkey", "environment")
 # Namespaces whose keys bootstrap does not judge (providers' own settings, the user's keys).
 _OTHER_PROVIDERS = ("aws", "kubernetes", "pulumi")
 Kind = Literal["shared", "stage"]
@@ -45,328 +48,11 @@ RETIRED_KEYS = {
 }
 
 
-@dataclass(frozen=True)
-class Finding:
-    file: str  # relative to the repository, e.g. infra/Pulumi.dev.yaml
-    key: str | None  # e.g. shop:cpu, aws:region, name
-    problem: str
-    fix: str
-    warning: bool = False
-
-    @property
-    def where(self) -> str:
-        return f"{self.file}: {self.key}" if self.key else self.file
-
-    def line(self) -> str:
-        return f"{self.where}: {self.problem}; {self.fix}"
-
-
-class ConfigError(SpecError):
-    """Settings that AWS or the program would refuse: every one found, one line each."""
-
-    def __init__(self, findings: list[Finding]) -> None:
-        self.findings = findings
-        if len(findings) == 1:
-            super().__init__(f"{findings[0].where}: {findings[0].problem}", findings[0].fix)
-        else:  # each line carries its own fix
-            super().__init__("\n".join(f.line() for f in findings))
-
-    def __str__(self) -> str:
-        return super().__str__() if len(self.findings) == 1 else self.problem
-
-
-@dataclass
-class Report:
-    errors: list[Finding] = field(default_factory=list)
-    warnings: list[Finding] = field(default_factory=list)
-
-    def add(self, finding: Finding) -> None:
-        (self.warnings if finding.warning else self.errors).append(finding)
-
-
-# --- reading YAML as the Pulumi CLI does ---------------------------------------------------------
-
-
-@cache
-def _loader() -> type:
-    """PyYAML's safe loader with YAML 1.2's scalars, as Go's yaml.v3 (the Pulumi CLI) reads them:
-    only true/false are booleans (`yes`, `on` stay strings) and `1:30` is not a number."""
-    import yaml
-
-    class Loader(yaml.SafeLoader):
-        pass
-
-    dropped = ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:int")
-    Loader.yaml_implicit_resolvers = {
-        first: [(tag, rx) for tag, rx in entries if tag not in dropped]
-        for first, entries in yaml.SafeLoader.yaml_implicit_resolvers.items()
-    }
-    Loader.add_implicit_resolver(
-        "tag:yaml.org,2002:bool",
-        re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
-        list("tTfF"),
-    )
-    Loader.add_implicit_resolver(
-        "tag:yaml.org,2002:int",
-        re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$"),
-        list("-+0123456789"),
-    )
-    return Loader
-
-
-class _Unreadable(Exception):
-    def __init__(self, finding: Finding) -> None:
-        super().__init__(finding.line())
-        self.finding = finding
-
-
-def read_yaml(path: Path, shown: str) -> Any:
-    """A YAML file's content; a syntax error is one finding naming the file and line."""
-    import yaml
-
-    try:
-        return yaml.load(path.read_text(), Loader=_loader())  # noqa: S506 - a safe loader
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        line = f":{mark.line + 1}" if mark is not None else ""
-        raise _Unreadable(
-            Finding(f"{shown}{line}", None, f"is not valid YAML ({exc.problem})", "fix the syntax")
-        ) from exc
-    except yaml.YAMLError as exc:
-        raise _Unreadable(
-            Finding(shown, None, f"is not valid YAML ({exc})", "fix the syntax")
-        ) from exc
-
-
-def config_text(value: Any) -> str:
-    """A config value as the program receives it (Pulumi hands programs strings)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return ""  # an empty key: the CLI passes "" (and warns)
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() and abs(value) < 1e21 else repr(value)
-    if isinstance(value, (dict, list)):
-        return json.dumps(value)
-    return str(value)
-
-
-def is_secure(value: Any) -> bool:
-    return isinstance(value, dict) and set(value) == {"secure"}
-
-
-# --- the project file and the merge ----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ProjectFile:
-    name: str | None
-    declarations: dict[str, dict[str, Any]]  # as written (shorthand expanded), in file order
-
-
-def read_project(infra: Path, project: str) -> ProjectFile:
-    shown = f"{INFRA_DIR}/{PROJECT_FILE}"
-    path = infra / PROJECT_FILE
-    if not path.is_file():
-        raise _Unreadable(
-            Finding(
-                shown, None, "is missing", "restore it from git (git checkout -- infra/Pulumi.yaml)"
-            )
-        )
-    document = read_yaml(path, shown)
-    if not isinstance(document, dict):
-        raise _Unreadable(Finding(shown, None, "is not a mapping", "restore it from git"))
-    name = document.get("name")
-    raw = document.get("config") or {}
-    if not isinstance(raw, dict):
-        raise _Unreadable(Finding(shown, "config", "is not a mapping", "restore it from git"))
-    declarations: dict[str, dict[str, Any]] = {}
-    for raw_key, spec in raw.items():
-        key = str(raw_key)
-        if isinstance(spec, dict):
-            declarations[key] = dict(spec)
-        elif ":" not in key or key.startswith(f"{project}:"):
-            declarations[key] = {"default": spec}  # shorthand: the default of a project key
-        else:
-            declarations[key] = {"value": spec}  # shorthand: a provider's value
-    return ProjectFile(str(name) if name is not None else None, declarations)
-
-
-def _qualify(project: str, key: str) -> str:
-    return key if ":" in key else f"{project}:{key}"
-
-
-def merge(
-    project: str,
-    stack: str,
-    declarations: Mapping[str, Mapping[str, Any]],
-    stack_config: Mapping[str, Any],
-) -> tuple[dict[str, Any], list[tuple[str, str]]]:
-    """The configuration the Pulumi CLI hands the program, and the CLI's own refusals.
-
-    As `pulumi` does (pkg/workspace/config.go, mergeConfig): a declared key the stack does not
-    set takes the declaration's default (or value); a project key declared without either is
-    required; a stack value of an explicitly typed key must match the type. Refusals are
-    (key, the CLI's message)."""
-    merged = dict(stack_config)
-    refusals: list[tuple[str, str]] = []
-    missing = []
-    for raw_key in sorted(declarations):
-        declaration = declarations[raw_key]
-        key = _qualify(project, raw_key)
-        if key in merged:
-            continue
-        if declaration.get("default") is not None:
-            merged[key] = declaration["default"]
-        elif declaration.get("value") is not None:
-            merged[key] = declaration["value"]
-        elif key.startswith(f"{project}:"):
-            missing.append(raw_key)
-    if missing:
-        names = ", ".join(f"'{k}'" for k in missing)
-        refusals.append(("", f"Stack '{stack}' is missing configuration value(s) {names}"))
-    for raw_key in sorted(declarations):
-        declaration = declarations[raw_key]
-        key = _qualify(project, raw_key)
-        if key not in merged or not key.startswith(f"{project}:"):
-            continue
-        value = merged[key]
-        if declaration.get("secret") and not is_secure(value):
-            refusals.append(
-                (
-                    key,
-                    f"Stack '{stack}' with configuration key '{raw_key}' must be encrypted as it's secret",
-                )
-            )
-        kind = declaration.get("type")
-        if kind is not None and not is_secure(value) and not _typed(str(kind), declaration, value):
-            refusals.append(
-                (
-                    key,
-                    f"Stack '{stack}' with configuration key '{raw_key}' must be of type '{_type_name(declaration)}'",
-                )
-            )
-    return merged, refusals
-
-
-def _typed(kind: str, declaration: Mapping[str, Any], value: Any) -> bool:
-    """Go's workspace.ValidateConfigValue on the value as the CLI stores it (strings for
-    scalars, JSON for objects)."""
-    if kind == "array":
-        items = declaration.get("items") or {}
-        return isinstance(value, list) and all(
-            _typed(str(items.get("type")), items, item) for item in value
-        )
-    if isinstance(value, (dict, list)):
-        return kind == "object" and isinstance(value, dict)
-    text = config_text(value)
-    if kind == "string":
-        return True
-    if kind == "integer":
-        return re.fullmatch(r"[-+]?[0-9]+", text) is not None
-    if kind == "boolean":
-        return text in ("true", "false")
-    return False
-
-
-def _type_name(declaration: Mapping[str, Any]) -> str:
-    items = declaration.get("items")
-    if isinstance(items, Mapping):
-        return f"array<{_type_name(items)}>"
-    return str(declaration.get("type"))
-
-
-@dataclass(frozen=True)
-class StackFile:
-    shown: str  # infra/Pulumi.<stack>.yaml
-    document: dict[str, Any]
-    config: dict[str, Any]  # keys qualified, as written otherwise
-    written: dict[str, str]  # qualified key -> the key as written
-
-
-def read_stack(infra: Path, project: str, stack: str) -> StackFile:
-    shown = f"{INFRA_DIR}/Pulumi.{stack}.yaml"
-    path = infra / f"Pulumi.{stack}.yaml"
-    if not path.is_file():
-        raise _Unreadable(
-            Finding(
-                shown, None, f"is missing (stack '{stack}' has no settings)",
-                f"restore it from git (git checkout -- {shown}), or run bootstrap update",
-            )
-        )  # fmt: skip
-    document = read_yaml(path, shown) or {}
-    if not isinstance(document, dict):
-        raise _Unreadable(
-            Finding(
-                shown, None, "is not a mapping", f"restore it from git (git checkout -- {shown})"
-            )
-        )
-    raw = document.get("config") or {}
-    if not isinstance(raw, dict):
-        raise _Unreadable(
-            Finding(shown, "config", "is not a mapping", "write KEY: VALUE lines under config:")
-        )
-    config: dict[str, Any] = {}
-    written: dict[str, str] = {}
-    for key, value in raw.items():
-        qualified = _qualify(project, str(key))
-        if qualified in config:
-            raise _Unreadable(
-                Finding(shown, str(key), f"sets {qualified} a second time", "keep one of the two")
-            )
-        config[qualified] = value
-        written[qualified] = str(key)
-    return StackFile(shown, document, config, written)
-
-
-def stack_config(infra: Path, project: str, stack: str) -> dict[str, Any]:
-    """A stack's configuration as the Pulumi CLI hands it to the program (keys qualified,
-    `infra/Pulumi.yaml`'s defaults merged); raises ConfigError where the CLI would refuse."""
-    try:
-        file = read_stack(Path(infra), project, stack)
-        project_file = (
-            read_project(Path(infra), project) if (Path(infra) / PROJECT_FILE).is_file() else None
-        )
-    except _Unreadable as unreadable:
-        raise ConfigError([unreadable.finding]) from None
-    declarations = project_file.declarations if project_file else {}
-    merged, refusals = merge(project, stack, declarations, file.config)
-    if refusals:
-        raise ConfigError(
-            [
-                Finding(
-                    file.shown, key or None, r, "set it in the stack file or fix infra/Pulumi.yaml"
-                )
-                for key, r in refusals
-            ]
-        )
-    return merged
-
-
-def stage_targets(repo: Path, spec: Spec) -> dict[str, str]:
-    """Each stage's target as its stack file (the copy users edit) sets it; stages whose file
-    cannot be read keep the answers' target (validation reports why)."""
-    infra = Path(repo) / INFRA_DIR
-    targets: dict[str, str] = {}
-    for stage in spec.stage_names:
-        try:
-            config = stack_config(infra, spec.name, stage)
-        except (ConfigError, OSError):
-            continue
-        target = config_text(config.get(f"{spec.name}:target")).strip()
-        if target in schema.TARGETS:
-            targets[stage] = target
-    return targets
-
-
 def _misspelt(namespace: str, project: str) -> bool:
     """A namespace that is most likely the project's name mistyped (`shpo:cpu`)."""
     if namespace in _OTHER_PROVIDERS or namespace == schema.OFFLINE_PLAN_NAMESPACE:
         return False
     return bool(difflib.get_close_matches(namespace, [project], n=1, cutoff=0.6))
-
-
-# --- the checks -------------------------------------------------------------------------------------
 
 
 def validate(repo: Path, spec: Spec, *, today: dt.date | None = None) -> list[str]:
@@ -400,14 +86,14 @@ class _Checker:
     def run(self) -> Report:
         try:
             self.project_file = read_project(self.infra, self.project)
-        except _Unreadable as unreadable:
+        except Unreadable as unreadable:
             self.report.add(unreadable.finding)
         if self.project_file is not None:
             self.check_project_file(self.project_file)
         for stack in self.spec.stacks:
             try:
                 file = read_stack(self.infra, self.project, stack)
-            except _Unreadable as unreadable:
+            except Unreadable as unreadable:
                 self.report.add(unreadable.finding)
                 continue
             self.check_stack(stack, file)
@@ -424,13 +110,13 @@ class _Checker:
                 shown, "name",
                 f"is '{project_file.name}', but the project is '{self.project}' (.copier-answers.yml "
                 "project_name; its stacks, state and resources are named after it)",
-                f"set name back to {self.project} (another name is another project: bootstrap new)",
+                f"set name back to {self.project} (another name is another project: `bootstrap new`)",
             )  # fmt: skip
         answers = self.spec.to_answers()
         from bootstrap.config_declarations import fact_from_answers
 
         for raw_key, declaration in project_file.declarations.items():
-            namespace, _, key = _qualify(self.project, raw_key).partition(":")
+            namespace, _, key = qualify(self.project, raw_key).partition(":")
             if namespace != self.project:
                 continue
             where = f"{self.project}:{key}"
@@ -459,12 +145,12 @@ class _Checker:
                     )  # fmt: skip
         for setting in schema.PROJECT_SETTINGS:
             if setting.key not in {
-                _qualify(self.project, k).partition(":")[2] for k in project_file.declarations
+                qualify(self.project, k).partition(":")[2] for k in project_file.declarations
             }:
                 self.add(
                     shown, f"{self.project}:{setting.key}",
                     "is not declared, so the program cannot read this project fact",
-                    "restore the declaration (bootstrap update, or git checkout -- infra/Pulumi.yaml)",
+                    "restore the declaration (`bootstrap update`, or `git checkout -- infra/Pulumi.yaml`)",
                 )  # fmt: skip
 
     # -- one stack -------------------------------------------------------------------------------
@@ -536,8 +222,8 @@ class _Checker:
                 risk = "the stage would run the default target, whatever it ran before"
             self.add(
                 file.shown, key, f"is not set (an emptied file?): {risk}",
-                f"restore the file (git checkout -- {file.shown}) or set it: pulumi config set {key} "
-                f"{value} --stack {stack}",
+                f"restore the file (`git checkout -- {file.shown}`) or set it: "
+                f"`pulumi config set {key} {value} --stack {stack}`",
             )  # fmt: skip
 
     def check_keys(self, stack: str, kind: Kind, file: StackFile) -> None:
@@ -569,11 +255,11 @@ class _Checker:
                 file.shown, key,
                 f"is a project fact: bootstrap writes it into infra/Pulumi.yaml from "
                 f".copier-answers.yml ({setting.answer}), and a stack file must not override it",
-                "remove it from this file (bootstrap update does so in repos of older templates; "
+                "remove it from this file (`bootstrap update` does so in repos of older templates; "
                 "docs/configuration.md says how to change the fact)",
             )  # fmt: skip
         elif setting.scope != kind:
-            home = "infra/Pulumi.shared.yaml" if setting.scope == "shared" else "the stage files"
+            home = stack_file(SHARED) if setting.scope == "shared" else "the stage files"
             self.add(
                 file.shown, key, f"is a setting of {home}; this stack ignores it",
                 f"move it to {home}",
@@ -585,7 +271,7 @@ class _Checker:
         if name in RETIRED_KEYS:
             self.add(
                 shown, key, f"is no longer read: {RETIRED_KEYS[name]} owns this fact",
-                "run bootstrap update (the current template drops the key), or delete the line",
+                "run `bootstrap update` (the current template drops the key), or delete the line",
             )  # fmt: skip
             return
         guess = schema.closest_key(name)
@@ -660,20 +346,20 @@ class _Checker:
 
     def check_regions(self) -> None:
         home = self.regions.get(SHARED)
-        shared_file = f"{INFRA_DIR}/Pulumi.{SHARED}.yaml"
+        shared_file = stack_file(SHARED)
         if home and home != self.spec.region:
             self.add(
                 shared_file, schema.REGION_KEY,
                 f"is {home}, but the project's home region is {self.spec.region} (.copier-answers.yml "
                 "region: the registry and state bucket live there)",
-                f"set it back: pulumi config set aws:region {self.spec.region} --stack {SHARED}",
+                f"set it back: `pulumi config set aws:region {self.spec.region} --stack {SHARED}`",
             )  # fmt: skip
         registry = home or self.spec.region
         for stage in self.spec.stages:
             region = self.regions.get(stage.name)
             if region and region != registry and stage.target.value == "lambda":
                 self.add(
-                    f"{INFRA_DIR}/Pulumi.{stage.name}.yaml", schema.REGION_KEY,
+                    stack_file(stage.name), schema.REGION_KEY,
                     f"is {region}, but Lambda runs images only from a registry in its own region, "
                     f"and this project's registry is in {registry}",
                     f"deploy this stage in {registry}, or use ecs or eks for it",
@@ -688,7 +374,7 @@ class _Checker:
             (
                 d.get("default")
                 for k, d in declared.items()
-                if _qualify(self.project, k) == f"{self.project}:stages"
+                if qualify(self.project, k) == f"{self.project}:stages"
             ),
             None,
         )
@@ -709,6 +395,6 @@ class _Checker:
                     f"{INFRA_DIR}/{path.name}", None,
                     f"is the file of stack '{stack}', which is not a stage of this project (stages: "
                     f"{', '.join(stages)}); bootstrap ignores it",
-                    "delete it, or add the stage to the project (copier update --data stages=...)",
+                    "delete it, or add the stage to the project (`copier update --data stages=...`)",
                     warning=True,
                 )  # fmt: skip

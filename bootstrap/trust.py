@@ -1,6 +1,7 @@
-"""The AWS side of provisioning that is not a stack: the default state bucket's name, the
-account's GitHub OIDC provider (one per issuer URL), and what the roles' trust policies accept.
-Read-only: the stacks make and change the roles."""
+"""What AWS trusts of GitHub, read with the user's credentials: the account's GitHub OIDC
+provider (one per issuer URL) and the subjects a role's trust policy accepts. Read-only: the
+stacks make and change the provider and the roles; provisioning and `doctor` compare them with
+the subject GitHub issues."""
 
 from __future__ import annotations
 
@@ -15,26 +16,10 @@ from bootstrap.errors import RemoteError
 if TYPE_CHECKING:
     import boto3
 
-_READS = ("Get", "List", "Head", "Describe")
-
-
-def state_bucket_name(project: str, account: str) -> str:
-    """The default state bucket: one per project and account (bucket names are global)."""
-    return f"{project}-pulumi-state-{account}"
-
-
-def default_backend_url(project: str, account: str) -> str:
-    return f"s3://{state_bucket_name(project, account)}"
-
-
-def is_write(operation: str) -> bool:
-    """An AWS API call that changes something (the read verbs are not counted as writes)."""
-    return bool(operation) and not operation.startswith(_READS)
-
 
 def find_github_oidc_provider(session: boto3.Session, issuer: str) -> str | None:
     """The ARN of the account's OIDC provider for `issuer` (host and path), if it has one."""
-    from bootstrap.backend import aws_errors
+    from bootstrap.aws import aws_errors
 
     with aws_errors("listing the account's OIDC providers"):
         iam = session.client("iam")
@@ -67,7 +52,7 @@ def read_role(session: boto3.Session, name: str, issuer: str) -> RoleState:
     """A role as IAM has it (read-only): its ARN and the `<issuer>:sub` values it trusts."""
     import botocore.exceptions as bx
 
-    from bootstrap.backend import aws_errors
+    from bootstrap.aws import aws_errors
 
     try:
         with aws_errors(f"reading the role {name}"):

@@ -1,0 +1,5 @@
+"""`python -m service`: serve the API (what the container runs)."""
+
+from service.server import main
+
+main()
