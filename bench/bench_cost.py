@@ -1,6 +1,7 @@
 """`bootstrap cost --all` against `bootstrap preview --offline --all`, on a 3-stage project per
-target, as a ratio measured in this same process run (both plan every stack offline; the ratio is
-what pricing adds: loading the price snapshot, pricing, rendering).
+target, as a ratio measured in this same process run (both plan every stack offline, and the
+preview prices its plans too for its monthly figures, so the ratio is what the full breakdown's
+rendering adds); then, in process, what pricing itself costs next to planning.
 
 Run: python bench/bench_cost.py [--repeat N]
 """

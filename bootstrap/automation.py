@@ -424,6 +424,23 @@ class AutomationOps:
                 self._stacks = {s.name.rsplit("/", 1)[-1] for s in workspace.list_stacks()}
         return stack in self._stacks
 
+    def list_stacks(self) -> list[dict[str, Any]]:
+        """Every stack of the project as `pulumi stack ls --json` lists it (bootstrap/previews.py)."""
+        from pulumi.automation import LocalWorkspace
+
+        opts = self._options()
+        with pulumi_errors(stack=None, action="stack ls"):
+            summaries = LocalWorkspace(**opts.__dict__).list_stacks()
+        return [
+            {
+                "name": s.name,
+                "lastUpdate": s.last_update.isoformat() if s.last_update else None,
+                "updateInProgress": bool(s.update_in_progress),
+                "resourceCount": s.resource_count,
+            }
+            for s in summaries
+        ]
+
     def resource_count(self, stack: str) -> int:
         return len(self.resource_urns(stack))
 

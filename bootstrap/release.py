@@ -24,11 +24,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from bootstrap.errors import ExitCode, RemoteError, SpecError, UserError
 from bootstrap.status.model import Health, Report, StageStatus, short_digest
-from stacks.contract import DIGEST, GIT_SHA, IMAGE_REF, PLACEHOLDER_DIGEST, PROMOTE_WORKFLOW
+from stacks.contract import (
+    DIGEST,
+    GIT_SHA,
+    IMAGE_REF,
+    INFRA_DIR,
+    PLACEHOLDER_DIGEST,
+    PROMOTE_WORKFLOW,
+)
 
 if TYPE_CHECKING:
     from bootstrap.automation import OpResult, StackOps
@@ -36,6 +45,8 @@ if TYPE_CHECKING:
     from bootstrap.spec import Spec
     from bootstrap.status.github import GitHubView
     from bootstrap.status.registry import Registry
+    from stacks.changes import Changes
+    from stacks.gates import AlarmReader, Decision
 
 
 # --- the rules ----------------------------------------------------------------------------------
@@ -56,6 +67,8 @@ class Move:
     forced: list[str] = field(default_factory=list)  # what --force let through
     warnings: list[str] = field(default_factory=list)
     noop: bool = False  # the stage already runs it
+    reason: str = ""  # why (--reason): recorded with the deployment
+    commits: list[str] = field(default_factory=list)  # the change list, one line a commit
 
     @property
     def label(self) -> str:
@@ -75,6 +88,8 @@ class Move:
             "forced": list(self.forced),
             "warnings": list(self.warnings),
             "noop": self.noop,
+            "reason": self.reason or None,
+            "commits": list(self.commits),
         }
 
 
@@ -122,7 +137,8 @@ def verify_by_github(source: StageStatus, digest: str) -> str | None:
 
 
 def plan_promotion(
-    spec: Spec, report: Report, to: str, *, force: bool, verify: Literal["github", "health"]
+    spec: Spec, report: Report, to: str, *, force: bool,
+    verify: Literal["github", "health", "records"],
 ) -> Move:
     """What `promote --to` would do, or a Refused that says why not (and how to force it)."""
     target_stage = spec.stage(promotable(spec, to))
@@ -175,17 +191,22 @@ def plan_promotion(
         current=target.current.digest if target.current else None,
         forced=forced,
     )
-    why = (
-        verify_by_github(source, digest) if verify == "github" else verify_by_health(source, digest)
-    )
-    if why is None:
+    if verify == "records":  # the promotion gates check it next (gate_promotion), in detail
+        why = None
+    else:
+        why = (verify_by_github(source, digest) if verify == "github"
+               else verify_by_health(source, digest))  # fmt: skip
+    if verify == "records":
+        pass
+    elif why is None:
         how = "GitHub deployment status success" if verify == "github" else "/health answers 2xx"
         move.checks.append(f"passed in '{source.stage}' ({how})")
     elif force:
         move.forced.append(f"unverified in '{source.stage}': {why}")
     else:
         raise Refused(
-            f"{short_digest(digest)} has not passed the smoke test in '{source.stage}': {why}",
+            f"{short_digest(digest)} has not passed "
+            f"{'its checks' if verify == 'github' else 'the smoke test'} in '{source.stage}': {why}",
             "fix or redeploy that stage first, or pass --force to promote it anyway",
         )
     if move.current == digest:
@@ -303,6 +324,135 @@ def plan_rollback(
     return move
 
 
+# --- the promotion gates and the change list (stacks/gates.py, stacks/changes.py) ---------------
+
+
+def _records(github: GitHubView) -> Any:
+    from bootstrap.status.github import records_transport
+    from stacks.records import Records
+
+    return Records(records_transport(github.client), github.repository)
+
+
+def gate_promotion(
+    spec: Spec, repo: Path, github: GitHubView, move: Move, *, force: bool, reason: str,
+    now: datetime | None = None, alarms: AlarmReader | None = None,
+) -> Decision:  # fmt: skip
+    """Check the move against the promotion gates (the deployment records of the stage before
+    and the target, the stage files' soakMinutes and freezeWindows, the alarms when read), and
+    note what they said on the move. Refused when a gate fails and the move is not forced."""
+    from stacks import gates
+    from stacks.config_schema import Invalid
+    from stacks.freeze import parse_windows
+    from stacks.github_api import GitHubError
+
+    infra = repo / INFRA_DIR
+    try:
+        soak = gates.soak_minutes(infra, move.source) if move.source else 0
+        windows = parse_windows(gates.stack_setting(infra, move.stage, gates.FREEZE_KEY))
+    except (Invalid, ValueError) as exc:
+        raise SpecError(f"{INFRA_DIR}/Pulumi.*.yaml: {exc}", "fix the stage's setting") from None
+    try:
+        decision = gates.check(
+            _records(github), target=move.stage, source=move.source, digest=move.digest,
+            now=now or datetime.now(UTC), soak_minutes=soak, alarms=alarms, freeze=windows,
+            force=force, reason=reason,
+        )  # fmt: skip
+    except GitHubError as exc:
+        raise RemoteError(
+            f"the deployment records could not be read from GitHub ({exc})",
+            "check GITHUB_TOKEN and the API URL",
+        ) from exc
+    if not decision.allowed:
+        missing = "; ".join(gate.missing for gate in decision.failing)
+        fixes = "; ".join(dict.fromkeys(g.fix for g in decision.failing if g.fix))
+        raise Refused(
+            f"{short_digest(move.digest)} may not be promoted to '{move.stage}': {missing}",
+            f"{fixes}; or pass --force --reason TEXT to promote it anyway",
+        )
+    move.checks += [gate.line() for gate in decision.gates if gate.passed]
+    move.forced += [gate.line() for gate in decision.failing]
+    return decision
+
+
+def change_list(github: GitHubView, move: Move) -> Changes | None:
+    """The commits (and pull requests) between what the stage runs and what the move deploys,
+    when both commits are known."""
+    from stacks.changes import compare
+    from stacks.github_api import GitHubError
+
+    records = _records(github)
+    try:
+        running = records.running(move.stage)
+        recorded = records.find(move.source, move.digest) if move.source else []
+        head = next((r.git_sha for r in recorded if r.git_sha), None) or move.git_sha
+        if running is None or not running.git_sha or not head:
+            return None
+        move.git_sha = head
+        return compare(records.transport, github.repository, running.git_sha, head)
+    except GitHubError as exc:
+        move.warnings.append(f"the changes could not be listed ({exc})")
+        return None
+
+
+def check_freeze(repo: Path, stage: str, reason: str, now: datetime | None = None) -> str | None:
+    """Refused when `stage` is in one of its freeze windows (its `freezeWindows`) and no reason
+    overrides it; the window overridden, when one is (None: not frozen)."""
+    from stacks.config_schema import Invalid
+    from stacks.freeze import KEY, active, configured, parse_windows
+
+    path = repo / INFRA_DIR / f"Pulumi.{stage}.yaml"
+    try:
+        windows = parse_windows(configured(path)[1], KEY) if path.is_file() else []
+    except Invalid as exc:
+        raise SpecError(f"{INFRA_DIR}/{path.name}: {exc.key}: {exc.problem}", exc.fix) from None
+    window = active(windows, now or datetime.now(UTC))
+    if window is None:
+        return None
+    if not reason.strip():
+        raise Refused(
+            f"'{stage}' is frozen: {window.describe()}",
+            f"deploy after it ends ({window.end.astimezone(UTC):%Y-%m-%d %H:%M} UTC), or pass "
+            "--reason TEXT to deploy inside it",
+        )
+    return window.describe()
+
+
+def record_local(github: GitHubView, move: Move, outcome: LocalOutcome) -> int | None:
+    """Record a `--local` deploy as the deploy workflow records one (stacks/records.py): the
+    deployment with the move's reason, `deployed` and the smoke test's verdict from the /health
+    check; the deployment's id (None when the image's commit is unknown: nothing recorded)."""
+    from stacks.github_api import GitHubError
+    from stacks.records import DEPLOYED, SMOKE_FAILED, SMOKE_PASSED
+
+    if not move.git_sha:
+        move.warnings.append("not recorded in GitHub: the image's commit is unknown")
+        return None
+    records = _records(github)
+    url = outcome.result.outputs.get("url")
+    try:
+        record = records.start(move.stage, move.digest, move.git_sha, reason=move.reason)
+        records.add(record.id, DEPLOYED, "bootstrap --local", url=url if isinstance(url, str) else None)
+        if outcome.health is not None:
+            verdict = SMOKE_PASSED if outcome.health.ok else SMOKE_FAILED
+            records.add(record.id, verdict, outcome.health.summary)
+    except GitHubError as exc:
+        move.warnings.append(f"not recorded in GitHub ({exc})")
+        return None
+    return record.id
+
+
+def alarm_reader(spec: Spec) -> AlarmReader | None:
+    """The stages' alarms through the user's AWS credentials, or None when there are none."""
+    from bootstrap.aws import aws_session
+    from stacks.gates import cloudwatch_alarms
+
+    session = aws_session(spec.region)
+    if session.get_credentials() is None:
+        return None
+    return cloudwatch_alarms(session.client("cloudwatch", region_name=spec.region), spec.name)
+
+
 # --- carrying it out ----------------------------------------------------------------------------
 
 
@@ -312,6 +462,9 @@ def dispatch(github: GitHubView, move: Move) -> str:
     from github import GithubException
 
     inputs = {"stage": move.stage, "digest": move.digest}
+    if move.reason:  # recorded with the deployment; with forced gates, it forces them there too
+        inputs["reason"] = move.reason
+        inputs["force"] = "true" if move.forced else "false"
 
     def send() -> None:
         github.repo.get_workflow(PROMOTE_WORKFLOW).create_dispatch(

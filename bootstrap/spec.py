@@ -12,7 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from bootstrap.errors import SpecError
-from stacks.contract import GITHUB_OIDC_HOST
+from stacks.contract import GITHUB_OIDC_HOST, is_preview_name
 
 # A lowercase DNS label: what ECR, ECS, EKS, Kubernetes, S3 and GitHub all accept.
 _LABEL = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
@@ -272,6 +272,11 @@ def _check_stage_names(stages: list[str]) -> None:
         if stage in RESERVED_STAGES:
             raise SpecError(
                 f"stage name '{stage}' is reserved for the account-level stack",
+                "choose another stage name",
+            )
+        if is_preview_name(stage):
+            raise SpecError(
+                f"stage name '{stage}' is reserved for pull-request previews (stacks pr-<number>)",
                 "choose another stage name",
             )
         if not stage.isascii() or not _LABEL.match(stage):

@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bootstrap.cost import offers
+from bootstrap.cost import carried, offers
 from bootstrap.cost import prices as prices_mod
 from bootstrap.spec import known_regions
 
@@ -30,6 +30,8 @@ def main() -> int:
     keys = sorted({key for region in regions for key in offers.wanted_keys(book, region)})
     refreshed = offers.build_document(regions, keys, offers.http_fetch)
     offers.merge_into(prices_mod.SNAPSHOT, refreshed.document)
+    # The generated repositories' pull-request pricer carries its slice of the snapshot.
+    carried.write(prices_mod.PriceBook([prices_mod._read(prices_mod.SNAPSHOT)]))
     for region, missing in sorted(refreshed.missing.items()):
         print(f"{region}: no product for {', '.join(sorted(set(missing)))}", file=sys.stderr)
     count = sum(len(rates) for rates in refreshed.document["prices"].values())

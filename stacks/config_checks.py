@@ -18,6 +18,7 @@ from typing import Any
 
 from . import aws_values as aws
 from .contract import GITHUB_OIDC_HOST
+from .delivery import MINUTES_TO_ALARM
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,47 @@ def check_stage(
             "an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)",
             "use a topic in {region} (alarms notify topics of their own region)",
         )  # fmt: skip
+    if values.get("monthlyBudget") is not None and not values.get("alarmTopicArn"):
+        issues.append(Issue(  # stacks/budget.py: the budget's alerts go to the alarm topic
+            "monthlyBudget", "a budget needs a topic for its alerts",
+            "set alarmTopicArn too, or leave monthlyBudget empty", uses=("monthlyBudget", "alarmTopicArn"),
+        ))  # fmt: skip
+    issues += _rollout(values, target)
+    return issues
+
+
+def _rollout(values: Mapping[str, Any], target: str) -> list[Issue]:
+    """ECS takes percents in steps of 0.1; a Lambda alias routes to a version number (botocore's
+    ecs and lambda models, stacks/delivery.py)."""
+    issues: list[Issue] = []
+    step = {"canary": "canaryMinutes", "linear": "linearMinutes"}.get(str(values["deployStrategy"]))
+    if target in ("ecs", "lambda") and step and int(values[step]) < MINUTES_TO_ALARM:
+        issues.append(
+            Issue(
+                step,
+                f"{values[step]} minutes is too short for the stage's alarms to fire "
+                f"(they need {MINUTES_TO_ALARM} minutes of data)",
+                f"use at least {MINUTES_TO_ALARM}, or deployStrategy all-at-once",
+                warning=True,
+                uses=("deployStrategy", step),
+            )
+        )
+    if target == "ecs":
+        for key in ("canaryPercent", "linearPercent"):
+            tenths = float(values[key]) * 10
+            if abs(tenths - round(tenths)) > 1e-6:
+                issues.append(
+                    Issue(key, f"{values[key]} is not a multiple of 0.1", "round it to 0.1")
+                )
+    stable = values.get("lambdaStableVersion")
+    if target == "lambda" and stable and not re.fullmatch(r"[0-9]{1,1024}", str(stable)):
+        issues.append(
+            Issue(
+                "lambdaStableVersion",
+                f"'{stable}' is not a function version number",
+                "use a published version such as 12 (the deploy workflow sets it)",
+            )
+        )
     return issues
 
 

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from . import aws_values as aws
+from . import delivery
 from .contract import GITHUB_OIDC_HOST, IMAGE_REF
 
 Kind = Literal["string", "integer", "boolean", "number", "list"]
@@ -36,6 +37,8 @@ Scope = Literal["project", "shared", "stage"]
 TARGETS = ("ecs", "eks", "lambda")
 TRUST_SUBJECTS = ("environment", "branch")
 ACCEPTANCE_RUN = ("auto", "always", "never")
+# ECR's FindingSeverity values, most severe first (botocore's ecr model), and NONE: no gate.
+SCAN_SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL", "NONE")
 # Set by bootstrap's offline runner (never in a file): plan a stage without an image.
 OFFLINE_PLAN_NAMESPACE = "bootstrap"
 OFFLINE_PLAN_KEY = "offlinePlan"
@@ -138,6 +141,23 @@ SETTINGS: tuple[Setting, ...] = (
         "Let a destroy delete the registry while it still holds images (run up once after "
         "setting it).",
         "shared",
+    ),
+    # --- the shared stack: pull-request preview environments (stacks/pr_env.py) ---
+    Setting(
+        "previewTarget", "string", "lambda",
+        "Where pull-request previews run (stacks pr-<number>, stacks/pr_env.py): lambda (the "
+        "cheapest; the shared stack makes their deploy role), or none for no previews.",
+        "shared", choices=("lambda", "none"),
+    ),
+    Setting(
+        "previewMaxActive", "integer", 5,
+        "Previews that may run at once; a pull request beyond the cap gets a comment instead.",
+        "shared", low=1, high=100,
+    ),
+    Setting(
+        "previewTtlHours", "integer", 72,
+        "Hours a preview may go without a deploy before the scheduled sweep destroys it.",
+        "shared", low=1, high=2160,
     ),
     # --- each stage -------------------------------------------------------------------------
     Setting(
@@ -299,6 +319,129 @@ SETTINGS: tuple[Setting, ...] = (
         "past it.",
         "stage", low=5, high=1800,
     ),
+    # --- progressive delivery and rollout speed (stacks: ecs, lambda_fn, eks_workload, observability) ---
+    Setting(
+        "deployStrategy", "string", delivery.FAST["deployStrategy"],
+        "How a new release takes traffic: canary (canaryPercent of the requests for "
+        "canaryMinutes, then all), linear (linearPercent more every linearMinutes) or "
+        "all-at-once (ECS: a rolling update; Lambda: the live alias moves at once). EKS always "
+        "rolls pods.",
+        "stage", choices=delivery.STRATEGIES, targets=("ecs", "lambda"),
+    ),
+    Setting(
+        "canaryPercent", "number", delivery.FAST["canaryPercent"],
+        "The share of requests (percent, 0.1 to 100) the new release takes first (canary).",
+        "stage", low=delivery.CANARY_PERCENT[0], high=delivery.CANARY_PERCENT[1],
+        targets=("ecs", "lambda"),
+    ),
+    Setting(
+        "canaryMinutes", "integer", delivery.FAST["canaryMinutes"],
+        "Minutes the canary share runs before all requests move (canary).",
+        "stage", low=delivery.BAKE_MINUTES[0], high=delivery.BAKE_MINUTES[1],
+        targets=("ecs", "lambda"),
+    ),
+    Setting(
+        "linearPercent", "number", delivery.FAST["linearPercent"],
+        "The share of requests (percent, 3 to 100) that moves to the new release at each step "
+        "(linear).",
+        "stage", low=delivery.LINEAR_PERCENT[0], high=delivery.LINEAR_PERCENT[1],
+        targets=("ecs", "lambda"),
+    ),
+    Setting(
+        "linearMinutes", "integer", delivery.FAST["linearMinutes"],
+        "Minutes between two steps (linear).",
+        "stage", low=delivery.BAKE_MINUTES[0], high=delivery.BAKE_MINUTES[1],
+        targets=("ecs", "lambda"),
+    ),
+    Setting(
+        "bakeMinutes", "integer", delivery.FAST["bakeMinutes"],
+        "Minutes ECS keeps the previous release's tasks once all requests moved, rolling back "
+        "on the stage's alarms until then.",
+        "stage", low=delivery.BAKE_MINUTES[0], high=delivery.BAKE_MINUTES[1],
+        targets=("ecs",),
+    ),
+    Setting(
+        "alarmRollback", "boolean", True,
+        "ECS rolls a deployment back by itself when the stage's 5xx-rate or latency alarm fires "
+        "during it (canary, steps and bake).",
+        "stage", targets=("ecs",),
+    ),
+    Setting(
+        "lambdaStableVersion", "string", None,
+        "Set by the deploy workflow while it shifts traffic: the function version that keeps "
+        "the other requests of the live alias. Empty: live sends every request to the newest "
+        "version.",
+        "stage", targets=("lambda",),
+    ),
+    Setting(
+        "lambdaNewVersionWeight", "number", 0.0,
+        "Set by the deploy workflow with lambdaStableVersion: the share (0 to 1) of the live "
+        "alias's requests that go to the newest version.",
+        "stage", low=delivery.LAMBDA_WEIGHT[0], high=delivery.LAMBDA_WEIGHT[1],
+        targets=("lambda",),
+    ),
+    Setting(
+        "healthCheckIntervalSeconds", "integer", delivery.FAST["healthCheckIntervalSeconds"],
+        "Seconds between two load balancer health checks of a task or pod (5 to 300).",
+        "stage", low=delivery.HEALTH_CHECK_INTERVAL_SECONDS[0],
+        high=delivery.HEALTH_CHECK_INTERVAL_SECONDS[1], targets=("ecs", "eks"),
+    ),
+    Setting(
+        "healthyThreshold", "integer", delivery.FAST["healthyThreshold"],
+        "Health checks in a row a new task or pod must pass before it takes requests (2 to 10).",
+        "stage", low=delivery.HEALTHY_THRESHOLD[0], high=delivery.HEALTHY_THRESHOLD[1],
+        targets=("ecs", "eks"),
+    ),
+    Setting(
+        "deregistrationDelaySeconds", "integer", delivery.FAST["deregistrationDelaySeconds"],
+        "Seconds the load balancer lets the requests in flight to a leaving task or pod finish "
+        "(0 to 3600).",
+        "stage", low=delivery.DEREGISTRATION_DELAY_SECONDS[0],
+        high=delivery.DEREGISTRATION_DELAY_SECONDS[1], targets=("ecs", "eks"),
+    ),
+    Setting(
+        "progressDeadlineSeconds", "integer", delivery.FAST["progressDeadlineSeconds"],
+        "Seconds an EKS rollout may go without progress before it fails (and the update with it).",
+        "stage", low=30, high=3600, targets=("eks",),
+    ),
+    # --- promotion gates: soak, image scan (stacks/gates.py, stacks/scan.py) ---
+    Setting(
+        "soakMinutes", "integer", 0,
+        "Minutes a release must run in this stage (since its deployed record), with none of the "
+        "stage's alarms in ALARM, before it may be promoted out of it. 0: no soak.",
+        "stage", low=0, high=10080,
+    ),
+    Setting(
+        "scanSeverity", "string", "CRITICAL",
+        "The lowest severity of the registry's scan-on-push findings that stops a deploy to this "
+        "stage (ECR's names: CRITICAL, HIGH, MEDIUM, LOW, INFORMATIONAL), less the findings "
+        "security/scan-allowlist.yml accepts; NONE: no scan gate.",
+        "stage", choices=SCAN_SEVERITIES,
+    ),
+    # --- freezes and the post-deploy alarm watch (stacks/freeze.py, stacks/watch.py) ---
+    Setting(
+        "freezeWindows", "string", "",
+        "Deployment freezes of this stage, one window a line (or ; between them), each "
+        "optionally named LABEL: first: START/END ZONE (2026-12-20T00:00/2027-01-04T00:00 "
+        "Europe/Berlin), DAY HH:MM-DAY HH:MM ZONE (weekly) or daily HH:MM-HH:MM ZONE. Deploys "
+        "refuse inside a window unless a reason overrides it.",
+        "stage",
+    ),
+    Setting(
+        "watchMinutes", "integer", 5,
+        "Minutes the deploy workflow watches the stage's alarms after a deploy; on an alarm it "
+        "rolls the stage back to the previous digest and holds the new one. 0: no watch.",
+        "stage", low=0, high=30,
+    ),
+    # --- budget (stacks/budget.py) ---
+    Setting(
+        "monthlyBudget", "number", None,
+        "A monthly cost budget (USD) for this stage in AWS Budgets, counting the costs tagged "
+        "with the stage: alerts at 80 % and 100 % of it go to alarmTopicArn (required with it; "
+        "its policy must let budgets.amazonaws.com publish). Empty: no budget. "
+        "`bootstrap cost` suggests a figure.",
+        "stage", low=1, high=1_000_000_000,
+    ),
 )  # fmt: skip
 
 BY_KEY: dict[str, Setting] = {s.key: s for s in SETTINGS}
@@ -393,6 +536,10 @@ def _check_value(setting: Setting, value: Any) -> None:
     ):
         low, high = _plain(setting.low), _plain(setting.high)
         raise Invalid(key, f"{_plain(value)} is out of range", f"use {low} to {high}")
+    if key == "freezeWindows":
+        from .freeze import parse_windows
+
+        parse_windows(value, key)
     if key == "image" and not IMAGE_REF.match(value):
         raise Invalid(
             key,

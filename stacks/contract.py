@@ -28,6 +28,10 @@ PREVIEW_WORKFLOW = "preview.yml"
 TEARDOWN_WORKFLOW = "teardown.yml"
 BUILD_CHECK = "build"  # the build job's check name, required by branch protection
 BRANCH = "main"
+# The Pulumi CLI the workflows install, exact so that the CLI cache's key can name it: the version
+# the infra program's SDK is tested with (infra/requirements.txt); at least 3.252.0 (promote's
+# passphrase-free `stack output`) and 3.188.0 (teardown's `destroy --exclude` wildcards).
+PULUMI_CLI_VERSION = "3.272.0"
 
 
 def stack_file(stack: str) -> str:
@@ -301,6 +305,101 @@ ACCEPTANCE_PARTS = ("behaviour", "contract", "performance")  # in the order they
 VERDICT_FILE = "verdict.json"  # a run's outcome, recorded with the digest it tested
 JUNIT_FILE = "junit.xml"
 SUMMARY_FILE = "summary.md"  # the Markdown table for a job summary
+
+# --- progressive delivery (stacks/delivery.py) ------------------------------------------------
+# A stage's rollout profile: the fast one is the schema's default (stages without approval), the
+# careful one is what the stage file of a manual stage sets (infra/Pulumi.<stage>.yaml). A stage's
+# alarms need 3 one-minute datapoints to fire (stacks/delivery.py): a canary step shorter than
+# that is judged by nothing, so the fast profile moves every request at once (still rolled back
+# on the alarms) and keeps its steps at 3 minutes for a stage that opts into them.
+ROLLOUT_FAST: dict[str, Any] = {
+    "deployStrategy": "all-at-once",
+    "canaryPercent": 10.0,
+    "canaryMinutes": 3,
+    "linearPercent": 25.0,
+    "linearMinutes": 3,
+    "bakeMinutes": 3,
+    "healthCheckIntervalSeconds": 5,
+    "healthyThreshold": 2,
+    "deregistrationDelaySeconds": 5,
+    "progressDeadlineSeconds": 300,
+}
+ROLLOUT_CAREFUL: dict[str, Any] = {
+    **ROLLOUT_FAST,
+    "deployStrategy": "canary",
+    "canaryPercent": 5.0,
+    "canaryMinutes": 10,
+    "linearPercent": 10.0,
+    "linearMinutes": 3,
+    "bakeMinutes": 10,
+    "healthCheckIntervalSeconds": 10,
+    "healthyThreshold": 3,
+    "deregistrationDelaySeconds": 30,
+    "progressDeadlineSeconds": 600,
+}
+# The stack outputs the deploy workflow reads: the alarms it watches; a Lambda stage's versions.
+ALARM_NAMES_OUTPUT = "alarmNames"
+LIVE_VERSION_OUTPUT = "liveVersion"
+NEW_VERSION_OUTPUT = "newVersion"
+
+# --- promotion: records, gates, the image scan (stacks/records.py, gates.py, scan.py) -----------
+
+# The findings of the registry's image scan a deploy accepts, each with a reason and an expiry.
+SCAN_ALLOWLIST_FILE = "security/scan-allowlist.yml"
+
+# --- pull-request preview environments (stacks/previews.py, stacks/pr_env.py) ------------------
+# A preview is a stack `pr-<number>` of the project: its names start `<project>-pr-<number>`, every
+# resource carries TAG_PREVIEW (the number), its roles live under `/bootstrap/<project>/pr-<n>/`.
+# Stage names may not look like preview stacks (bootstrap/spec.py refuses `pr` and `pr-*`).
+
+PREVIEW_STACK_PREFIX = "pr-"
+PR_ENV_WORKFLOW = "pr-env.yml"
+PR_SWEEP_WORKFLOW = "pr-sweep.yml"
+VAR_PR_ROLE = "AWS_PR_ROLE_ARN"  # the repository variable naming the preview deploy role
+TAG_PREVIEW = "bootstrap:preview"  # the pull request's number, on every resource of a preview
+PREVIEW_COMMENT_MARKER = "<!-- bootstrap:preview-environment -->"  # finds the one comment
+PREVIEW_OUTPUTS = ("url", "image", "target", "region", "stage", "pullRequest")
+PR_ROLE_OUTPUT = "prRoleArn"  # the shared stack's output naming the preview deploy role
+PREVIEW_REPOSITORY_OUTPUT = "previewRepositoryUrl"  # and the previews' own image repository
+_PREVIEW_STACK = re.compile(r"^pr-([1-9][0-9]{0,9})$")
+
+
+def preview_stack(number: int) -> str:
+    """The stack (and stage name in every resource name) of pull request `number`: `pr-<n>`."""
+    if number < 1:
+        raise ValueError(f"pull request number {number} is not positive")
+    return f"{PREVIEW_STACK_PREFIX}{number}"
+
+
+def preview_number(stack: str) -> int | None:
+    """The pull request number of a preview stack (`pr-12` -> 12); None for any other stack."""
+    match = _PREVIEW_STACK.match(stack)
+    return int(match.group(1)) if match else None
+
+
+def is_preview_name(name: str) -> bool:
+    """Names a stage may not take: `pr` and `pr-*` belong to the previews."""
+    return name == PREVIEW_STACK_PREFIX.rstrip("-") or name.startswith(PREVIEW_STACK_PREFIX)
+
+
+def pr_role_name(project: str) -> str:
+    """The preview deploy role (in the shared stack, at `deploy_role_path(project)`)."""
+    return f"{project}-pr-deploy"
+
+
+def pr_boundary_name(project: str) -> str:
+    """The permissions boundary of every preview's workload roles."""
+    return f"{project}-pr-boundary"
+
+
+def preview_repository_name(project: str) -> str:
+    """The previews' image repository: pull requests' images never mix with releases."""
+    return f"{project}-previews"
+
+
+def preview_image_tag(number: int, sha: str) -> str:
+    """The registry tag of a pull request's image: `pr-<n>-<git sha>` (never a release tag)."""
+    return f"{preview_stack(number)}-{sha}"
 
 
 def template_context() -> dict[str, Any]:

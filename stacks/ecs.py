@@ -4,7 +4,7 @@ deploy role needs to deploy it (`deploy_grants`)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,8 +21,16 @@ from .common import (
     child,
     log_group,
     pass_role,
+    policy,
     policy_output,
     service_trust,
+)
+from .delivery import (
+    FARGATE_STOP_TIMEOUT_MAX,
+    HEALTH_CHECK_TIMEOUT_SECONDS,
+    STOP_TIMEOUT_SECONDS,
+    UNHEALTHY_THRESHOLD,
+    Rollout,
 )
 from .permissions import StageScope, pull_own_image, service_linked_roles
 
@@ -30,6 +38,22 @@ TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 CONTAINER = "app"
 # The service's CPU target tracking: Application Auto Scaling keeps the average here.
 CPU_TARGET = 60
+# The alternate target group of canary and linear deployments has an explicit name: the stage's
+# prefix, "-" and these 7 characters, like Pulumi's auto-names (the deploy role's target group
+# grants match `<prefix>-???????`), and never hex, so no auto-name can take it.
+ALTERNATE_SUFFIX = "nextrev"
+# The production listener rule ECS moves the weights of; it matches every request.
+PRODUCTION_RULE_PRIORITY = 1
+# The AWS managed policy of ECS's infrastructure role for load balancers, as read (MAMIP
+# `policies/AmazonECSInfrastructureRolePolicyForLoadBalancers`, v6): what ECS calls to move
+# traffic. The stage's own role grants the same actions on the stage's load balancer only.
+LOAD_BALANCER_READS = (
+    "elasticloadbalancing:DescribeListeners",
+    "elasticloadbalancing:DescribeRules",
+    "elasticloadbalancing:DescribeTargetGroups",
+    "elasticloadbalancing:DescribeTargetHealth",
+)
+TARGET_ACTIONS = ("elasticloadbalancing:DeregisterTargets", "elasticloadbalancing:RegisterTargets")
 
 
 @dataclass
@@ -53,6 +77,14 @@ class EcsServiceArgs:
     role_path: str = "/"
     permissions_boundary: pulumi.Input[str] | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
+    # How a release takes traffic, health checks and draining (stacks/delivery.py).
+    rollout: Rollout = field(default_factory=Rollout)
+    # The role ECS assumes to move traffic between the target groups (canary, linear): the
+    # foundation's `EcsRoles.infrastructure_role`.
+    infrastructure_role_arn: pulumi.Input[str] | None = None
+    # Makes the stage's alarms once the load balancer exists (its ARN suffix in, their names
+    # out): ECS fails and rolls back a deployment when one of them fires.
+    deployment_alarms: Callable[[pulumi.Output[str]], Sequence[pulumi.Input[str]]] | None = None
 
 
 def check_sizing(cpu: int, memory: int, min_capacity: int, max_capacity: int) -> None:
@@ -94,6 +126,8 @@ def container_definitions(
                     },
                 },
                 "linuxParameters": {"initProcessEnabled": True},
+                # SIGTERM, then this long to finish the requests in flight before SIGKILL.
+                "stopTimeout": min(STOP_TIMEOUT_SECONDS, FARGATE_STOP_TIMEOUT_MAX),
             }
         ]
     )
@@ -266,26 +300,40 @@ class EcsService(pulumi.ComponentResource):
             tags=tags,
             opts=child(self),
         )
-        self.target_group = aws.lb.TargetGroup(
-            name,
-            port=APP_PORT,
-            protocol="HTTP",
-            target_type="ip",
-            vpc_id=args.vpc_id,
-            deregistration_delay=30,
-            health_check={
+        rollout = args.rollout
+        shifting = rollout.ecs_strategy != "ROLLING"
+        if shifting and args.infrastructure_role_arn is None:
+            raise pulumi.RunError(f"{rollout.strategy} deployments need ECS's infrastructure role")
+        target_group: dict[str, Any] = {
+            "port": APP_PORT,
+            "protocol": "HTTP",
+            "target_type": "ip",
+            "vpc_id": args.vpc_id,
+            "deregistration_delay": rollout.deregistration_delay,
+            "health_check": {
                 "enabled": True,
                 "path": HEALTH_PATH,
                 "protocol": "HTTP",
                 "matcher": "200",
-                "interval": 15,
-                "timeout": 5,
-                "healthy_threshold": 2,
-                "unhealthy_threshold": 3,
+                "interval": rollout.health_check_interval,
+                "timeout": HEALTH_CHECK_TIMEOUT_SECONDS,
+                "healthy_threshold": rollout.healthy_threshold,
+                "unhealthy_threshold": UNHEALTHY_THRESHOLD,
             },
-            tags=tags,
+            "tags": tags,
+        }
+        self.target_group = aws.lb.TargetGroup(name, **target_group, opts=child(self))
+        # The other half of ECS's traffic shifting: a new revision's tasks register here while
+        # the production listener rule moves its weight over.
+        self.alternate_target_group = aws.lb.TargetGroup(
+            f"{name}-{ALTERNATE_SUFFIX}",
+            name=f"{name}-{ALTERNATE_SUFFIX}",
+            **target_group,
             opts=child(self),
         )
+        # The listener's own default: the production rule below takes every request first, so
+        # this serves only while the rule does not exist yet (a stage deployed by an earlier
+        # template keeps serving through its update).
         forward = [{"type": "forward", "target_group_arn": self.target_group.arn}]
         if https:
             self.listener = aws.lb.Listener(
@@ -323,6 +371,43 @@ class EcsService(pulumi.ComponentResource):
                 tags=tags,
                 opts=child(self),
             )
+        self.production_rule = aws.lb.ListenerRule(
+            f"{name}-production",
+            listener_arn=self.listener.arn,
+            priority=PRODUCTION_RULE_PRIORITY,
+            conditions=[{"path_pattern": {"values": ["/*"]}}],
+            actions=[
+                {
+                    "type": "forward",
+                    "forward": {
+                        "target_groups": [
+                            {"arn": self.target_group.arn, "weight": 100},
+                            {"arn": self.alternate_target_group.arn, "weight": 0},
+                        ]
+                    },
+                }
+            ],
+            tags=tags,
+            # ECS owns the weights while it shifts traffic, and leaves them on whichever target
+            # group the running revision is in.
+            opts=child(self, ignore_changes=["actions"]),
+        )
+        alarm_names = (
+            list(args.deployment_alarms(self.load_balancer.arn_suffix))
+            if args.deployment_alarms
+            else []
+        )
+        load_balancer: dict[str, Any] = {
+            "target_group_arn": self.target_group.arn,
+            "container_name": CONTAINER,
+            "container_port": APP_PORT,
+        }
+        if shifting:
+            load_balancer["advanced_configuration"] = {
+                "alternate_target_group_arn": self.alternate_target_group.arn,
+                "production_listener_rule": self.production_rule.arn,
+                "role_arn": args.infrastructure_role_arn,
+            }
 
         self.service = aws.ecs.Service(
             f"{name}-service",
@@ -336,13 +421,18 @@ class EcsService(pulumi.ComponentResource):
                 "security_groups": [self.service_security_group.id],
                 "assign_public_ip": False,
             },
-            load_balancers=[
-                {
-                    "target_group_arn": self.target_group.arn,
-                    "container_name": CONTAINER,
-                    "container_port": APP_PORT,
-                }
-            ],
+            load_balancers=[load_balancer],
+            deployment_controller={"type": "ECS"},
+            deployment_configuration=deployment_configuration(rollout),
+            # The stage's alarms fail (and roll back) a deployment, from its first task to the
+            # end of the bake time.
+            alarms=(
+                {"alarm_names": alarm_names, "enable": True, "rollback": rollout.alarm_rollback}
+                if alarm_names
+                else None
+            ),
+            # Tasks that never turn healthy fail a rolling deployment (ECS applies the circuit
+            # breaker to ROLLING only; canary and linear fail on unhealthy targets and alarms).
             deployment_circuit_breaker={"enable": True, "rollback": True},
             deployment_minimum_healthy_percent=100,
             deployment_maximum_percent=200,
@@ -353,7 +443,9 @@ class EcsService(pulumi.ComponentResource):
             wait_for_steady_state=True,
             tags=tags,
             # Autoscaling owns the running count between min and max.
-            opts=child(self, depends_on=[self.listener], ignore_changes=["desiredCount"]),
+            opts=child(
+                self, depends_on=[self.production_rule], ignore_changes=["desiredCount"]
+            ),
         )
         self.scaling_target = aws.appautoscaling.Target(
             f"{name}-scaling",
@@ -386,7 +478,108 @@ class EcsService(pulumi.ComponentResource):
         self.url = pulumi.Output.concat(scheme, "://", self.load_balancer.dns_name)
         self.load_balancer_arn_suffix = self.load_balancer.arn_suffix
         self.target_group_arn_suffix = self.target_group.arn_suffix
+        self.alarm_names = alarm_names
         self.register_outputs({"url": self.url, "clusterName": self.cluster.name})
+
+
+def deployment_configuration(rollout: Rollout) -> dict[str, Any]:
+    """The service's strategy with its steps and bake time (the provider takes the minutes as
+    strings: Terraform's nullable integers)."""
+    strategy = rollout.ecs_strategy
+    config: dict[str, Any] = {"strategy": strategy}
+    if strategy == "ROLLING":
+        return config
+    config["bake_time_in_minutes"] = str(rollout.bake_minutes)
+    if strategy == "CANARY":
+        config["canary_configuration"] = {
+            "canary_percent": rollout.canary_percent,
+            "canary_bake_time_in_minutes": str(rollout.canary_minutes),
+        }
+    else:
+        config["linear_configuration"] = {
+            "step_percent": rollout.linear_percent,
+            "step_bake_time_in_minutes": str(rollout.linear_minutes),
+        }
+    return config
+
+
+@dataclass
+class EcsRolesArgs:
+    ctx: AwsContext
+    prefix: str  # the stage's `<project>-<stage>`: its load balancer's name
+    path: str  # contract.foundation_role_path: outside every path the deploy role may change
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+class EcsRoles(pulumi.ComponentResource):
+    """ECS's infrastructure role for load balancers: ECS assumes it to register a new revision's
+    tasks and move the production listener rule's weights. Part of the stage's foundation (a child
+    of the deploy role's component): its policy acts on the load balancer, which the permissions
+    boundary of workload roles does not (and should not) allow."""
+
+    infrastructure_role: Any
+
+    def __init__(
+        self, name: str, args: EcsRolesArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("bootstrap:index:EcsRoles", name, None, opts)
+        ctx = args.ctx
+        self.infrastructure_role = aws.iam.Role(
+            f"{name}-infrastructure",
+            path=args.path,
+            description=f"ECS moves the traffic of {args.prefix} between its target groups",
+            # AWS's documented trust for this role has no source conditions ("Amazon ECS
+            # infrastructure IAM role for load balancers"): ECS may not send them.
+            assume_role_policy=service_trust("ecs.amazonaws.com", ctx, scoped=False),
+            tags=dict(args.tags),
+            opts=child(self),
+        )
+        aws.iam.RolePolicy(
+            f"{name}-infrastructure",
+            role=self.infrastructure_role.id,
+            policy=policy(infrastructure_statements(ctx, args.prefix)),
+            opts=child(self),
+        )
+        self.register_outputs({"infrastructureRoleArn": self.infrastructure_role.arn})
+
+
+def infrastructure_statements(ctx: AwsContext, prefix: str) -> list[Statement]:
+    """AWS's managed policy for ECS's load balancer role, limited to the stage's load balancer."""
+    lb = f"{prefix}-???????"
+    return [
+        {
+            "Sid": "ReadLoadBalancing",
+            "Effect": "Allow",
+            "Action": list(LOAD_BALANCER_READS),
+            "Resource": "*",  # no resource-level permissions for these reads
+        },
+        {
+            "Sid": "StageTargets",
+            "Effect": "Allow",
+            "Action": list(TARGET_ACTIONS),
+            "Resource": ctx.arn("elasticloadbalancing", f"targetgroup/{lb}/*"),
+        },
+        # IAM lists both load balancer kinds for these; only the stage's application load
+        # balancer carries its name.
+        {
+            "Sid": "StageListeners",
+            "Effect": "Allow",
+            "Action": "elasticloadbalancing:ModifyListener",
+            "Resource": [
+                ctx.arn("elasticloadbalancing", f"listener/{kind}/{lb}/*/*")
+                for kind in ("app", "net")
+            ],
+        },
+        {
+            "Sid": "StageProductionRule",
+            "Effect": "Allow",
+            "Action": "elasticloadbalancing:ModifyRule",
+            "Resource": [
+                ctx.arn("elasticloadbalancing", f"listener-rule/{kind}/{lb}/*/*/*")
+                for kind in ("app", "net")
+            ],
+        },
+    ]
 
 
 def deploy_grants(scope: StageScope) -> list[Statement]:
@@ -458,25 +651,31 @@ def deploy_grants(scope: StageScope) -> list[Statement]:
                 "elasticloadbalancing:AddTags",
                 "elasticloadbalancing:CreateListener",
                 "elasticloadbalancing:CreateLoadBalancer",
+                "elasticloadbalancing:CreateRule",
                 "elasticloadbalancing:CreateTargetGroup",
                 "elasticloadbalancing:DeleteListener",
                 "elasticloadbalancing:DeleteLoadBalancer",
+                "elasticloadbalancing:DeleteRule",
                 "elasticloadbalancing:DeleteTargetGroup",
                 "elasticloadbalancing:ModifyListener",
                 "elasticloadbalancing:ModifyLoadBalancerAttributes",
+                "elasticloadbalancing:ModifyRule",
                 "elasticloadbalancing:ModifyTargetGroup",
                 "elasticloadbalancing:ModifyTargetGroupAttributes",
                 "elasticloadbalancing:RemoveTags",
+                "elasticloadbalancing:SetRulePriorities",
                 "elasticloadbalancing:SetSecurityGroups",
                 "elasticloadbalancing:SetSubnets",
             ],
             "Resource": [
                 ctx.arn("elasticloadbalancing", f"loadbalancer/app/{lb}/*"),
+                # both target groups: the alternate one's name is `<prefix>-nextrev`
                 ctx.arn("elasticloadbalancing", f"targetgroup/{lb}/*"),
-                ctx.arn("elasticloadbalancing", f"listener/app/{lb}/*/*"),
-                # IAM lists both listener forms for listener actions; no network load balancer
-                # carries the stage's name, so this grants nothing beyond the stage.
-                ctx.arn("elasticloadbalancing", f"listener/net/{lb}/*/*"),
+                # Its listeners and listener rules. IAM lists the network load balancer forms too
+                # for these actions (`listener/net/...`, matched by the `*`); no network load
+                # balancer carries the stage's name, so this grants nothing beyond the stage.
+                ctx.arn("elasticloadbalancing", f"listener/*/{lb}/*/*"),
+                ctx.arn("elasticloadbalancing", f"listener-rule/*/{lb}/*/*/*"),
             ],
         },
         {
@@ -513,12 +712,13 @@ def deploy_grants(scope: StageScope) -> list[Statement]:
                 "cloudwatch:DescribeAlarms",
                 "cloudwatch:PutMetricAlarm",
             ],
-            "Resource": [
-                ctx.arn("cloudwatch", f"alarm:{target_tracking_alarm(prefix, prefix, side)}-*")
-                for side in ("AlarmHigh", "AlarmLow")
-            ],
+            # -AlarmHigh-<uuid> and -AlarmLow-<uuid>, in one pattern (IAM's 10,240 characters)
+            "Resource": ctx.arn("cloudwatch", f"alarm:{target_tracking_alarm(prefix, prefix)}*"),
         },
         pass_role("PassTaskRoles", scope.workload_roles, ["ecs-tasks.amazonaws.com"]),
+        # CreateService and UpdateService with the load balancer's advanced configuration pass
+        # the foundation's infrastructure role (EcsRoles; read in permissions.py, never changed).
+        pass_role("PassInfrastructureRole", scope.foundation_roles, ["ecs.amazonaws.com"]),
         service_linked_roles(
             [
                 "ecs.amazonaws.com",
@@ -530,7 +730,8 @@ def deploy_grants(scope: StageScope) -> list[Statement]:
     ]
 
 
-def target_tracking_alarm(cluster: str, service: str, side: str) -> str:
-    """The name Application Auto Scaling gives a target tracking alarm of an ECS service, less
-    its `-<uuid>` suffix."""
+def target_tracking_alarm(cluster: str, service: str, side: str = "Alarm") -> str:
+    """The name Application Auto Scaling gives a target tracking alarm of an ECS service
+    (`side`: AlarmHigh or AlarmLow), less its `-<uuid>` suffix; without a side, the beginning
+    both share."""
     return f"TargetTracking-service/{cluster}/{service}-{side}"

@@ -311,13 +311,8 @@ def deploy_grants(scope: StageScope) -> list[Statement]:
             "Action": "elasticloadbalancing:Describe*",
             "Resource": "*",
         },
-        {
-            # The foundation's cluster and node roles: read (refresh), never changed.
-            "Sid": "ReadFoundationRoles",
-            "Effect": "Allow",
-            "Action": ["iam:GetRole", "iam:ListAttachedRolePolicies", "iam:ListRolePolicies"],
-            "Resource": scope.foundation_roles,
-        },
+        # The foundation's cluster and node roles: read (permissions.py, ReadOwnIdentity), never
+        # changed.
         pass_role("PassClusterRoles", scope.foundation_roles, ["eks.amazonaws.com"]),
         service_linked_roles(["eks.amazonaws.com"], ctx),
     ]

@@ -16,6 +16,18 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from .common import APP_PORT, APP_USER, HEALTH_PATH, child
+from .delivery import (
+    HEALTH_CHECK_TIMEOUT_SECONDS,
+    PRE_STOP_SLEEP_SECONDS,
+    STOP_TIMEOUT_SECONDS,
+    UNHEALTHY_THRESHOLD,
+    Rollout,
+)
+
+# The AWS Load Balancer Controller injects a readiness gate into the pods of a namespace with this
+# label: a new pod counts as ready only once its target in the ALB is healthy, so a rolling update
+# never removes an old pod before the load balancer sends the new one requests.
+READINESS_GATE_LABEL = "elbv2.k8s.aws/pod-readiness-gate-inject"
 
 
 @dataclass
@@ -31,6 +43,8 @@ class EksWorkloadArgs:
     certificate_arn: str | None = None
     environment: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     labels: Mapping[str, str] = field(default_factory=dict)
+    # Health checks, draining and the rollout's progress deadline (stacks/delivery.py).
+    rollout: Rollout = field(default_factory=Rollout)
 
 
 class EksWorkload(pulumi.ComponentResource):
@@ -63,6 +77,7 @@ class EksWorkload(pulumi.ComponentResource):
                 "labels": {
                     **labels,
                     "pod-security.kubernetes.io/enforce": "restricted",
+                    READINESS_GATE_LABEL: "enabled",
                 },
             },
             opts=k8s_opts(),
@@ -70,11 +85,20 @@ class EksWorkload(pulumi.ComponentResource):
         namespace = self.namespace.metadata.name
         probe = {"http_get": {"path": HEALTH_PATH, "port": APP_PORT}}
         env = [{"name": key, "value": value} for key, value in sorted(args.environment.items())]
+        rollout = args.rollout
         self.deployment = k8s.apps.v1.Deployment(
             f"{name}-deployment",
-            metadata={"name": app, "namespace": namespace, "labels": labels},
+            metadata={
+                "name": app,
+                "namespace": namespace,
+                "labels": labels,
+                # pulumi-kubernetes waits for the rollout; it gives up a minute after Kubernetes
+                # marks it failed (ProgressDeadlineExceeded), which fails the update.
+                "annotations": {"pulumi.com/timeoutSeconds": str(rollout.progress_deadline + 60)},
+            },
             spec={
                 "replicas": args.min_replicas,
+                "progress_deadline_seconds": rollout.progress_deadline,
                 "selector": {"match_labels": selector},
                 "strategy": {
                     "type": "RollingUpdate",
@@ -84,6 +108,10 @@ class EksWorkload(pulumi.ComponentResource):
                     "metadata": {"labels": labels},
                     "spec": {
                         "automount_service_account_token": False,
+                        # The pre-stop pause, then SIGTERM and the app's shutdown, then SIGKILL.
+                        "termination_grace_period_seconds": (
+                            PRE_STOP_SLEEP_SECONDS + STOP_TIMEOUT_SECONDS
+                        ),
                         "security_context": {
                             "run_as_non_root": True,
                             "run_as_user": APP_USER,
@@ -113,8 +141,12 @@ class EksWorkload(pulumi.ComponentResource):
                                 },
                                 "readiness_probe": {
                                     **probe,
-                                    "period_seconds": 5,
+                                    "period_seconds": 2,
                                     "failure_threshold": 3,
+                                },
+                                # Keep serving while the load balancer deregisters the pod.
+                                "lifecycle": {
+                                    "pre_stop": {"sleep": {"seconds": PRE_STOP_SLEEP_SECONDS}}
                                 },
                                 "liveness_probe": {
                                     **probe,
@@ -196,6 +228,7 @@ class EksWorkload(pulumi.ComponentResource):
             "alb.ingress.kubernetes.io/target-type": "ip",
             "alb.ingress.kubernetes.io/healthcheck-path": HEALTH_PATH,
             "alb.ingress.kubernetes.io/success-codes": "200",
+            **health_check_annotations(rollout),
         }
         if https:
             annotations["alb.ingress.kubernetes.io/listen-ports"] = '[{"HTTP": 80}, {"HTTPS": 443}]'
@@ -237,6 +270,21 @@ class EksWorkload(pulumi.ComponentResource):
         scheme = "https" if https else "http"
         self.url = self.hostname.apply(lambda host: f"{scheme}://{host}" if host else "")
         self.register_outputs({"url": self.url})
+
+
+def health_check_annotations(rollout: Rollout) -> dict[str, str]:
+    """The target group's health check and draining, as the load balancer controller reads them
+    from the Ingress (the same values as an ECS stage's target group)."""
+    prefix = "alb.ingress.kubernetes.io"
+    return {
+        f"{prefix}/healthcheck-interval-seconds": str(rollout.health_check_interval),
+        f"{prefix}/healthcheck-timeout-seconds": str(HEALTH_CHECK_TIMEOUT_SECONDS),
+        f"{prefix}/healthy-threshold-count": str(rollout.healthy_threshold),
+        f"{prefix}/unhealthy-threshold-count": str(UNHEALTHY_THRESHOLD),
+        f"{prefix}/target-group-attributes": (
+            f"deregistration_delay.timeout_seconds={rollout.deregistration_delay}"
+        ),
+    }
 
 
 def _ingress_hostname(status: object) -> str:

@@ -31,6 +31,17 @@ from .permissions import StageScope, pull_own_image
 ALIAS = "live"
 
 
+def alias_routing(
+    newest: str, stable: str | None, weight: float
+) -> tuple[str, dict[str, float] | None]:
+    """The live alias's version and extra weights while the deploy workflow shifts traffic: the
+    stable version keeps `1 - weight` of the requests and the newest version gets `weight`. No
+    stable version (or the newest one): everything to the newest."""
+    if not stable or stable == newest:
+        return newest, None
+    return stable, ({newest: weight} if weight > 0 else None)
+
+
 @dataclass
 class LambdaServiceArgs:
     ctx: AwsContext
@@ -48,6 +59,10 @@ class LambdaServiceArgs:
     role_path: str = "/"
     permissions_boundary: pulumi.Input[str] | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
+    # Traffic shifting, driven by the deploy workflow through `pulumi up` (docs/stacks.md): the
+    # version that keeps the other requests of the alias, and the newest version's share.
+    stable_version: str | None = None
+    new_version_weight: float = 0.0
 
 
 def check_sizing(memory: int, timeout: int, reserved_concurrency: int) -> None:
@@ -159,11 +174,17 @@ class LambdaService(pulumi.ComponentResource):
             tags=tags,
             opts=child(self, depends_on=[self.log_group, self.role_policy]),
         )
+        routing = self.function.version.apply(
+            lambda newest: alias_routing(newest, args.stable_version, args.new_version_weight)
+        )
         self.alias = aws.lambda_.Alias(
             f"{name}-{ALIAS}",
             name=ALIAS,
             function_name=self.function.name,
-            function_version=self.function.version,
+            function_version=routing.apply(lambda r: r[0]),
+            routing_config=routing.apply(
+                lambda r: {"additional_version_weights": r[1]} if r[1] else None
+            ),
             description="The version that serves traffic",
             opts=child(self),
         )
@@ -198,6 +219,8 @@ class LambdaService(pulumi.ComponentResource):
         self.url = self.function_url.function_url
         self.function_name = self.function.name
         self.alias_name = self.alias.name
+        self.live_version = self.alias.function_version
+        self.new_version = self.function.version
         self.register_outputs({"url": self.url, "functionName": self.function_name})
 
 

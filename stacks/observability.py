@@ -12,11 +12,15 @@ import pulumi
 import pulumi_aws as aws
 
 from .common import AwsContext, Statement, child
+from .delivery import ALARM_DATAPOINTS, ALARM_EVALUATION_PERIODS, ALARM_PERIOD_SECONDS
 from .permissions import StageScope
 
-PERIOD = 60
-EVALUATION_PERIODS = 5
-DATAPOINTS_TO_ALARM = 3
+PERIOD = ALARM_PERIOD_SECONDS
+EVALUATION_PERIODS = ALARM_EVALUATION_PERIODS
+DATAPOINTS_TO_ALARM = ALARM_DATAPOINTS
+# The alarms a deployment rolls back on (ECS by itself; every target through the deploy
+# workflow's watch, which reads the stack output `alarmNames`: all of them).
+ROLLBACK_ALARMS = ("5xx-rate", "latency")
 
 
 @dataclass
@@ -166,6 +170,9 @@ class Observability(pulumi.ComponentResource):
             opts=child(self),
         )
 
+        # The names, from the alarms: whoever reads them waits until the alarms exist.
+        self.alarm_names: list[pulumi.Output[str]] = [a.name for a in self.alarms.values()]
+        self.rollback_alarm_names = [self.alarms[key].name for key in ROLLBACK_ALARMS]
         alarm_arns = [alarm.arn for alarm in self.alarms.values()]
         self.dashboard = aws.cloudwatch.Dashboard(
             f"{name}-dashboard",

@@ -28,6 +28,7 @@ from urllib.parse import urlparse
 from . import contract
 from .common import LAMBDA_VPC_ACTIONS, AwsContext, Naming, Statement
 from .ecr import MARK_RELEASE_ACTIONS
+from .scan import SCAN_ACTIONS
 
 TARGETS = ("ecs", "eks", "lambda")
 PULL_ACTIONS = [
@@ -102,6 +103,12 @@ class StageScope:
         return self.vpc_arn is not None
 
     @property
+    def has_foundation_roles(self) -> bool:
+        """ECS (its infrastructure role) and EKS (cluster and node roles) stages have service
+        roles in the foundation, which the deploy role reads and passes but never changes."""
+        return self.target in ("ecs", "eks")
+
+    @property
     def boundary_name(self) -> str:
         return contract.boundary_name(self.naming.project, self.naming.stage)
 
@@ -157,7 +164,7 @@ def foundation_grants(scope: StageScope) -> dict[str, list[Statement]]:
     if scope.state is not None:
         documents["state"] = _state(scope, scope.state)
     documents["iam"] = _roles_within_boundary(scope)
-    documents["release"] = [_mark_release(scope)]
+    documents["release"] = [_mark_release(scope), _scan_findings(scope)]
     return documents
 
 
@@ -169,6 +176,17 @@ def _mark_release(scope: StageScope) -> Statement:
         "Sid": "MarkRelease",
         "Effect": "Allow",
         "Action": sorted(MARK_RELEASE_ACTIONS),
+        "Resource": scope.repository_arn,
+    }
+
+
+def _scan_findings(scope: StageScope) -> Statement:
+    """Before `pulumi up`, the deploy's image scan gate (scan.py) reads the image's tags and its
+    scan-on-push findings. Only on this project's repository."""
+    return {
+        "Sid": "ReadScanFindings",
+        "Effect": "Allow",
+        "Action": sorted(SCAN_ACTIONS),
         "Resource": scope.repository_arn,
     }
 
@@ -250,7 +268,8 @@ _WITHIN_BOUNDARY = [
 def _roles_within_boundary(scope: StageScope) -> list[Statement]:
     return [
         {
-            # Refresh reads the deploy role and the boundary, but may not change them.
+            # Refresh reads the deploy role, the boundary and the foundation's service roles, but
+            # may not change them.
             "Sid": "ReadOwnIdentity",
             "Effect": "Allow",
             "Action": [
@@ -262,7 +281,11 @@ def _roles_within_boundary(scope: StageScope) -> list[Statement]:
                 "iam:ListPolicyVersions",
                 "iam:ListRolePolicies",
             ],
-            "Resource": [scope.deploy_role_arn, scope.boundary_arn],
+            "Resource": [
+                scope.deploy_role_arn,
+                scope.boundary_arn,
+                *([scope.foundation_roles] if scope.has_foundation_roles else []),
+            ],
         },
         {
             # These take no boundary condition in IAM; every role at this path carries the

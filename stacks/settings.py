@@ -21,6 +21,7 @@ from . import config_schema as schema
 from .aws_values import DEFAULT_KUBERNETES_VERSION, LOG_RETENTION_DAYS
 from .config_schema import OFFLINE_PLAN_KEY, OFFLINE_PLAN_NAMESPACE, TARGETS, TRUST_SUBJECTS
 from .contract import FOUNDATION_ONLY_ENV, IMAGE_REF, PLACEHOLDER_DIGEST, SHARED
+from .delivery import Rollout
 
 __all__ = [
     "DEFAULT_KUBERNETES_VERSION",
@@ -182,11 +183,14 @@ class StageSettings:
     error_rate_threshold: float
     error_count_threshold: int
     alarm_topic_arn: str | None
+    # how a release takes traffic and how fast a task or pod serves (stacks/delivery.py)
+    rollout: Rollout
     # where the Pulumi state lives (the deploy role may write this stack's files there)
     state_backend: str | None
     # what GitHub's OIDC tokens carry (SharedSettings has the same two)
     github_subject_prefix: str
     github_oidc_issuer: str
+    monthly_budget: float | None = None  # USD; stacks/budget.py
 
     @property
     def needs_network(self) -> bool:
@@ -226,6 +230,8 @@ class StageSettings:
             error_rate_threshold=float(values["errorRateThreshold"]),
             error_count_threshold=values["errorCountThreshold"],
             alarm_topic_arn=values["alarmTopicArn"] or None,
+            monthly_budget=values["monthlyBudget"],
+            rollout=Rollout.from_config(values),
             state_backend=values["stateBackend"] or None,
             **_identity(values),
         )

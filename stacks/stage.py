@@ -18,8 +18,9 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from . import contract, ecs, eks, lambda_fn, network, observability
+from . import budget, contract, ecs, eks, lambda_fn, network, observability
 from .common import AwsContext, Naming, Statement, child, policy
+from .ecs import EcsRoles, EcsRolesArgs
 from .eks import EksRoles, EksRolesArgs
 from .identity import DeployRole, DeployRoleArgs, GithubIdentity
 from .network import Network, NetworkArgs
@@ -42,6 +43,7 @@ def deploy_policies(scope: StageScope) -> dict[str, list[Statement]]:
         documents["network"] = network.deploy_grants(scope)
     documents["platform"] = TARGET_GRANTS[scope.target](scope)
     documents["observability"] = observability.deploy_grants(scope)
+    documents["budget"] = budget.deploy_grants(scope)
     documents["release"] = foundation["release"]
     return documents
 
@@ -78,6 +80,7 @@ class Stage(pulumi.ComponentResource):
     network: Network | None
     deploy_role: DeployRole
     eks_roles: EksRoles | None
+    ecs_roles: EcsRoles | None
 
     def __init__(
         self, name: str, args: StageArgs, opts: pulumi.ResourceOptions | None = None
@@ -161,6 +164,18 @@ class Stage(pulumi.ComponentResource):
             self.eks_roles = EksRoles(
                 f"{name}-deploy-eks",
                 EksRolesArgs(ctx=args.ctx, path=naming.foundation_role_path, tags=tags),
+                opts=child(self.deploy_role),
+            )
+        self.ecs_roles = None
+        if args.target == "ecs":
+            self.ecs_roles = EcsRoles(
+                f"{name}-deploy-ecs",
+                EcsRolesArgs(
+                    ctx=args.ctx,
+                    prefix=naming.prefix,
+                    path=naming.foundation_role_path,
+                    tags=tags,
+                ),
                 opts=child(self.deploy_role),
             )
         self.register_outputs(

@@ -20,6 +20,14 @@ def destroy(
     all_stacks: Annotated[
         bool, typer.Option("--all", help="Every stage in reverse lifecycle order, then shared.")
     ] = False,
+    preview: Annotated[
+        int | None,
+        typer.Option(
+            "--preview",
+            metavar="N",
+            help="The preview environment of pull request N (stack pr-N): all of its resources.",
+        ),
+    ] = None,
     confirm: Annotated[
         list[str] | None,
         typer.Option(
@@ -63,6 +71,11 @@ def destroy(
     from bootstrap.backend import backend_has_state
     from bootstrap.spec import parse_list
 
+    if preview is not None:
+        _destroy_preview(
+            preview, stage, all_stacks, json_output=json_output, repo=repo, verbose=verbose
+        )
+        return
     project = lifecycle.open_project(repo)
     spec = project.spec
     plan = lifecycle.destroy_plan(
@@ -146,3 +159,26 @@ def _confirm(plan: Any, extra: Any, *, yes: bool, confirmed: list[str], interact
     lifecycle.confirm_destroy(plan, yes=yes, confirm=confirmed, ask=ask)
     if extra is not None:
         destroy_all.confirm_teardown(extra, confirm=confirmed, ask=ask)
+
+
+def _destroy_preview(
+    number: int, stage: str | None, all_stacks: bool, *, json_output: bool, repo: Any, verbose: bool
+) -> None:
+    """`--preview N`: destroy pull request N's preview with these credentials (docs/previews.md)."""
+    from bootstrap import lifecycle, previews, ui
+    from bootstrap.automation import open_ops, summarize_changes
+    from bootstrap.errors import SpecError
+
+    if stage is not None or all_stacks:
+        raise SpecError("--preview goes alone", "give --preview N, --stage STAGE or --all")
+    stack = previews.check_number(number)
+    project = lifecycle.open_project(repo)
+    ops = open_ops(project.repo, project.spec, project.backend, verbose=verbose)
+    ops.check()
+    result = previews.destroy_preview(ops, number)
+    ui.print_json(
+        {"project": project.spec.name, "path": str(project.repo), "preview": number,
+         "stack": stack, "changes": dict(result.changes)}
+    )  # fmt: skip
+    if not json_output:
+        ui.success(f"destroyed {stack} ({summarize_changes(result.changes, done=True)})")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -25,6 +25,7 @@ from bootstrap.options import (
 )
 
 if TYPE_CHECKING:
+    from bootstrap.cost import CostReport
     from bootstrap.spec import Spec
 
 NameArg = Annotated[str, typer.Argument(help="Project name: lowercase letters, digits, hyphens.")]
@@ -121,6 +122,7 @@ def new(
     scaffold = summary.step("scaffold")
     assert scaffold is not None
     summary.next[:0] = next_steps(spec, dest)
+    cost = lifecycle_cost(spec)
 
     if json_output:
         ui.print_json(
@@ -130,6 +132,7 @@ def new(
                 "template": scaffold.data["template"],
                 "files": scaffold.data["files"],
                 "spec": spec.to_answers(),
+                "cost": _cost_json(cost, spec),
             }
         )
         return
@@ -140,11 +143,43 @@ def new(
         + " → ".join(f"{s.name}{' (manual)' if s.manual else ''}" for s in spec.stages)
         + f"  target: {spec.target.value}  region: {spec.region}"
     )
+    if cost is not None:
+        from bootstrap.cost.brief import brief_lines
+
+        for line in brief_lines(cost, production=spec.stage_names[-1]):
+            ui.say(line)
     if summary.mode == "local":
         for line in summary.next:
             ui.say(line, first="  next: ")
         return
     render_text(summary, verbose=verbose)
+
+
+def lifecycle_cost(spec: Spec) -> CostReport | None:
+    """The estimate of the stacks just made, from the template defaults' bill of quantities
+    (`bootstrap.cost.defaults`: no planning, milliseconds). None, with a warning, when the price
+    files cannot be read: the repository is made, and `bootstrap cost` says more."""
+    from bootstrap import ui
+    from bootstrap.cost import prices
+    from bootstrap.cost.defaults import lifecycle_report
+    from bootstrap.errors import UserError
+
+    try:
+        return lifecycle_report(
+            [(s.name, s.target.value) for s in spec.stages],
+            region=spec.region,
+            project=spec.name,
+            prices=prices.load(),
+        )
+    except UserError as exc:
+        ui.warn(f"no cost estimate: {exc}")
+        return None
+
+
+def _cost_json(cost: CostReport | None, spec: Spec) -> dict[str, Any] | None:
+    from bootstrap.cost.brief import brief_json
+
+    return brief_json(cost, production=spec.stage_names[-1]) if cost is not None else None
 
 
 def check_writable(folder: Path) -> None:
@@ -181,6 +216,8 @@ def next_steps(spec: Spec, dest: Path) -> list[str]:
         f"run the service's tests: `{tests}`",
         "see what each stack would create, no accounts needed: "
         f"`{run_in(dest, 'bootstrap preview --offline')}`",
+        "see what each resource costs and the assumptions behind it: "
+        f"`{run_in(dest, 'bootstrap cost --all')}`",
     ]
     if not spec.owner:
         steps.append(

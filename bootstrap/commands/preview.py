@@ -2,16 +2,22 @@
 
 Opening the project checks every stack's settings first (bootstrap/stackconfig/): every bad
 setting of every stack is reported before anything is planned or sent. What the infra program
-itself warns about is shown per stack, on stderr and in the JSON (`warnings`).
+itself warns about is shown per stack, on stderr and in the JSON (`warnings`). After the plans
+comes each stack's estimated monthly cost and each stage's difference over the one before it
+(`bootstrap.cost.brief`; JSON `cost`).
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from bootstrap.options import AllStacksOpt, JsonOpt, RepoOpt, StackOpt, VerboseOpt
+
+if TYPE_CHECKING:
+    from bootstrap.cost import CostReport
+    from bootstrap.spec import Spec
 
 OfflineOpt = Annotated[
     bool,
@@ -53,9 +59,14 @@ def preview(
     for plan in plans:
         for warning in planview.warnings(plan):
             ui.warn(f"{plan.stack}: {warning}")
+    report = _estimate(project.spec, plans)
+    production = project.spec.stage_names[-1]
     if json_output:
+        from bootstrap.cost.brief import brief_json
+
         data = planview.plan_json(project.spec.name, plans)
-        ui.print_json({**data, "warnings": list(project.config_warnings)})
+        cost = brief_json(report, production=production)
+        ui.print_json({**data, "cost": cost, "warnings": list(project.config_warnings)})
         return
     ui.out.print(title)
     for plan in plans:
@@ -72,6 +83,17 @@ def preview(
         for diff in diffs:
             for line in diff.lines():
                 ui.out.print("  " + line)
+    from bootstrap.cost.brief import MORE, brief_lines
+
+    for line in [*brief_lines(report, production=production), f"  ({MORE})"]:
+        ui.out.print(line, soft_wrap=True)
+
+
+def _estimate(spec: Spec, plans: list[Any]) -> CostReport:
+    """The monthly figure of every planned stack, priced like `bootstrap cost` prices it."""
+    from bootstrap.cost import estimate
+
+    return estimate(plans, region=spec.region, lifecycle=spec.stage_names, project=spec.name)
 
 
 def _summary(changes: dict[str, int]) -> str:

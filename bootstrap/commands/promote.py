@@ -18,10 +18,14 @@ def promote(
         bool,
         typer.Option(
             "--force",
-            help="Promote even if a stage would be skipped or the digest did not pass the "
-            "earlier stage's smoke test.",
+            help="Promote even if a stage would be skipped, or the promotion gates refuse "
+            "(verification, soak, alarms, hold, freeze); needs --reason.",
         ),
     ] = False,
+    reason: Annotated[
+        str | None,
+        typer.Option("--reason", metavar="TEXT", help="Why: recorded with the deployment."),
+    ] = None,
     yes: YesOpt = False,
     github_api_url: GitHubApiOpt = None,
     json_output: JsonOpt = False,
@@ -36,6 +40,11 @@ def promote(
 
     if not to:
         raise SpecError("--to is required", "name the stage to promote to, e.g. --to test")
+    reason = (reason or "").strip()
+    if force and not reason:
+        raise SpecError(
+            "--force needs --reason", "say why it must go now, e.g. --reason 'hotfix for INC-42'"
+        )
     project = open_project(repo)
     target = release.promotable(project.spec, to)  # said before GitHub is looked at
     context = Context.open(project, local=local, api_url=github_api_url, verbose=verbose)
@@ -45,8 +54,17 @@ def promote(
     report = core.collect(spec, context.sources, health_for=[] if by_github else earlier)
     context.require_github(report)
     move = release.plan_promotion(
-        spec, report, target, force=force, verify="github" if by_github else "health"
+        spec, report, target, force=force, verify="records" if by_github else "health"
     )
+    move.reason = reason
+    if context.github is not None:
+        alarms = release.alarm_reader(spec)
+        if alarms is None:
+            move.warnings.append("the alarms were not read (no AWS credentials)")
+        release.gate_promotion(spec, context.project.repo, context.github, move, force=force,
+                               reason=reason, alarms=alarms)  # fmt: skip
+        changes = release.change_list(context.github, move)
+        move.commits = changes.lines() if changes else []
     context.carry_out(move, report, yes=yes, json_output=json_output)
 
 
@@ -161,6 +179,12 @@ class Context:
                 repository_name=report.registry,
                 check=check_health,
             )
+        if self.github is not None:  # recorded as the deploy workflow records a deploy
+            known = len(move.warnings)
+            data["record"] = release.record_local(self.github, move, outcome)
+            data["warnings"] = list(move.warnings)
+            for warning in move.warnings[known:]:
+                ui.warn(warning)
         data.update(
             status="deployed",
             changes=outcome.result.changes,
@@ -204,6 +228,10 @@ def describe(move: Any) -> None:
         ui.warn(f"--force: {forced}")
     for warning in move.warnings:
         ui.warn(warning)
+    if move.reason:
+        ui.info(f"reason: {move.reason}")
+    for line in move.commits:
+        ui.info(line)
 
 
 def no_github(project: Any) -> Exception:

@@ -90,6 +90,10 @@ def show(report: object) -> None:
     if ui.out.is_terminal:
         ui.say(core.header(report))
         ui.show_table(core.build_table(report))
+        from bootstrap.status.render import preview_lines
+
+        for line in preview_lines(report):
+            ui.say(line)
         for note in report.notes:
             ui.say(note, first="note: ")
         return

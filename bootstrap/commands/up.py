@@ -35,6 +35,10 @@ def up(
     force: Annotated[
         bool, typer.Option("--force", help="Deploy even if the previous stage never was.")
     ] = False,
+    reason: Annotated[
+        str | None,
+        typer.Option("--reason", metavar="TEXT", help="Deploy inside a freeze window, for this reason."),
+    ] = None,
     harden_backend: HardenBackendOpt = False,
     yes: YesOpt = False,
     json_output: JsonOpt = False,
@@ -42,7 +46,7 @@ def up(
     verbose: VerboseOpt = False,
 ) -> None:
     """Deploy a stack (create or update its resources), after the stack before it."""
-    from bootstrap import lifecycle, ui
+    from bootstrap import lifecycle, release, ui
     from bootstrap.automation import open_ops
     from bootstrap.aws import caller_identity
     from bootstrap.backend import ensure_backend
@@ -55,6 +59,9 @@ def up(
     stack = lifecycle.check_stack(spec, stage)
     if image and stack == lifecycle.SHARED:
         raise SpecError("--image applies to stage stacks", "leave it out for shared")
+    frozen = None
+    if stack != lifecycle.SHARED:  # a stage's freeze windows (stacks/freeze.py)
+        frozen = release.check_freeze(project.repo, stack, reason or "")
     ops = open_ops(project.repo, spec, project.backend, verbose=verbose)
     ops.check()
     interactive = not yes and not json_output and sys.stdin.isatty()
@@ -63,6 +70,8 @@ def up(
     if manual and interactive and not typer.confirm(question):
         raise Aborted("nothing was deployed", "run again and confirm, or pass --yes")
 
+    if frozen and not json_output:
+        ui.warn(f"'{stack}' is frozen ({frozen}); deploying for this reason: {reason}")
     with ui.step("Checking the state backend", "state backend checked", quiet=json_output):
         report = ensure_backend(project.backend, region=spec.region, harden=harden_backend)
     if report.changed and not json_output:

@@ -14,6 +14,7 @@ from bootstrap.cost.report import (
     money,
     prices_info,
     stage_differences,
+    suggested_budgets,
     summary_lines,
 )
 
@@ -72,6 +73,13 @@ def report_lines(report: CostReport) -> list[str]:
     if options:
         lines += ["", "Cheaper options:"]
         lines += [f"  {o.line()}" for o in options]
+    budgets = suggested_budgets(report)
+    if budgets:
+        lines += ["", "Budgets (run in infra/, with alarmTopicArn set: AWS Budgets alerts it at 80 % and 100 %):"]
+        lines += [
+            f"  {stage}: `pulumi config set monthlyBudget {usd} --stack {stage}` (estimate + 20 %)"
+            for stage, usd in budgets
+        ]
     lines += ["", prices_line(report)]
     return lines
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 from itertools import pairwise
 from typing import Any
 
@@ -298,6 +298,18 @@ def _options_for(
             stage.stage, EKS_CLUSTER_HOURS, share[EKS_CLUSTER_HOURS], cluster,
             "ECS or Lambda have no control-plane fee (target: ecs or lambda for this stage)",
         )  # fmt: skip
+
+
+def suggested_budgets(report: CostReport, margin: str = "1.2") -> list[tuple[str, int]]:
+    """A `monthlyBudget` per stage (stacks/budget.py): the estimate plus 20 %, rounded up to
+    whole tens of dollars, so that the 80 % alert comes near the estimate, not before it."""
+    suggestions = []
+    for stage in report.stages:
+        if stage.stage == SHARED or stage.monthly <= 0:
+            continue
+        tens = (stage.monthly * Decimal(margin) / 10).to_integral_value(rounding=ROUND_CEILING)
+        suggestions.append((stage.stage, int(tens) * 10))
+    return suggestions
 
 
 # Component names the options recognise (the pricing module names components with these).

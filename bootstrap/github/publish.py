@@ -46,6 +46,8 @@ def ensure_variables(sync: Sync, values: Values) -> None:
             sync.skip(
                 f"{name}: the shared stack has no output {output} yet (deploy it)"
             )
+    # Optional: the shared stack exports it only while pull-request previews are on.
+    repo_vars[contract.VAR_PR_ROLE] = _text(shared.get(contract.PR_ROLE_OUTPUT))
     branch_mode = sync.spec.trust_subject == "branch"
     for stage in sync.spec.stages:
         role = _text((outputs.get(stage.name) or {}).get("deployRoleArn"))

@@ -247,6 +247,12 @@ class FakeAws:
         state["bucketRegionalDomainName"] = f"{bucket}.s3.{self.region}.amazonaws.com"
         return bucket
 
+    def _aws_budgets_budget(self, typ: str, logical: str, name: str, state: dict) -> str:
+        # AWS Budgets is global: no region in the ARN; the provider's id is ACCOUNT:NAME.
+        state["arn"] = self.ids.arn("budgets", f"budget/{name}", region=False)
+        state["accountId"] = ACCOUNT_ID
+        return f"{ACCOUNT_ID}:{name}"
+
     def _aws_cloudwatch_loggroup(self, typ: str, logical: str, name: str, state: dict) -> str:
         state["arn"] = self.ids.arn("logs", f"log-group:{name}")
         return name
@@ -301,6 +307,16 @@ class FakeAws:
         state["arn"] = self.ids.arn(
             "elasticloadbalancing",
             f"listener/{lb_path}/{self.ids.hex('listener', logical, length=16)}",
+        )
+        return str(state["arn"])
+
+    def _aws_lb_listenerrule(self, typ: str, logical: str, name: str, state: dict) -> str:
+        state.pop("name", None)
+        listener = str(state.get("listenerArn") or "")
+        path = listener.split(":listener/", 1)[-1] if ":listener/" in listener else "app/lb/0/0"
+        state["arn"] = self.ids.arn(
+            "elasticloadbalancing",
+            f"listener-rule/{path}/{self.ids.hex('rule', logical, length=16)}",
         )
         return str(state["arn"])
 

@@ -17,7 +17,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime
 from itertools import pairwise
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bootstrap.automation import INSTALL_COMMAND
@@ -33,7 +35,7 @@ from bootstrap.status.model import (
 )
 from bootstrap.status.registry import Registry, SoftRegistry
 from bootstrap.status.sources import Sources, read_stacks, torn_down
-from stacks.contract import SHARED
+from stacks.contract import INFRA_DIR, SHARED
 
 if TYPE_CHECKING:
     from bootstrap.spec import Spec
@@ -105,6 +107,58 @@ def _read(spec: Spec, sources: Sources) -> _Read:
     return read
 
 
+FREEZE_HORIZON_DAYS = 7  # upcoming freeze windows shown this far ahead
+
+
+def _freezes(stages: list[StageStatus], infra: Path, now: datetime, notes: list[str]) -> None:
+    """Each stage's freeze window now and those starting within a week (its `freezeWindows`)."""
+    from datetime import timedelta
+
+    from stacks.freeze import KEY, active, configured, parse_windows, upcoming
+
+    for stage in stages:
+        path = infra / f"Pulumi.{stage.stage}.yaml"
+        if not path.is_file():
+            continue
+        try:
+            windows = parse_windows(configured(path)[1], KEY)
+        except ValueError as exc:
+            notes.append(f"{INFRA_DIR}/{path.name}: {exc}")
+            continue
+        window = active(windows, now)
+        stage.freeze = window.describe() if window else None
+        ahead = upcoming(windows, now, timedelta(days=FREEZE_HORIZON_DAYS))
+        stage.freezes_ahead = [w.describe() for w in ahead]
+        if stage.freeze:
+            stage.notes.append(f"frozen: {stage.freeze}")
+        if ahead:
+            stage.notes.append(f"next freeze: {stage.freezes_ahead[0]}")
+
+
+def _count_behind(github: Any, stages: list[StageStatus], notes: list[str]) -> None:
+    """How many commits each stage's release is behind the release of the stage before it
+    (GitHub's compare of the two commits), where both commits are known."""
+    from bootstrap.status.github import records_transport
+    from stacks.changes import compare
+    from stacks.github_api import GitHubError
+
+    transport = records_transport(github.client)
+    for before, stage in pairwise(stages):
+        base = stage.current.git_sha if stage.current else None
+        head = before.current.git_sha if before.current else None
+        if not stage.behind or not base or not head:
+            continue
+        try:
+            stage.behind_commits = compare(transport, github.repository, base, head,
+                                           pull_lookups=0).ahead_by  # fmt: skip
+        except GitHubError as exc:
+            if exc.status == 404:  # a commit GitHub does not have (history rewritten): no count
+                continue
+            notes.append(f"the commits between {before.stage} and {stage.stage} were not "
+                         f"counted ({exc.message})")  # fmt: skip
+            return
+
+
 def collect(spec: Spec, sources: Sources, *, health_for: Iterable[str] | None = None) -> Report:
     """The status of every stage. `health_for` limits the /health checks (None: every stage)."""
     read = _read(spec, sources)
@@ -142,6 +196,11 @@ def collect(spec: Spec, sources: Sources, *, health_for: Iterable[str] | None = 
         ahead = before.current.digest if before.current else None
         if ahead and (stage.current is None or stage.current.digest != ahead):
             stage.behind = before.stage
+    if sources.github is not None and not read.sources.get("github", "").startswith("not read"):
+        _count_behind(sources.github, stages, notes)
+
+    if sources.infra is not None:
+        _freezes(stages, sources.infra, sources.now(), notes)
 
     wanted = set(spec.stage_names if health_for is None else health_for)
     urls = {s.stage: s.url for s in stages if s.url and s.stage in wanted and s.deployed}
@@ -164,6 +223,7 @@ def collect(spec: Spec, sources: Sources, *, health_for: Iterable[str] | None = 
         notes=notes,
         lookup=registry,
         template=sources.template,
+        previews=sources.previews() if sources.previews is not None else [],
     )
 
 

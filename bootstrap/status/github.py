@@ -170,6 +170,23 @@ class GitHubView:
         return self.client.run("read the workflow runs waiting for approval", read)
 
 
+def records_transport(client: GitHubClient) -> Any:
+    """The carried modules' transport (`stacks.github_api.Transport`) on the CLI's GitHub client:
+    one REST request per call, its failures as `stacks.github_api.GitHubError`."""
+    from github import GithubException
+
+    from stacks.github_api import GitHubError
+
+    def call(method: str, path: str, body: Any = None, params: dict[str, Any] | None = None) -> Any:
+        try:
+            return client.request(method, path, body, params)[1]
+        except GithubException as exc:
+            message = (exc.data or {}).get("message") if isinstance(exc.data, dict) else None
+            raise GitHubError(exc.status, str(message or exc)) from exc
+
+    return call
+
+
 def github_from_env(
     spec: Spec, repo_path: Any, *, api_url: str | None = None, notify: Callable[[str], None] | None
 ) -> GitHubView | None:

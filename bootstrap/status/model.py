@@ -164,6 +164,9 @@ class StageStatus:
     health: Health | None = None
     waiting: Waiting | None = None
     behind: str | None = None  # the stage before it, when that one runs another release
+    behind_commits: int | None = None  # how many commits that release is ahead (GitHub's compare)
+    freeze: str | None = None  # the freeze window the stage is in now (stacks/freeze.py)
+    freezes_ahead: list[str] = field(default_factory=list)  # windows starting within a week
     last_deployment: str | None = None  # the newest GitHub deployment's state, when not current
     torn_down: bool = False  # the teardown workflow removed the workload; the foundation stays
     notes: list[str] = field(default_factory=list)
@@ -181,6 +184,9 @@ class StageStatus:
             "health": self.health.to_dict() if self.health else None,
             "waiting_for_approval": self.waiting.to_dict() if self.waiting else None,
             "behind": self.behind,
+            "behind_commits": self.behind_commits,
+            "freeze": self.freeze,
+            "freezes_ahead": list(self.freezes_ahead),
             "last_deployment": self.last_deployment,
             "notes": list(self.notes),
         }
@@ -197,6 +203,7 @@ class Report:
     notes: list[str] = field(default_factory=list)
     lookup: Registry | None = field(default=None, repr=False)  # the registry, for promote/rollback
     template: dict[str, Any] | None = None  # template and tool versions the repo was made with
+    previews: list[Any] = field(default_factory=list)  # bootstrap.previews.PreviewStatus
 
     def stage(self, name: str) -> StageStatus:
         return next(s for s in self.stages if s.stage == name)
@@ -211,4 +218,5 @@ class Report:
             "stages": [s.to_dict() for s in self.stages],
             "notes": list(self.notes),
             "template": self.template,
+            "previews": [p.to_dict() for p in self.previews],
         }

@@ -51,7 +51,9 @@ def build_table(report: Report) -> Table:
             who = f" by {stage.waiting.actor}" if stage.waiting.actor else ""
             notes.append(f"waiting for approval ({run}{who})")
         if stage.behind:
-            notes.append(f"behind {stage.behind}")
+            count = stage.behind_commits
+            commits = f" by {count} commit{'s' if count != 1 else ''}" if count is not None else ""
+            notes.append(f"behind {stage.behind}{commits}")
         notes.extend(stage.notes)
         table.add_row(
             name, release, when, by, previous, stage.url or "-", health, "; ".join(notes) or "-"
@@ -81,6 +83,13 @@ def header(report: Report) -> str:
     return " | ".join(parts)
 
 
+def preview_lines(report: Report) -> list[str]:
+    """The live pull-request previews under the grid (bootstrap/previews.py)."""
+    from bootstrap.previews import render
+
+    return render(report.previews)
+
+
 def render_text(report: Report, *, width: int = 200) -> str:
     """The grid as plain text at a fixed width (files, CI logs, snapshot tests)."""
     import io
@@ -94,6 +103,8 @@ def render_text(report: Report, *, width: int = 200) -> str:
     )  # fmt: skip
     console.print(header(report))
     console.print(build_table(report))
+    for line in preview_lines(report):
+        console.print(line)
     for note in report.notes:
         console.print(f"note: {note}")
     return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"

@@ -11,10 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bootstrap.status.health import check_all
 from bootstrap.status.model import Health
+from stacks.contract import INFRA_DIR
 
 if TYPE_CHECKING:
     from bootstrap.automation import StackOps
@@ -37,6 +39,8 @@ class Sources:
     why_no_stacks: str | None = None
     why_no_github: str | None = None
     template: dict[str, Any] | None = None  # bootstrap.update.template_info of the repo
+    previews: Callable[[], list[Any]] | None = None  # bootstrap.previews.live, bound
+    infra: Path | None = None  # the Pulumi project folder: the stages' freeze windows
 
 
 class NoState:
@@ -67,6 +71,7 @@ def project_sources(
     sources = Sources(
         github=github, registry=opener(spec.region), registry_name=spec.name,
         why_no_github=why_no_github, template=template_info(project.repo),
+        infra=project.repo / INFRA_DIR,
     )  # fmt: skip
     backend = project.backend
     if backend.kind == "file" and (backend.path is None or not backend.path.is_dir()):
@@ -76,9 +81,18 @@ def project_sources(
     try:
         ops.check()
         sources.ops = ops
+        sources.previews = _previews(project, ops, sources)
     except ToolMissingError as exc:
         sources.why_no_stacks = exc.problem
     return sources
+
+
+def _previews(project: Project, ops: StackOps, sources: Sources) -> Callable[[], list[Any]]:
+    """The live pull-request previews, with their age and cost (docs/previews.md)."""
+    from bootstrap import previews
+
+    cost = previews.project_cost(project)
+    return lambda: previews.live(ops, now=sources.now(), monthly=cost)
 
 
 def read_stacks(ops: StackOps, spec: Spec) -> dict[str, dict[str, Any]]:

@@ -84,17 +84,61 @@ def _service(i: dict[str, Any]) -> dict[str, Any]:
             "targetGroupArn": lb.get("targetGroupArn"),
             "containerName": lb.get("containerName"),
             "containerPort": lb.get("containerPort"),
+            # expandServiceLoadBalancers: advanced_configuration -> AdvancedConfiguration
+            **(
+                {"advancedConfiguration": _pick(lb["advancedConfiguration"], {
+                    "alternateTargetGroupArn": "alternateTargetGroupArn",
+                    "productionListenerRule": "productionListenerRule",
+                    "testListenerRule": "testListenerRule",
+                    "roleArn": "roleArn",
+                })}  # fmt: skip
+                if lb.get("advancedConfiguration")
+                else {}
+            ),
         }
         for lb in _json(i.get("loadBalancers")) or []
     ]
+    if i.get("deploymentController"):
+        params["deploymentController"] = _pick(i["deploymentController"], {"type": "type"})
     breaker = i.get("deploymentCircuitBreaker")
     params["deploymentConfiguration"] = {
         "maximumPercent": i.get("deploymentMaximumPercent"),
         "minimumHealthyPercent": i.get("deploymentMinimumHealthyPercent"),
         **({"deploymentCircuitBreaker": breaker} if breaker else {}),
+        **_deployment_strategy(i.get("deploymentConfiguration") or {}),
     }
+    if i.get("alarms"):  # resourceServiceCreate: alarms -> DeploymentConfiguration.Alarms
+        params["deploymentConfiguration"]["alarms"] = _pick(
+            i["alarms"], {"alarmNames": "alarmNames", "enable": "enable", "rollback": "rollback"}
+        )
     params["tags"] = _tags_list(i.get("tags"))
     return params
+
+
+def _deployment_strategy(config: dict[str, Any]) -> dict[str, Any]:
+    # resourceServiceCreate, expandBakeTimeInMinutes, expandCanaryConfiguration,
+    # expandLinearConfiguration: the minutes are nullable integers, sent as numbers
+    def minutes(value: Any) -> int | None:
+        return None if value in (None, "") else int(value)
+
+    out: dict[str, Any] = {}
+    if config.get("strategy"):
+        out["strategy"] = config["strategy"]
+    if minutes(config.get("bakeTimeInMinutes")) is not None:
+        out["bakeTimeInMinutes"] = minutes(config["bakeTimeInMinutes"])
+    canary = config.get("canaryConfiguration") or {}
+    if canary:
+        out["canaryConfiguration"] = {
+            "canaryPercent": canary.get("canaryPercent"),
+            "canaryBakeTimeInMinutes": minutes(canary.get("canaryBakeTimeInMinutes")),
+        }
+    linear = config.get("linearConfiguration") or {}
+    if linear:
+        out["linearConfiguration"] = {
+            "stepPercent": linear.get("stepPercent"),
+            "stepBakeTimeInMinutes": minutes(linear.get("stepBakeTimeInMinutes")),
+        }
+    return _drop_none(out)
 
 
 def _target_group(i: dict[str, Any]) -> dict[str, Any]:
@@ -154,8 +198,48 @@ def _listener(i: dict[str, Any]) -> dict[str, Any]:
             out["RedirectConfig"] = _pick(
                 r, {"port": "Port", "protocol": "Protocol", "statusCode": "StatusCode"}
             )
+        out.update(_action_configs(action))
         actions.append(out)
     params["DefaultActions"] = actions
+    params["Tags"] = _tags_list(i.get("tags"), "Key", "Value")
+    return params
+
+
+def _action_configs(action: dict[str, Any]) -> dict[str, Any]:
+    # internal/service/elbv2/listener.go expandLbListenerActions: fixed_response, forward
+    out: dict[str, Any] = {}
+    if action.get("fixedResponse"):
+        out["FixedResponseConfig"] = _pick(
+            action["fixedResponse"],
+            {"contentType": "ContentType", "messageBody": "MessageBody", "statusCode": "StatusCode"},
+        )
+    if action.get("forward"):
+        out["ForwardConfig"] = {
+            "TargetGroups": [
+                _pick(group, {"arn": "TargetGroupArn", "weight": "Weight"})
+                for group in action["forward"].get("targetGroups") or []
+            ]
+        }
+    return out
+
+
+def _listener_rule(i: dict[str, Any]) -> dict[str, Any]:
+    # internal/service/elbv2/listener_rule.go resourceListenerRuleCreate, expandRuleConditions
+    params = _pick(i, {"listenerArn": "ListenerArn", "priority": "Priority"})
+    params["Actions"] = [
+        {"Type": action.get("type"), **_action_configs(action)}
+        for action in _json(i.get("actions")) or []
+    ]
+    conditions = []
+    for condition in _json(i.get("conditions")) or []:
+        if condition.get("pathPattern"):
+            conditions.append(
+                {
+                    "Field": "path-pattern",
+                    "PathPatternConfig": {"Values": condition["pathPattern"].get("values") or []},
+                }
+            )
+    params["Conditions"] = conditions
     params["Tags"] = _tags_list(i.get("tags"), "Key", "Value")
     return params
 
@@ -206,8 +290,8 @@ def _function(i: dict[str, Any]) -> dict[str, Any]:
 
 
 def _alias(i: dict[str, Any]) -> dict[str, Any]:
-    # internal/service/lambda/alias.go resourceAliasCreate
-    return _pick(
+    # internal/service/lambda/alias.go resourceAliasCreate, expandAliasRoutingConfiguration
+    params = _pick(
         i,
         {
             "functionName": "FunctionName",
@@ -216,6 +300,12 @@ def _alias(i: dict[str, Any]) -> dict[str, Any]:
             "description": "Description",
         },
     )
+    routing = _json(i.get("routingConfig")) or {}
+    if routing.get("additionalVersionWeights"):
+        params["RoutingConfig"] = {
+            "AdditionalVersionWeights": routing["additionalVersionWeights"]
+        }
+    return params
 
 
 def _function_url(i: dict[str, Any]) -> dict[str, Any]:
@@ -396,12 +486,53 @@ def _tag_specs(i: dict[str, Any], kind: str) -> dict[str, Any]:
     )
 
 
+def _budget(i: dict[str, Any]) -> dict[str, Any]:
+    # internal/service/budgets/budget.go resourceBudgetCreate, expandBudgetUnmarshal,
+    # expandBudgetNotificationsUnmarshal (notifications go with CreateBudget's request here)
+    budget: dict[str, Any] = _pick(
+        i, {"name": "BudgetName", "budgetType": "BudgetType", "timeUnit": "TimeUnit"}
+    )
+    if i.get("limitAmount") is not None:
+        budget["BudgetLimit"] = {"Amount": i["limitAmount"], "Unit": i.get("limitUnit")}
+    if i.get("filterExpression"):
+        budget["FilterExpression"] = _budget_expression(i["filterExpression"])
+    notifications = [
+        {
+            "Notification": _pick(n, {
+                "comparisonOperator": "ComparisonOperator", "notificationType": "NotificationType",
+                "threshold": "Threshold", "thresholdType": "ThresholdType",
+            }),  # fmt: skip
+            "Subscribers": [
+                *({"SubscriptionType": "SNS", "Address": a} for a in n.get("subscriberSnsTopicArns") or []),
+                *({"SubscriptionType": "EMAIL", "Address": a} for a in n.get("subscriberEmailAddresses") or []),
+            ],  # fmt: skip
+        }
+        for n in i.get("notifications") or []
+    ]
+    return {
+        "AccountId": "123456789012",
+        "Budget": budget,
+        "NotificationsWithSubscribers": notifications,
+        "ResourceTags": _tags_list(i.get("tags"), "Key", "Value"),
+    }
+
+
+def _budget_expression(e: dict[str, Any]) -> dict[str, Any]:
+    expression: dict[str, Any] = {}
+    if e.get("ands"):
+        expression["And"] = [_budget_expression(x) for x in e["ands"]]
+    if e.get("tags"):
+        expression["Tags"] = _pick(e["tags"], {"key": "Key", "values": "Values", "matchOptions": "MatchOptions"})
+    return expression
+
+
 # Pulumi type token -> (botocore service, operation, translation).
 OPERATIONS: dict[str, tuple[str, str, Translation]] = {
     "aws:ecs/taskDefinition:TaskDefinition": ("ecs", "RegisterTaskDefinition", _task_definition),
     "aws:ecs/service:Service": ("ecs", "CreateService", _service),
     "aws:lb/targetGroup:TargetGroup": ("elbv2", "CreateTargetGroup", _target_group),
     "aws:lb/listener:Listener": ("elbv2", "CreateListener", _listener),
+    "aws:lb/listenerRule:ListenerRule": ("elbv2", "CreateRule", _listener_rule),
     "aws:lb/loadBalancer:LoadBalancer": ("elbv2", "CreateLoadBalancer", _load_balancer),
     "aws:lambda/function:Function": ("lambda", "CreateFunction", _function),
     "aws:lambda/alias:Alias": ("lambda", "CreateAlias", _alias),
@@ -415,6 +546,7 @@ OPERATIONS: dict[str, tuple[str, str, Translation]] = {
     "aws:ecr/repository:Repository": ("ecr", "CreateRepository", _repository),
     "aws:ec2/vpc:Vpc": ("ec2", "CreateVpc", _vpc),
     "aws:ec2/subnet:Subnet": ("ec2", "CreateSubnet", _subnet),
+    "aws:budgets/budget:Budget": ("budgets", "CreateBudget", _budget),
 }
 
 

@@ -101,8 +101,11 @@ def specs(resource_type: str, phase: str) -> list[Spec] | None:
 def _input(inputs: dict[str, Any], path: str) -> Any:
     value: Any = inputs
     for part in path.split("."):
-        if isinstance(value, str) and value[:1] == "{":
+        if isinstance(value, str) and value[:1] in "{[":
             value = json.loads(value)
+        if isinstance(value, list) and part.isdigit():  # `loadBalancers.0.roleArn`
+            value = value[int(part)] if int(part) < len(value) else None
+            continue
         if not isinstance(value, dict):
             return None
         value = value.get(part)

@@ -14,6 +14,7 @@ from .projects import PROJECT, Project, plan_repo, shared_projects
 
 TARGETS = ("ecs", "eks", "lambda")
 MIXED_BACKEND = "s3://acme-pulumi-state/infra"
+ALERTS_TOPIC = "arn:aws:sns:eu-west-1:123456789012:alerts"
 
 
 def _mixed_repo(parent: Path) -> Path:
@@ -37,7 +38,11 @@ def projects(
 
     def mixed() -> Project:
         os.environ.setdefault("BOOTSTRAP_CACHE_DIR", str(template_cache))
-        return plan_repo("mixed", _mixed_repo(tmp_path_factory.mktemp("contracts-mixed")))
+        # prod sets a budget (stacks/budget.py), which needs an alarm topic
+        budget = {f"{PROJECT}:monthlyBudget": 500, f"{PROJECT}:alarmTopicArn": ALERTS_TOPIC}
+        return plan_repo(
+            "mixed", _mixed_repo(tmp_path_factory.mktemp("contracts-mixed")), {"prod": budget}
+        )
 
     makers = {target: (lambda t=target: plan_repo(t, generated(t))) for target in TARGETS}
     makers["mixed"] = mixed

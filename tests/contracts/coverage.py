@@ -203,10 +203,16 @@ def _workflow(report: RoleReport, project: Project, role: str, stack: StackModel
                     origin=step.origin,
                 )
             continue
-        _step_call(report, step, repository)
+        _step_call(report, step, repository, stack)
 
 
-def _step_call(report: RoleReport, step: StepCall, repository: str) -> None:
+# What a carried module's calls act on (its ACTS_ON), as the resource types of the stack's plan.
+_ACTS_ON_TYPES = {"alarms": "aws:cloudwatch/metricAlarm:MetricAlarm"}
+
+
+def _step_call(
+    report: RoleReport, step: StepCall, repository: str, stack: StackModel | None = None
+) -> None:
     from . import iam_definition
 
     if step.action is None:
@@ -218,6 +224,14 @@ def _step_call(report: RoleReport, step: StepCall, repository: str) -> None:
         return
     if not info.resource_level:
         report.required.append(Call(info.name, "*", (), step.origin))
+        return
+    if step.on in _ACTS_ON_TYPES and stack is not None:
+        # e.g. stacks.watch: DescribeAlarms on each of the stage's own alarms.
+        kind = _ACTS_ON_TYPES[step.on]
+        arns = [r.arns[0] for r in stack.resources if r.type == kind and r.arns]
+        if not arns:
+            report.gaps.append(Gap(step.origin, f"the stack has no {step.on} to act on"))
+        report.required += [Call(info.name, arn, (), step.origin) for arn in arns]
         return
     matching = [t for t in info.resource_types if t.matches(repository)]
     if not matching:

@@ -105,8 +105,10 @@ def test_the_deploy_jobs_release_marking_needs_its_registry_actions(
     """`python -m stacks.ecr mark-release` (the deploy job's last step) runs as the deploy role:
     a grant without one of `stacks.ecr.MARK_RELEASE_ACTIONS` is reported."""
     from stacks.ecr import MARK_RELEASE_ACTIONS
+    from tests.contracts.workflows import calls
 
-    marking = {c.action for c in baseline.required if "stacks.ecr mark-release" in c.origin}
+    steps = calls(projects["lambda"].files)  # each step's own calls (the report merges repeats)
+    marking = {c.action for c in steps if c.role == "deploy" and "stacks.ecr mark-release" in c.text}
     assert marking == set(MARK_RELEASE_ACTIONS)
 
     def drop(statement: dict[str, Any]) -> dict[str, Any] | None:
@@ -119,6 +121,24 @@ def test_the_deploy_jobs_release_marking_needs_its_registry_actions(
     # what the deploy also needs for other reasons (reading its image) stays allowed elsewhere
     assert "ecr:PutImage" in new and "ecr:BatchDeleteImage" in new
     assert new <= set(MARK_RELEASE_ACTIONS)
+
+
+def test_the_deploy_jobs_scan_gate_needs_its_registry_actions(
+    projects: dict[str, Project], baseline: coverage.RoleReport
+) -> None:
+    """`python -m stacks.scan check` (before the deploy's `pulumi up`) runs as the deploy role: a
+    grant without `stacks.scan.SCAN_ACTIONS` is reported."""
+    from stacks.scan import SCAN_ACTIONS
+
+    def drop(statement: dict[str, Any]) -> dict[str, Any] | None:
+        return None if statement.get("Sid") == "ReadScanFindings" else statement
+
+    report = coverage.deploy_role(
+        projects["lambda"], "dev", _edit(_deploy_documents(projects["lambda"], "dev"), drop)
+    )
+    new = {action for action, _ in _missing(report) - _missing(baseline)}
+    assert new == {"ecr:DescribeImageScanFindings"} and new <= set(SCAN_ACTIONS)
+    assert any("stacks.scan check" in call.origin for call, _ in report.missing)
 
 
 # ----------------------------------------------------------------------------- the evaluator

@@ -19,7 +19,9 @@ from .calls import workflow_actions
 _AWS_CALL = re.compile(r"(?<![\w/.-])aws\s+([a-z0-9-]+)\s+([a-z0-9-]+)")
 _PULUMI = re.compile(r"(?<![\w/.-])pulumi\s+(stack\s+output|up|preview|destroy|refresh|login)\b")
 _SCRIPT = re.compile(r"\.github/scripts/[\w.-]+\.sh")
-_REGISTRY_COMMAND = re.compile(r"\bpython3?\s+-m\s+stacks\.ecr\s+([a-z-]+)")
+# The carried modules' command lines (`python -m stacks.ecr mark-release`, `stacks.scan check`):
+# each module's COMMAND_ACTIONS names the AWS actions of each command.
+_REGISTRY_COMMAND = re.compile(r"\bpython3?\s+-m\s+stacks\.(\w+)(?:\s+([a-z][a-z-]*))?")
 # AWS CLI commands that are customizations, not API operations (awscli's own code).
 _CUSTOM = {("ecr", "get-login-password"): "ecr:GetAuthorizationToken"}
 
@@ -28,7 +30,7 @@ _CUSTOM = {("ecr", "get-login-password"): "ecr:GetAuthorizationToken"}
 class StepCall:
     workflow: str
     job: str
-    role: str  # ci | preview | deploy
+    role: str  # ci | preview | pr | deploy
     action: str | None  # IAM action, for AWS calls
     state: str | None  # "read" / "write" for Pulumi commands
     on: str | None  # "repository" when the action acts on the project's registry
@@ -44,6 +46,8 @@ def role_of(expression: str) -> str:
         return "ci"
     if "AWS_PREVIEW_ROLE_ARN" in expression:
         return "preview"
+    if "AWS_PR_ROLE_ARN" in expression:
+        return "pr"  # the preview environments' deploy role (tests/contracts/test_pr_role.py)
     return "deploy"
 
 
@@ -96,23 +100,31 @@ def _commands(workflow: str, job: str, role: str, script: str) -> Iterator[StepC
             action = cli_action(service, command)
             text = f"aws {service} {command}"
             yield StepCall(workflow, job, role, action, None, "repository", text)
-        for command in _REGISTRY_COMMAND.findall(stripped):
-            yield from _registry_command(workflow, job, role, command)
+        for module, command in _REGISTRY_COMMAND.findall(stripped):
+            yield from _registry_command(workflow, job, role, module, command or module)
         for command in _PULUMI.findall(stripped):
             kind = "write" if command in ("up", "destroy", "refresh") else "read"
             yield StepCall(workflow, job, role, None, kind, None, f"pulumi {command}")
 
 
-def _registry_command(workflow: str, job: str, role: str, command: str) -> Iterator[StepCall]:
-    from stacks.ecr import COMMAND_ACTIONS
+def _registry_command(
+    workflow: str, job: str, role: str, module: str, command: str
+) -> Iterator[StepCall]:
+    import importlib
 
-    text = f"python -m stacks.ecr {command}"
-    actions = COMMAND_ACTIONS.get(command)
-    if actions is None:  # a command the module does not have: reported as a gap
-        yield StepCall(workflow, job, role, None, None, "repository", text)
+    text = f"python -m stacks.{module} {command}"
+    try:
+        loaded = importlib.import_module(f"stacks.{module}")
+    except ImportError:
+        loaded = None
+    declared = getattr(loaded, "COMMAND_ACTIONS", {})
+    on = getattr(loaded, "ACTS_ON", "repository")  # what its calls act on (stacks.watch: alarms)
+    actions = declared.get(command)
+    if actions is None:  # a module or command that declares nothing: reported as a gap
+        yield StepCall(workflow, job, role, None, None, on, text)
         return
     for action in actions:
-        yield StepCall(workflow, job, role, action, None, "repository", text)
+        yield StepCall(workflow, job, role, action, None, on, text)
 
 
 def cli_action(service: str, command: str) -> str | None:

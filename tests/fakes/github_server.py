@@ -177,6 +177,8 @@ class Repository:
     protection: dict[str, dict[str, Any]] = field(default_factory=dict)  # branch -> settings
     deployments: list[dict[str, Any]] = field(default_factory=list)
     statuses: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    pulls: list[dict[str, Any]] = field(default_factory=list)  # add_pull; newest last
+    issue_comments: list[dict[str, Any]] = field(default_factory=list)  # `_issue`: its number
     workflow_runs: list[dict[str, Any]] = field(default_factory=list)
     dispatches: list[dict[str, Any]] = field(default_factory=list)
     created_at: str = field(default_factory=_now)
@@ -282,6 +284,11 @@ class FakeGitHub:
         self.run_scripts: dict[int, RunScript] = {}
         self.push_scripts: dict[str, RunScript] = {}  # repo full name (lower) -> next push's run
         self.routes: list[Route] = self._routes()
+        # The clock of deployments and their statuses (tests of soak times set a fixed one).
+        self.clock: Callable[[], float] = time.time
+
+    def now(self) -> str:
+        return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.clock()))
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -847,6 +854,12 @@ class FakeGitHub:
             ("GET", R + r"/deployments/(?P<did>\d+)", self.get_deployment),
             ("GET", R + r"/deployments/(?P<did>\d+)/statuses", self.list_statuses),
             ("POST", R + r"/deployments/(?P<did>\d+)/statuses", self.create_status),
+            ("GET", R + r"/compare/(?P<basehead>[^/]+)", self.compare),
+            ("GET", R + r"/commits/(?P<sha>[^/]+)/pulls", self.commit_pulls),
+            ("GET", R + r"/pulls/(?P<number>\d+)", self.get_pull),
+            ("GET", R + r"/issues/(?P<number>\d+)/comments", self.list_issue_comments),
+            ("POST", R + r"/issues/(?P<number>\d+)/comments", self.create_issue_comment),
+            ("PATCH", R + r"/issues/comments/(?P<cid>\d+)", self.update_issue_comment),
             ("GET", R + r"/actions/runs", self.list_runs),
             ("GET", R + r"/actions/runs/(?P<rid>\d+)", self.get_run),
             ("GET", R + r"/actions/runs/(?P<rid>\d+)/jobs", self.list_jobs),
@@ -1441,8 +1454,8 @@ class FakeGitHub:
             "environment": body.get("environment", "production"),
             "description": body.get("description"),
             "creator": self._user_json(self._account(login)),
-            "created_at": _now(),
-            "updated_at": _now(),
+            "created_at": self.now(),
+            "updated_at": self.now(),
             "statuses_url": url + "/statuses",
             "repository_url": f"{self.api_url}/repos/{repo.full_name}",
             "transient_environment": bool(body.get("transient_environment", False)),
@@ -1510,8 +1523,8 @@ class FakeGitHub:
             "target_url": body.get("log_url", ""),
             "deployment_url": deployment["url"],
             "repository_url": deployment["repository_url"],
-            "created_at": _now(),
-            "updated_at": _now(),
+            "created_at": self.now(),
+            "updated_at": self.now(),
         }
         repo.statuses[did].insert(0, status)
         if state == "success" and body.get("auto_inactive", True):
@@ -1537,6 +1550,192 @@ class FakeGitHub:
         if int(did) not in repo.statuses:
             raise HTTPError(404, "Not Found")
         return 201, self._status(repo, login, int(did), body)
+
+    # commits: compare, and the pull requests that brought a commit (promotion's change list)
+
+    def _commit_json(self, repo: Repository, sha: str) -> dict[str, Any]:
+        """A commit as `compare` lists it (`commit`), read from the bare repository."""
+        fields = _git(self.bare_path(repo.full_name), "show", "-s",
+                      "--format=%T%x00%P%x00%an%x00%ae%x00%aI%x00%cn%x00%ce%x00%cI%x00%B", sha)  # fmt: skip
+        tree, parents, an, ae, ad, cn, ce, cd, message = fields.split("\x00", 8)
+        api = f"{self.api_url}/repos/{repo.full_name}"
+        return {
+            "url": f"{api}/commits/{sha}", "sha": sha, "node_id": f"C_{sha[:16]}",
+            "html_url": f"{self.url}/{repo.full_name}/commit/{sha}",
+            "comments_url": f"{api}/commits/{sha}/comments",
+            "commit": {
+                "url": f"{api}/git/commits/{sha}",
+                "author": {"name": an, "email": ae, "date": ad},
+                "committer": {"name": cn, "email": ce, "date": cd},
+                "message": message.rstrip("\n"), "comment_count": 0,
+                "tree": {"sha": tree, "url": f"{api}/git/trees/{tree}"},
+            },
+            "author": None, "committer": None,
+            "parents": [{"sha": p, "url": f"{api}/commits/{p}"} for p in parents.split()],
+        }  # fmt: skip
+
+    def _resolve(self, repo: Repository, ref: str) -> str:
+        done = subprocess.run(
+            ["git", "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"],
+            cwd=self.bare_path(repo.full_name), capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        if not done.stdout.strip():
+            raise HTTPError(404, "Not Found")
+        return done.stdout.strip()
+
+    def compare(
+        self, login: str, body: Any, args: Any, owner: str, name: str, basehead: str
+    ) -> tuple[int, Any]:
+        repo = self._repo(login, owner, name)
+        base_ref, sep, head_ref = basehead.partition("...")
+        if not sep:
+            raise HTTPError(404, "Not Found")
+        base, head = self._resolve(repo, base_ref), self._resolve(repo, head_ref)
+        bare = self.bare_path(repo.full_name)
+        ahead = _git(bare, "rev-list", "--reverse", f"{base}..{head}").split()
+        behind = _git(bare, "rev-list", f"{head}..{base}").split()
+        merge_base = _git(bare, "merge-base", base, head).strip()
+        status = ("identical" if not ahead and not behind else "ahead" if not behind
+                  else "behind" if not ahead else "diverged")  # fmt: skip
+        web = f"{self.url}/{repo.full_name}/compare/{basehead}"
+        return 200, {
+            "url": f"{self.api_url}/repos/{repo.full_name}/compare/{basehead}",
+            "html_url": web, "permalink_url": web, "diff_url": web + ".diff",
+            "patch_url": web + ".patch",
+            "base_commit": self._commit_json(repo, base),
+            "merge_base_commit": self._commit_json(repo, merge_base),
+            "status": status, "ahead_by": len(ahead), "behind_by": len(behind),
+            "total_commits": len(ahead),
+            "commits": [self._commit_json(repo, sha) for sha in ahead[-250:]],  # GitHub's limit
+            "files": [],
+        }  # fmt: skip
+
+    def add_pull(self, full_name: str, *, title: str, commits: tuple[str, ...],
+                 merge_commit_sha: str | None = None, login: str | None = None) -> dict[str, Any]:  # fmt: skip
+        """A merged pull request that brought `commits` (merged as `merge_commit_sha`)."""
+        with self.lock:
+            repo = self.repo(full_name)
+            number = len(repo.pulls) + 1
+            user = self._user_json(self._account(login or repo.owner))
+            api = f"{self.api_url}/repos/{full_name}"
+            web = f"{self.url}/{full_name}/pull/{number}"
+            repo_json = self._repo_json(repo, repo.owner)
+            side = {"label": f"{repo.owner}:main", "ref": "main", "repo": repo_json,
+                    "sha": commits[-1], "user": user}  # fmt: skip
+            links = {k: {"href": f"{api}/pulls/{number}"} for k in
+                     ("comments", "commits", "statuses", "html", "issue", "review_comments",
+                      "review_comment", "self")}  # fmt: skip
+            pull = {
+                "url": f"{api}/pulls/{number}", "id": next(_ids), "node_id": f"PR_{number}",
+                "html_url": web, "diff_url": web + ".diff", "patch_url": web + ".patch",
+                "issue_url": f"{api}/issues/{number}", "commits_url": f"{api}/pulls/{number}/commits",
+                "review_comments_url": f"{api}/pulls/{number}/comments",
+                "review_comment_url": f"{api}/pulls/comments{{/number}}",
+                "comments_url": f"{api}/issues/{number}/comments",
+                "statuses_url": f"{api}/statuses/{commits[-1]}", "number": number,
+                "state": "closed", "locked": False, "title": title, "user": user, "body": None,
+                "labels": [], "milestone": None, "created_at": self.now(),
+                "updated_at": self.now(), "closed_at": self.now(), "merged_at": self.now(),
+                "merge_commit_sha": merge_commit_sha or commits[-1], "assignee": None,
+                "head": {**side, "ref": f"change-{number}"}, "base": side, "_links": links,
+                "author_association": "OWNER", "auto_merge": None,
+                "_commits": list(commits),
+            }  # fmt: skip
+            repo.pulls.append(pull)
+        return pull
+
+    def commit_pulls(
+        self, login: str, body: Any, args: Any, owner: str, name: str, sha: str
+    ) -> tuple[int, Any]:
+        repo = self._repo(login, owner, name)
+        sha = self._resolve(repo, sha)
+        found = [{k: v for k, v in p.items() if k != "_commits"} for p in repo.pulls
+                 if sha == p["merge_commit_sha"] or sha in p["_commits"]]  # fmt: skip
+        return 200, _page(found, args)
+
+    # pull requests and their comments (the preview environments: tests/stacks/test_previews.py)
+
+    def open_pull(self, full_name: str, *, title: str, head_sha: str, fork: bool = False,
+                  login: str | None = None) -> dict[str, Any]:  # fmt: skip
+        """An open pull request whose head is `head_sha` (from a fork: another repository)."""
+        pull = self.add_pull(full_name, title=title, commits=(head_sha,), login=login)
+        with self.lock:
+            pull.update(state="open", closed_at=None, merged_at=None, merge_commit_sha=None)
+            if fork:
+                head_repo = {**pull["head"]["repo"], "full_name": f"forker/{pull['head']['repo']['name']}"}
+                pull["head"] = {**pull["head"], "repo": head_repo, "label": "forker:change"}
+        return pull
+
+    def close_pull(self, full_name: str, number: int, *, merged: bool = False) -> None:
+        with self.lock:
+            pull = self._pull(self.repo(full_name), number)
+            pull.update(state="closed", closed_at=self.now(), updated_at=self.now())
+            if merged:
+                pull.update(merged_at=self.now(), merge_commit_sha=pull["head"]["sha"])
+
+    def _pull(self, repo: Repository, number: int) -> dict[str, Any]:
+        for pull in repo.pulls:
+            if pull["number"] == number:
+                return pull
+        raise HTTPError(404, "Not Found")
+
+    def get_pull(
+        self, login: str, body: Any, args: Any, owner: str, name: str, number: str
+    ) -> tuple[int, Any]:
+        repo = self._repo(login, owner, name)
+        pull = {k: v for k, v in self._pull(repo, int(number)).items() if k != "_commits"}
+        merged = pull["merged_at"] is not None
+        comments = sum(1 for c in repo.issue_comments if c["_issue"] == int(number))
+        return 200, {
+            **pull, "merged": merged, "mergeable": None if pull["state"] == "open" else False,
+            "mergeable_state": "unknown", "merged_by": pull["user"] if merged else None,
+            "comments": comments, "review_comments": 0, "maintainer_can_modify": False,
+            "commits": len(self._pull(repo, int(number))["_commits"]), "additions": 1,
+            "deletions": 0, "changed_files": 1,
+        }  # fmt: skip
+
+    def _comment_json(self, comment: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in comment.items() if not k.startswith("_")}
+
+    def list_issue_comments(
+        self, login: str, body: Any, args: Any, owner: str, name: str, number: str
+    ) -> tuple[int, Any]:
+        repo = self._repo(login, owner, name)
+        found = [self._comment_json(c) for c in repo.issue_comments if c["_issue"] == int(number)]
+        return 200, _page(found, args)
+
+    def create_issue_comment(
+        self, login: str, body: Any, args: Any, owner: str, name: str, number: str
+    ) -> tuple[int, Any]:
+        repo = self._repo(login, owner, name)
+        if not any(p["number"] == int(number) for p in repo.pulls):
+            raise HTTPError(404, "Not Found")
+        if not isinstance(body, dict) or not isinstance(body.get("body"), str):
+            raise HTTPError(422, "Invalid request: body is required")
+        cid = next(_ids)
+        api = f"{self.api_url}/repos/{repo.full_name}"
+        comment = {
+            "id": cid, "node_id": f"IC_{cid}", "url": f"{api}/issues/comments/{cid}",
+            "html_url": f"{self.url}/{repo.full_name}/pull/{number}#issuecomment-{cid}",
+            "body": body["body"], "user": self._user_json(self._account(login)),
+            "created_at": self.now(), "updated_at": self.now(),
+            "issue_url": f"{api}/issues/{number}", "author_association": "OWNER",
+            "_issue": int(number),
+        }  # fmt: skip
+        repo.issue_comments.append(comment)
+        return 201, self._comment_json(comment)
+
+    def update_issue_comment(
+        self, login: str, body: Any, args: Any, owner: str, name: str, cid: str
+    ) -> tuple[int, Any]:
+        repo = self._repo(login, owner, name)
+        for comment in repo.issue_comments:
+            if comment["id"] == int(cid):
+                if not isinstance(body, dict) or not isinstance(body.get("body"), str):
+                    raise HTTPError(422, "Invalid request: body is required")
+                comment.update(body=body["body"], updated_at=self.now())
+                return 200, self._comment_json(comment)
+        raise HTTPError(404, "Not Found")
 
     # workflow runs (minimal)
 

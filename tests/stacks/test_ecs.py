@@ -35,12 +35,13 @@ def test_inventory(project_plans):
         "aws:ecs/taskDefinition:TaskDefinition",
         "aws:ecs/service:Service",
         "aws:lb/loadBalancer:LoadBalancer",
-        "aws:lb/targetGroup:TargetGroup",
+        "aws:lb/listenerRule:ListenerRule",
         "aws:appautoscaling/target:Target",
         "aws:appautoscaling/policy:Policy",
     ):
         assert count(plan, type_) == 1, type_
     assert count(plan, LISTENER) == 1
+    assert count(plan, "aws:lb/targetGroup:TargetGroup") == 2  # primary and alternate (canary)
     assert count(plan, "aws:eks/cluster:Cluster") == count(plan, "aws:lambda/function:Function") == 0
 
 
@@ -86,25 +87,34 @@ def test_load_balancer_names_fit_aws_limits(project_plans):
     for stage in ("dev", "test", "prod"):
         plan = project_plans["ecs"][stage]
         lb = one(plan, "aws:lb/loadBalancer:LoadBalancer")
-        tg = one(plan, "aws:lb/targetGroup:TargetGroup")
+        groups = {g.name: g for g in plan.of_type("aws:lb/targetGroup:TargetGroup")}
+        tg = groups[f"{PROJECT}-{stage}"]
         assert lb.name == tg.name == f"{PROJECT}-{stage}"
         assert "name" not in lb.inputs and "name" not in tg.inputs  # auto-named from the above
+        # the alternate target group's explicit name: the same 7 characters after the prefix
+        alternate = groups[f"{PROJECT}-{stage}-nextrev"].inputs["name"]
+        assert len(alternate) == len(f"{PROJECT}-{stage}-") + 7
         assert lb.inputs["internal"] is False
         assert lb.inputs["dropInvalidHeaderFields"] is True
 
 
 def test_health_check_on_health(project_plans):
-    tg = one(project_plans["ecs"]["dev"], "aws:lb/targetGroup:TargetGroup")
-    assert tg.inputs["targetType"] == "ip"
-    assert tg.inputs["port"] == 8080
-    assert tg.inputs["healthCheck"]["path"] == "/health"
-    assert tg.inputs["healthCheck"]["matcher"] == "200"
+    for tg in project_plans["ecs"]["dev"].of_type("aws:lb/targetGroup:TargetGroup"):
+        assert tg.inputs["targetType"] == "ip"
+        assert tg.inputs["port"] == 8080
+        assert tg.inputs["healthCheck"]["path"] == "/health"
+        assert tg.inputs["healthCheck"]["matcher"] == "200"
 
 
 def test_http_listener_without_certificate(project_plans):
     (listener,) = project_plans["ecs"]["dev"].of_type(LISTENER)
     assert (listener.inputs["port"], listener.inputs["protocol"]) == (80, "HTTP")
+    # every request goes through the production rule (whose weights ECS moves); the default
+    # forward only serves while the rule does not exist yet
     assert listener.inputs["defaultActions"][0]["type"] == "forward"
+    rule = one(project_plans["ecs"]["dev"], "aws:lb/listenerRule:ListenerRule")
+    assert listener.urn in rule.dependencies
+    assert rule.inputs["actions"][0]["type"] == "forward"
     assert project_plans["ecs"]["dev"].outputs["url"].startswith("http://")
 
 
@@ -117,6 +127,11 @@ def test_https_listener_with_certificate(plan_stage):
     assert listeners[443]["certificateArn"] == certificate
     assert listeners[443]["sslPolicy"].startswith("ELBSecurityPolicy-TLS13")
     assert listeners[80]["defaultActions"][0]["type"] == "redirect"
+    # the production rule serves on HTTPS only; HTTP redirects
+    rule = one(plan, "aws:lb/listenerRule:ListenerRule")
+    assert ":listener/app/" in rule.inputs["listenerArn"]
+    https = [r for r in plan.of_type(LISTENER) if r.inputs["port"] == 443][0]
+    assert rule.dependencies and any(u == https.urn for u in rule.dependencies)
     assert listeners[80]["defaultActions"][0]["redirect"]["protocol"] == "HTTPS"
     assert plan.outputs["url"].startswith("https://")
     lb_group = [g for g in plan.of_type("aws:ec2/securityGroup:SecurityGroup") if g.name.endswith("-lb")]

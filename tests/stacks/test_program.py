@@ -25,7 +25,12 @@ from .helpers import (
 def test_stage_outputs_are_the_contract(project_plans, target):
     for stage in ("dev", "test", "prod"):
         outputs = project_plans[target][stage].outputs
-        assert set(outputs) == set(contract.STAGE_OUTPUTS)  # what provisioning and status read
+        # what provisioning and status read, and what the deploy workflow's watch and traffic
+        # shifting read (docs/stacks.md, "Progressive delivery")
+        delivery = {contract.ALARM_NAMES_OUTPUT}
+        if target == "lambda":
+            delivery |= {contract.LIVE_VERSION_OUTPUT, contract.NEW_VERSION_OUTPUT}
+        assert set(outputs) == set(contract.STAGE_OUTPUTS) | delivery
         assert outputs["stage"] == stage
         assert outputs["target"] == target
         assert outputs["region"] == REGION

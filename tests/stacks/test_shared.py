@@ -34,7 +34,12 @@ PROVIDER_ARN = f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubuserco
 
 @pytest.fixture(scope="module")
 def shared(project_plans):
-    return project_plans["ecs"]["shared"]
+    """The shared stack without the previews' resources (tests/stacks/test_previews_stack.py)."""
+    import dataclasses
+
+    plan = project_plans["ecs"]["shared"]
+    kept = [r for r in plan.resources if "bootstrap:index:PreviewAccess" not in r.urn]
+    return dataclasses.replace(plan, resources=kept)
 
 
 def test_inventory(shared):
@@ -98,7 +103,8 @@ def test_lifecycle_expires_untagged_and_keeps_releases(shared, infra):
     assert releases["selection"]["countNumber"] == 30  # keepReleases in Pulumi.shared.yaml
     assert {r["action"]["type"] for r in rules} == {"expire"}
 
-    plan = run_program(infra, PROJECT, "shared", shared_config(keepReleases=7, untaggedExpiryDays=3))
+    plan = run_program(infra, PROJECT, "shared", shared_config(keepReleases=7, untaggedExpiryDays=3,
+                                                               previewTarget="none"))  # fmt: skip
     rules = json.loads(one(plan, "aws:ecr/lifecyclePolicy:LifecyclePolicy").inputs["policy"])["rules"]
     assert [r["selection"]["countNumber"] for r in sorted(rules, key=lambda r: r["rulePriority"])] == [2, 2, 2, 3, 7]
 
@@ -199,7 +205,10 @@ def test_ci_role_reads_never_writes_the_state(mixed_plans):
 
 
 def test_outputs_are_the_contract(shared):
-    assert set(shared.outputs) == set(contract.SHARED_OUTPUTS)  # what provisioning reads
+    # what provisioning reads; the previews' deploy role is optional (previewTarget none)
+    assert set(shared.outputs) == {
+        *contract.SHARED_OUTPUTS, contract.PR_ROLE_OUTPUT, contract.PREVIEW_REPOSITORY_OUTPUT
+    }
     assert shared.outputs["repositoryUrl"] == f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{PROJECT}"
     assert shared.outputs["repositoryName"] == PROJECT
     assert shared.outputs["repositoryArn"] == REPOSITORY_ARN

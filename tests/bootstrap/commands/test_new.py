@@ -73,6 +73,29 @@ def test_json_summary(tmp_path: Path) -> None:
     assert summary["path"] == str(tmp_path / "shop")
     assert summary["spec"]["stages"][2] == {"name": "prod", "manual": True, "target": "ecs"}
     assert len(summary["commit"]) == 40
+    cost = summary["cost"]  # the new lifecycle's estimate, from bootstrap/cost/defaults.json
+    assert [s["stage"] for s in cost["stages"]] == ["shared", "dev", "test", "prod"]
+    assert cost["prices"]["region"] == "eu-west-1" and cost["total"] > 0
+    assert [(d["stage"], d["base"]) for d in cost["differences"]] == [("test", "dev"), ("prod", "test")]
+
+
+def test_new_prints_the_lifecycles_estimate_and_cheaper_options(tmp_path: Path) -> None:
+    from bootstrap.cost import prices
+    from bootstrap.cost.brief import brief_lines
+    from bootstrap.cost.defaults import lifecycle_report
+
+    args = ["--target", "eks", "--stages", "dev,prod", "--region", "us-east-1", "--owner", "acme"]
+    result = runner.invoke(app, ["new", "shop", *args, "--dir", str(tmp_path), "--yes"])
+    assert result.exit_code == 0, result.output
+    expected = brief_lines(lifecycle_report([("dev", "eks"), ("prod", "eks")], region="us-east-1",
+                                            project="shop", prices=prices.load()))
+    text = " ".join(result.stdout.split())
+    for line in expected:
+        assert " ".join(line.split()) in text, line
+    assert "prod: +$" in text and "over dev" in text
+    # an EKS control plane dominates a small stage: the cheaper choice is named with its saving
+    assert "dev: EKS cluster hours is" in text and "saves about $73.00/month" in text
+    assert "bootstrap cost --all`" in text
 
 
 def test_without_owner_the_scaffold_completes_and_says_where_to_set_it(tmp_path: Path) -> None:
@@ -208,12 +231,12 @@ def test_without_credentials_new_stays_local_and_light(tmp_path: Path) -> None:
     probe = (
         "import sys; from bootstrap.cli import app; "
         f"app(['new', 'shop', '--yes', '--dir', {str(tmp_path)!r}], standalone_mode=False); "
-        "print('boto3' in sys.modules)"
+        "print('boto3' in sys.modules, 'pulumi' in sys.modules)"
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                           check=False, timeout=120)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip().splitlines()[-1] == "False"
+    assert done.stdout.strip().splitlines()[-1] == "False False"  # no planning for the estimate
     assert "locally only" in done.stderr
     assert (tmp_path / "shop/.git").is_dir()
 

@@ -63,7 +63,9 @@ def test_every_next_step_of_new_works_as_printed(
             assert "GITHUB_TOKEN" in result.output and "pulumi" in result.output
         else:
             assert result.exit_code == 0, (command, result.output)
-    assert ran == {"preview --offline", "github owner", "provision", "doctor", "pytest"}
+    assert ran == {
+        "preview --offline", "cost --all", "github owner", "provision", "doctor", "pytest"
+    }
     assert load_spec(repo).owner == "acme"
     assert git(repo, "status", "--porcelain") == ""
 

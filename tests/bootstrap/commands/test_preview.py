@@ -57,7 +57,8 @@ def _invoke(repo: Path, *args: str):  # type: ignore[no-untyped-def]
 
 
 def _check_shape(data: dict[str, Any], project: str, stacks: list[str]) -> None:
-    assert set(data) == {"ok", "project", "stacks", "warnings"} and data["project"] == project
+    assert set(data) == {"ok", "project", "stacks", "cost", "warnings"} and data["project"] == project
+    assert [s["stage"] for s in data["cost"]["stages"]] == stacks
     assert data["ok"] is True and data["warnings"] == []  # the generated settings are sound
     assert [s["stack"] for s in data["stacks"]] == stacks
     for stack in data["stacks"]:
@@ -136,6 +137,40 @@ def test_offline_stage_human(target: str, generated_repos, cached_plans) -> None
     assert re.search(r"^dev  \d+ resources", result.stdout, re.M)
     assert not re.search(r"^shared  ", result.stdout, re.M)  # planned for its outputs, not shown
     assert "Differences between stages" not in result.stdout
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_each_stage_has_its_monthly_figure_and_difference(target: str, generated_repos, cached_plans) -> None:  # type: ignore[no-untyped-def]
+    from bootstrap.cost import estimate, stage_differences
+    from bootstrap.cost.report import cents
+
+    repo = generated_repos[target]
+    spec = load_spec(repo)
+    report = estimate(
+        offline.plan_project(repo, spec.name, spec.stacks),
+        region=spec.region, lifecycle=spec.stage_names, project=spec.name,
+    )  # fmt: skip
+    cost = json.loads(_invoke(repo, "--offline", "--all", "--json").stdout)["cost"]
+    assert cost["currency"] == "USD" and cost["prices"]["region"] == spec.region
+    figures = {s["stage"]: s["monthly"] for s in cost["stages"]}
+    assert figures == {s.stage: cents(s.monthly) for s in report.stages}
+    assert figures["prod"] > figures["dev"] > 0  # production is bigger in every target
+    assert cost["total"] == cents(report.total)
+    prod = cost["differences"][-1]
+    assert (prod["stage"], prod["base"]) == ("prod", "test")
+    assert abs(prod["monthly"] - (figures["prod"] - figures["test"])) <= 0.011  # rounded apart
+    assert prod["line"] == stage_differences(report)[-1].line()
+
+    text = _invoke(repo, "--offline", "--all").stdout
+    assert "Estimated monthly cost (USD" in text
+    for stage, monthly in figures.items():
+        assert re.search(rf"^  {stage}: \${monthly:,.2f}/month", text, re.M), stage
+    assert re.search(r"^  prod: \+\$[\d,]+\.\d\d/month over test \(", text, re.M)
+
+
+def test_one_stage_has_no_difference(generated_repos, cached_plans) -> None:  # type: ignore[no-untyped-def]
+    cost = json.loads(_invoke(generated_repos["lambda"], "--offline", "--stage", "dev", "--json").stdout)["cost"]
+    assert [s["stage"] for s in cost["stages"]] == ["dev"] and cost["differences"] == []
 
 
 def test_missing_cli_falls_back_to_offline_in_one_line(generated_repos, cached_plans) -> None:  # type: ignore[no-untyped-def]
@@ -278,6 +313,7 @@ def test_real_preview_of_every_stack(seam, aws) -> None:  # type: ignore[no-unty
     assert result.stdout.startswith("Preview of shop (local state in ")
     assert re.search(r"^shared  \(\d+ unchanged\)", result.stdout, re.M)
     assert re.search(r"^prod  \(\d+ to create\)", result.stdout, re.M)
+    assert re.search(r"^  prod: \$[\d,.]+/month", result.stdout, re.M)  # priced like offline
     assert [c for c in seam.ops.calls if c[0] == "preview"] == [
         ("preview", s) for s in ("shared", "dev", "test", "prod")
     ]

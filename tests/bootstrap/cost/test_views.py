@@ -21,7 +21,7 @@ def _report(plans: list[Any], book: PriceBook):  # type: ignore[no-untyped-def]
 def test_summary_lines(target_plans: dict[str, list[Any]], book: PriceBook) -> None:
     lines = summary_lines(_report(target_plans["ecs"], book))
     assert lines == [
-        "shared: $0.45/month",
+        "shared: $0.45/month (1 unpriced)",  # the preview images repository keeps images by age
         "dev: $74.47/month (1 unpriced)",
         "test: $74.47/month (1 unpriced)",
         "prod: $232.22/month (1 unpriced)",
@@ -125,3 +125,20 @@ def test_arm_fargate_kms_and_provisioned_concurrency(book: PriceBook) -> None:
     # 2 executions x 1 GiB x 730 h x 3600 s x $0.0000033334 (ARM)
     assert by_name["Lambda provisioned concurrency"].monthly == 2 * 730 * 3600 * D("0.0000033334")
     assert by_name["Lambda requests (arm64)"].unit_price == D("0.0000002")
+
+
+def test_suggested_budgets_are_the_estimate_plus_a_fifth_in_tens(
+    target_plans: dict[str, list[Any]], book: PriceBook
+) -> None:
+    from bootstrap.cost.render import report_lines
+    from bootstrap.cost.report import suggested_budgets
+
+    report = _report(target_plans["ecs"], book)
+    # dev $74.47 x 1.2 = $89.36 -> 90; prod $232.22 x 1.2 = $278.66 -> 280; shared is left out
+    expected = {"dev": 90, "test": 90, "prod": 280}
+    for stage in ("dev", "prod"):
+        monthly = report.stage(stage).monthly
+        assert expected[stage] - 10 < monthly * D("1.2") <= expected[stage]
+    assert suggested_budgets(report) == list(expected.items())
+    text = "\n".join(report_lines(report))
+    assert "`pulumi config set monthlyBudget 280 --stack prod`" in text

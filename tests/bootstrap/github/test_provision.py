@@ -299,3 +299,16 @@ def test_helpers() -> None:
     import base64
 
     assert public.SealedBox(key).decrypt(base64.b64decode(sealed)) == b"s3cret"
+
+
+def test_the_preview_role_variable_is_set_only_while_previews_are_on(
+    world: World, project: Callable[..., Path]
+) -> None:
+    repo = project()
+    world.sync(repo)
+    assert "AWS_PR_ROLE_ARN" not in world.server.repo("acme/shop").variables
+    role = "arn:aws:iam::123456789012:role/shop-pr-deploy"
+    outputs = {**OUTPUTS, "shared": {**OUTPUTS["shared"], "prRoleArn": role}}
+    result = world.sync(repo, values=Values(outputs=outputs, backend_url=VALUES.backend_url))
+    assert world.server.repo("acme/shop").variables["AWS_PR_ROLE_ARN"]["value"] == role
+    assert not any("prRoleArn" in s for s in result.skipped)

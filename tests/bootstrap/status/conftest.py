@@ -187,6 +187,22 @@ class GitHub:
             self.repo, environment=stage, sha=sha(n), states=states, at=at, **kw
         )
 
+    def records(self) -> Any:
+        """The deployment records (stacks/records.py) on the stdlib transport the workflows use."""
+        from stacks.github_api import UrllibTransport
+        from stacks.records import Records
+
+        return Records(UrllibTransport(self.token, self.server.api_url), self.repo)
+
+    def recorded(self, stage: str, n: int, *verdicts: str, git_sha: str | None = None) -> int:
+        """A deploy of image n to `stage` as deploy-stage.yml records it, with these verdicts
+        (default: deployed, smoke and acceptance passed)."""
+        records = self.records()
+        record = records.start(stage, digest(n), git_sha or sha(n))
+        for verdict in verdicts or ("deployed", "smoke-passed", "acceptance-passed"):
+            records.add(record.id, verdict, f"{verdict} summary")
+        return record.id
+
     def promoted(self, stage: str, n: int, *, at: str, head: int, ok: bool = True) -> None:
         """A promote.yml run (dispatched on main at commit `head`) deploying image n."""
         run = self.server.add_workflow_run(

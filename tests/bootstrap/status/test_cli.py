@@ -132,18 +132,20 @@ def test_status_outside_a_generated_repo(tmp_path: Any) -> None:
 
 def test_promote_dispatches_the_promote_workflow(live: Cli, on_github: GitHub) -> None:
     on_github.deployed("dev", 3, at="2024-05-01T10:00:00Z")
+    on_github.recorded("dev", 3)
     result = live("promote", "--to", "test")
     assert result.exit_code == 0, result.output
     assert dispatches(on_github) == [
         {"workflow": "promote.yml", "ref": "main", "inputs": {"stage": "test", "digest": digest(3)}}
     ]
     assert "promote.yml started with stage=test" in result.stdout
-    assert "passed in 'dev' (GitHub deployment status success)" in result.stderr
+    assert f"verification: ok: sha256:{digest(3)[7:19]} passed verification in dev" in result.stderr
     assert live.ops.ups == []  # type: ignore[attr-defined]
 
 
 def test_promote_json_names_a_manual_stage(live: Cli, on_github: GitHub) -> None:
     on_github.deployed("test", 2, at="2024-05-01T10:00:00Z")
+    on_github.recorded("test", 2)
     result = live("promote", "--to", "prod", "--json")
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
@@ -161,12 +163,13 @@ def test_promote_refuses_an_unverified_digest(live: Cli, on_github: GitHub) -> N
     on_github.deployed("dev", 3, at="2024-05-01T10:00:00Z", ok=False)
     result = live("promote", "--to", "test")
     assert result.exit_code == 1
-    assert "has not passed the smoke test in 'dev'" in error_line(result)
+    assert "has no passed verification in dev" in error_line(result)
     assert dispatches(on_github) == []
-    forced = live("promote", "--to", "test", "--force")
+    forced = live("promote", "--to", "test", "--force", "--reason", "INC-42 hotfix")
     assert forced.exit_code == 0, forced.output
-    assert "--force: unverified in 'dev'" in forced.stderr
-    assert len(dispatches(on_github)) == 1
+    assert "--force: verification: " in forced.stderr
+    assert dispatches(on_github)[0]["inputs"] == {
+        "stage": "test", "digest": digest(3), "reason": "INC-42 hotfix", "force": "true"}  # fmt: skip
 
 
 def test_promote_refuses_to_skip_a_stage(cli: Cli, on_github: GitHub, aws: None) -> None:
@@ -202,7 +205,7 @@ def test_promote_locally_with_force_skips_a_stage(cli: Cli, service: Service, ec
     ecr.push(3)
     cli.ops.urls = {"dev": service.stage("dev", 200), "prod": service.stage("prod")}  # type: ignore[attr-defined]
     cli.ops.run("dev", 3)  # type: ignore[attr-defined]
-    result = cli("promote", "--to", "prod", "--local", "--force", "--yes")
+    result = cli("promote", "--to", "prod", "--local", "--force", "--reason", "dev is gone", "--yes")
     assert result.exit_code == 0, result.output
     assert cli.ops.ups == [("prod", {"shop:image": image(3)})]  # type: ignore[attr-defined]
     assert "--force: skipped 'test' (never deployed)" in result.stderr

@@ -249,11 +249,17 @@ def permission_problems(flows: Workflows) -> list[str]:
                 problems.append(f"{where}: no explicit permissions mapping")
                 continue
             for scope, level in granted.items():
-                if (scope, level) == ("contents", "read"):
+                if (scope, level) in (("contents", "read"), ("pull-requests", "read")):
                     continue
                 if (scope, level) == ("id-token", "write"):
                     if not assumes_aws_role(job):
                         problems.append(f"{where}: id-token: write but assumes no AWS role")
+                    continue
+                if (scope, level) == ("deployments", "write"):
+                    # the deploy job's records, and the jobs that call it (a called workflow
+                    # gets no more than its caller grants)
+                    if not (calls_deploy_stage(job) or name == contract.DEPLOY_WORKFLOW):
+                        problems.append(f"{where}: deployments: write, but it deploys nothing")
                     continue
                 if (scope, level) == ("pull-requests", "write"):
                     if any("uses" in s or script_name(s) for s in steps(job)) or "uses" in job:
@@ -471,6 +477,7 @@ def contract_problems(flows: Workflows, spec: Spec) -> list[str]:
         contract.VAR_BACKEND_URL,
         contract.VAR_CI_ROLE,
         contract.VAR_PREVIEW_ROLE,
+        contract.VAR_PR_ROLE,
         contract.VAR_REPOSITORY_URL,
         contract.VAR_DEPLOY_ROLE,
         contract.VAR_STACK,
@@ -524,7 +531,9 @@ def image_build_problems(flows: Workflows) -> list[str]:
         (n, j) for n, j, s in all_steps(flows) if action_name(s.get("uses", "")) == BUILD_ACTION
     ]
     problems = []
-    if builds != [("build.yml", "build")]:
+    # A pull request's own image (pr-env.yml, tagged pr-<number>-<sha>) is never a release.
+    releases = [b for b in builds if b != (contract.PR_ENV_WORKFLOW, "deploy")]
+    if releases != [("build.yml", "build")]:
         problems.append(f"the image must be built once, in build.yml/build; found {builds}")
     shell = [(f"{n}/{j}", s.get("run") or "") for n, j, s in all_steps(flows)]
     shell += list(flows.scripts.items())
@@ -587,6 +596,12 @@ def deploy_chain_problems(flows: Workflows, spec: Spec) -> list[str]:
         if set(job.get("secrets", {})) != {contract.SECRET_PASSPHRASE, contract.SECRET_CLOUD_TOKEN}:
             problems.append(f"{job_id}: must pass exactly the two Pulumi secrets")
     return problems
+
+
+# The scripts of the checks that follow the smoke test and may fail the deploy: the post-deploy
+# alarm watch, its rollback, and its verdict (rolled back and held).
+AFTER_SMOKE = {"deploy-watch.sh", "deploy-rollback.sh", "deploy-verdict.sh",
+               "deploy-acceptance.sh"}  # and the acceptance suite
 
 
 def deploy_stage_problems(flows: Workflows, spec: Spec) -> list[str]:
@@ -671,12 +686,62 @@ def deploy_stage_problems(flows: Workflows, spec: Spec) -> list[str]:
     ):
         problems.append("deploy-stage.yml: needs one /health smoke test with retries and a timeout")
     else:
-        # Only bookkeeping that cannot change the job's outcome may follow the smoke test.
+        # Only the post-deploy checks (AFTER_SMOKE) and bookkeeping that cannot change the job's
+        # outcome may follow the smoke test.
         after = steps(job)[steps(job).index(smoke[0]) + 1 :]
-        if any(step.get("continue-on-error") is not True for step in after):
+        if any(
+            step.get("continue-on-error") is not True and script_name(step) not in AFTER_SMOKE
+            for step in after
+        ):
             problems.append(
                 "deploy-stage.yml: the smoke test must be the last step that can fail the job"
             )
+    return problems
+
+
+# The deploy job's gate, record and acceptance steps, in the order they must run (by step id, or
+# by the script the step runs).
+PIPELINE_ORDER = ("scan", "deploy-gates.sh", "record", "up", "smoke", "acceptance")
+UPLOAD_ACTION = "actions/upload-artifact"
+
+
+def pipeline_problems(flows: Workflows) -> list[str]:
+    """The acceptance stage (docs/workflows.md): the image scan, the promotion gates and the
+    deployment's record come before `pulumi up`, the acceptance suite after the smoke test; every
+    verdict is recorded (deployed, smoke, acceptance) by `stacks.records`; the results are
+    uploaded; the job may write deployments; promote.yml's `reason` and `force` reach the job."""
+    problems = []
+    job = jobs(flows.docs.get("deploy-stage.yml", {})).get("deploy", {})
+    found = steps(job)
+    where = {}
+    for index, step in enumerate(found):
+        for key in (step.get("id"), script_name(step)):
+            if key in PIPELINE_ORDER:
+                where.setdefault(key, index)
+    missing = [name for name in PIPELINE_ORDER if name not in where]
+    if missing:
+        problems.append(f"deploy-stage.yml: no step {', '.join(missing)}")
+    elif [where[n] for n in PIPELINE_ORDER] != sorted(where[n] for n in PIPELINE_ORDER):
+        problems.append(f"deploy-stage.yml: the steps must run in the order {PIPELINE_ORDER}")
+    runs = [str(s.get("run", "")) for s in found]
+    if not any("-m stacks.scan check" in r for r in runs):
+        problems.append("deploy-stage.yml: the image scan must run stacks.scan check")
+    for verb, verdict in (("start", "the deployment"), ("add", "a verdict"),
+                          ("acceptance", "the acceptance verdict")):  # fmt: skip
+        if not any(f"-m stacks.records {verb} " in r for r in runs):
+            problems.append(f"deploy-stage.yml: no step records {verdict} (stacks.records {verb})")
+    uploads = [s for s in found if action_name(str(s.get("uses", ""))) == UPLOAD_ACTION]
+    if not uploads or "acceptance" not in str(uploads[0].get("with", {}).get("path", "")):
+        problems.append("deploy-stage.yml: the acceptance results must be uploaded")
+    if (job.get("permissions") or {}).get("deployments") != "write":
+        problems.append("deploy-stage.yml: the deploy job needs deployments: write")
+    promote = flows.docs.get("promote.yml", {})
+    inputs = (triggers(promote).get("workflow_dispatch") or {}).get("inputs", {})
+    passed = (jobs(promote).get("deploy") or {}).get("with", {})
+    if not {"reason", "force"} <= set(inputs) or passed.get("force") != "${{ inputs.force }}" or (
+        passed.get("override-reason") != "${{ inputs.reason }}"
+    ):
+        problems.append("promote.yml: the reason and force inputs must reach the deploy job")
     return problems
 
 
@@ -690,10 +755,12 @@ def registry_problems(flows: Workflows) -> list[str]:
     only, and no workflow or script tags or untags images itself."""
     problems = []
     job = jobs(flows.docs.get("deploy-stage.yml", {})).get("deploy", {})
-    last = steps(job)[-1] if steps(job) else {}
+    marking = [s for s in steps(job) if str(s.get("run", "")).strip() == MARK_RELEASE]
+    last = marking[0] if len(marking) == 1 else {}
+    after_smoke = [s.get("id") for s in steps(job)[: steps(job).index(last)]] if last else []
     env = last.get("env", {})
     if (
-        str(last.get("run", "")).strip() != MARK_RELEASE
+        "smoke" not in after_smoke
         or last.get("working-directory") != contract.INFRA_DIR
         or last.get("continue-on-error") is not True
         or env.get("STAGE") != "${{ inputs.stage }}"
@@ -701,7 +768,9 @@ def registry_problems(flows: Workflows) -> list[str]:
         or env.get("PREVIOUS") != "${{ steps.up.outputs.previous }}"
         or env.get("REPOSITORY_URL") != f"${{{{ vars.{contract.VAR_REPOSITORY_URL} }}}}"
     ):
-        problems.append("deploy-stage.yml: the last step must mark the release with stacks.ecr")
+        problems.append(
+            "deploy-stage.yml: one step after the smoke test must mark the release with stacks.ecr"
+        )
     for name, text in {**flows.texts, **flows.scripts}.items():
         problems += [
             f"{name}: tags images itself ('{word}'): stacks.ecr does that"

@@ -36,7 +36,7 @@ def workflow_files(rendered: dict[str, Path]) -> list[Path]:
     files = sorted(
         p for case in CASES for p in (rendered[case.name] / ".github/workflows").glob("*.yml")
     )
-    assert len(files) == 5 * len(CASES)
+    assert len(files) == len(WORKFLOW_TEMPLATES) * len(CASES)
     return files
 
 
@@ -44,8 +44,14 @@ def script_files(rendered: dict[str, Path]) -> list[Path]:
     files = sorted(
         p for case in CASES for p in (rendered[case.name] / ".github/scripts").glob("*.sh")
     )
-    assert len(files) == 15 * len(CASES)
+    assert len(files) == len(SCRIPT_TEMPLATES) * len(CASES)
     return files
+
+
+# Every generated repo has each script of the template's scripts folder (`*.sh`, `*.sh.jinja`).
+_SCRIPTS = Path(__file__).parents[3] / "templates/service/template/.github/scripts"
+SCRIPT_TEMPLATES = sorted([*_SCRIPTS.glob("*.sh"), *_SCRIPTS.glob("*.sh.jinja")])
+WORKFLOW_TEMPLATES = sorted((_SCRIPTS.parent / "workflows").glob("*.yml.jinja"))
 
 
 def action_files(rendered: dict[str, Path]) -> list[Path]:
@@ -189,6 +195,8 @@ def test_zizmor_asks_github_com_for_self_references(
         "preview.yml",
         "promote.yml",
         "teardown.yml",
+        "pr-env.yml",
+        "pr-sweep.yml",
     }
 
 

@@ -60,9 +60,14 @@ def every_local_uses(flows: rules.Workflows, old: str, new: str) -> None:
                     container["uses"] = new + container["uses"][len(old) :]
 
 
-def step_after_smoke_can_fail(flows: rules.Workflows) -> None:
+def marking(flows: rules.Workflows) -> dict[str, Any]:
+    """The deploy job's release-marking step (after the smoke test)."""
     steps = job(flows, "deploy-stage.yml", "deploy")["steps"]
-    steps[-1].pop("continue-on-error", None)  # the release marking after the smoke test
+    return next(s for s in steps if str(s.get("run", "")).strip() == rules.MARK_RELEASE)
+
+
+def step_after_smoke_can_fail(flows: rules.Workflows) -> None:
+    marking(flows).pop("continue-on-error", None)  # bookkeeping after the smoke test
 
 
 def second_build(flows: rules.Workflows) -> None:
@@ -118,6 +123,50 @@ ENV_BREAKS: list[tuple[str, Mutation, str, str]] = [
         lambda f: job(f, "build.yml", "lint")["permissions"].update({"id-token": "write"}),
         "permissions",
         "assumes no AWS role",
+    ),
+    (
+        "acceptance-before-the-smoke-test",
+        lambda f: job(f, "deploy-stage.yml", "deploy")["steps"].insert(
+            3, job(f, "deploy-stage.yml", "deploy")["steps"].pop(
+                job(f, "deploy-stage.yml", "deploy")["steps"].index(
+                    step(f, "deploy-stage.yml", "deploy", "acceptance")))),
+        "pipeline",
+        "the steps must run in the order",
+    ),
+    (
+        "no-acceptance-verdict",
+        lambda f: job(f, "deploy-stage.yml", "deploy")["steps"].remove(next(
+            s for s in job(f, "deploy-stage.yml", "deploy")["steps"]
+            if "stacks.records acceptance" in str(s.get("run", "")))),
+        "pipeline",
+        "no step records the acceptance verdict",
+    ),
+    (
+        "no-scan",
+        lambda f: job(f, "deploy-stage.yml", "deploy")["steps"].remove(
+            step(f, "deploy-stage.yml", "deploy", "scan")),
+        "pipeline",
+        "no step scan",
+    ),
+    (
+        "force-not-passed",
+        lambda f: job(f, "promote.yml", "deploy")["with"].pop("force"),
+        "pipeline",
+        "reason and force inputs must reach the deploy job",
+    ),
+    (
+        "deployments-write-on-lint",
+        lambda f: job(f, "build.yml", "lint")["permissions"].update(deployments="write"),
+        "permissions",
+        "deployments: write, but it deploys nothing",
+    ),
+    (
+        "release-marked-before-the-smoke-test",
+        lambda f: job(f, "deploy-stage.yml", "deploy")["steps"].insert(
+            2, job(f, "deploy-stage.yml", "deploy")["steps"].pop(
+                job(f, "deploy-stage.yml", "deploy")["steps"].index(marking(f)))),
+        "registry",
+        "one step after the smoke test must mark the release",
     ),
     (
         "no-job-permissions",
@@ -486,13 +535,13 @@ ENV_BREAKS: list[tuple[str, Mutation, str, str]] = [
     ),
     (
         "no-release-marking",
-        lambda f: job(f, "deploy-stage.yml", "deploy")["steps"].pop(),
+        lambda f: job(f, "deploy-stage.yml", "deploy")["steps"].remove(marking(f)),
         "registry",
         "mark the release with stacks.ecr",
     ),
     (
         "release-marking-fails-the-deploy",
-        lambda f: job(f, "deploy-stage.yml", "deploy")["steps"][-1].pop("continue-on-error"),
+        lambda f: marking(f).pop("continue-on-error"),
         "registry",
         "mark the release with stacks.ecr",
     ),
@@ -605,6 +654,7 @@ def _check(rule: str, flows: rules.Workflows, case: Case) -> list[str]:
         "host": lambda: rules.host_problems(flows, spec),
         "contract": lambda: rules.contract_problems(flows, spec),
         "registry": lambda: rules.registry_problems(flows),
+        "pipeline": lambda: rules.pipeline_problems(flows),
     }
     return by_name[rule]()
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -232,6 +233,8 @@ def test_up_deploys_the_digest_and_reports_the_previous_release(repo: Runner) ->
     step = repo.step("deploy-stage.yml", "deploy", "up")
     code, log, out = repo.run(step, STACK="dev", IMAGE=image, DIGEST=DIGEST)
     assert code == 0, log
+    started = out.pop("started")
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", started)  # the watch counts from it
     assert out == {"previous": image, "url": "https://dev.example.com", "image": image}
     made = calls(log_file)
     assert made[0] == ["stack", "select", "--create", "dev"]

@@ -23,6 +23,8 @@ EXPECTED_FILES = {
     "preview.yml",
     "promote.yml",
     "teardown.yml",
+    "pr-env.yml",
+    "pr-sweep.yml",
     "actions/setup-pulumi/action.yml",
 }
 EXPECTED_SCRIPTS = {
@@ -33,6 +35,14 @@ EXPECTED_SCRIPTS = {
     "deploy-check.sh",
     "deploy-up.sh",
     "deploy-smoke-test.sh",
+    "deploy-gates.sh",
+    "deploy-acceptance.sh",
+    "deploy-freeze-check.sh",
+    "deploy-watch.sh",
+    "deploy-rollback.sh",
+    "deploy-verdict.sh",
+    "deploy-shift-start.sh",
+    "deploy-shift.sh",
     "promote-check.sh",
     "promote-resolve.sh",
     "teardown-confirm.sh",
@@ -41,6 +51,12 @@ EXPECTED_SCRIPTS = {
     "preview-check.sh",
     "preview-run.sh",
     "pulumi-backend-check.sh",
+    "pr-check.sh",
+    "pr-gate.sh",
+    "pr-deploy.sh",
+    "pr-destroy.sh",
+    "pr-sweep.sh",
+    "pr-comment.sh",
 }
 
 
@@ -118,6 +134,10 @@ def test_deploy_chain_in_lifecycle_order(case: tuple[Case, rules.Workflows]) -> 
 def test_reusable_deploy(case: tuple[Case, rules.Workflows]) -> None:
     spec_case, flows = case
     assert rules.deploy_stage_problems(flows, spec_case.spec()) == []
+
+
+def test_the_acceptance_stage_gates_and_records(case: tuple[Case, rules.Workflows]) -> None:
+    assert rules.pipeline_problems(case[1]) == []
 
 
 def test_promote(case: tuple[Case, rules.Workflows]) -> None:

@@ -5,6 +5,7 @@
 - every other stack is a stage: its foundation (permissions boundary, network, deploy role), the
   deploy target its config names (`target`: ecs, eks or lambda) running the project's image by
   digest, and alarms with a dashboard. A stage reads the shared stack through a StackReference.
+- `pr-<number>`: a pull request's preview environment (stacks/pr_env.py; pr-env.yml deploys it).
 
 The components are in ./stacks, this repository's own copy: edit them freely. Pulumi.yaml declares
 every config key with its default; Pulumi.<stack>.yaml holds what differs per stack. The tests in
@@ -20,6 +21,7 @@ import pulumi
 import pulumi_aws as aws
 
 from stacks import contract
+from stacks.budget import StageBudget, StageBudgetArgs
 from stacks.common import AwsContext, Naming
 from stacks.ecs import EcsService, EcsServiceArgs
 from stacks.identity import (
@@ -34,6 +36,7 @@ from stacks.identity import (
 from stacks.image import deployed_image
 from stacks.lambda_fn import LambdaService, LambdaServiceArgs
 from stacks.observability import Observability, ObservabilityArgs
+from stacks.pr_env import PreviewAccess, PreviewAccessArgs, PreviewSettings, preview_stack
 from stacks.registry import Registry, RegistryArgs
 from stacks.settings import SharedSettings, StageSettings, real_update
 from stacks.stage import Stage, StageArgs, StageNetworkArgs
@@ -95,6 +98,18 @@ def shared_stack(settings: SharedSettings) -> None:
     pulumi.export("ciRoleArn", ci.arn)
     pulumi.export("previewRoleArn", preview.arn)
     pulumi.export("oidcProviderArn", oidc.provider_arn)
+    preview_settings = PreviewSettings.load(project)
+    if preview_settings.target != "none":
+        previews = PreviewAccess(
+            f"{project}-pr",
+            PreviewAccessArgs(
+                ctx=ctx, project=project, github=github, provider_arn=oidc.provider_arn,
+                ttl_hours=preview_settings.ttl_hours, state_backend=settings.state_backend,
+                tags=tags,
+            ),
+        )  # fmt: skip
+        pulumi.export(contract.PR_ROLE_OUTPUT, previews.arn)
+        pulumi.export(contract.PREVIEW_REPOSITORY_OUTPUT, previews.repository_url)
 
 
 def stage_stack(settings: StageSettings) -> None:
@@ -127,21 +142,12 @@ def stage_stack(settings: StageSettings) -> None:
 
     workload = Workload(settings, ctx, naming, stage, image, repository_arn)
     deploy = {"ecs": ecs_service, "eks": eks_service, "lambda": lambda_service}[settings.target]
-    url, metrics = deploy(workload)
-
-    Observability(
-        naming.prefix,
-        ObservabilityArgs(
-            ctx=ctx,
-            target=settings.target,
-            latency_threshold_ms=settings.latency_threshold_ms,
-            error_rate_threshold=settings.error_rate_threshold,
-            error_count_threshold=settings.error_count_threshold,
-            alarm_topic_arn=settings.alarm_topic_arn,
-            tags=naming.tags(),
-            **metrics,
-        ),
-    )
+    url, observability = deploy(workload)
+    if settings.monthly_budget is not None and settings.alarm_topic_arn:
+        budget = StageBudgetArgs(
+            naming, settings.monthly_budget, settings.alarm_topic_arn, naming.tags()
+        )
+        StageBudget(naming.prefix, budget)
 
     pulumi.export("url", url)
     pulumi.export("image", image)
@@ -149,6 +155,9 @@ def stage_stack(settings: StageSettings) -> None:
     pulumi.export("region", ctx.region)
     pulumi.export("deployRoleArn", stage.deploy_role.arn)
     pulumi.export("stage", settings.stage)
+    # The stage's alarms, which the deploy workflow watches after every deploy (ECS also rolls a
+    # deployment back on the 5xx-rate and latency alarms by itself).
+    pulumi.export(contract.ALARM_NAMES_OUTPUT, observability.alarm_names)
 
 
 def github_identity(settings: SharedSettings | StageSettings) -> GithubIdentity:
@@ -200,14 +209,39 @@ class Workload:
         }
 
 
-# Each deploy target runs the workload and answers (its URL, what the alarms watch).
-Deployed = tuple[pulumi.Output[str], dict[str, Any]]
+    def observe(self, **metrics: Any) -> Observability:
+        """The stage's alarms and dashboard over what the target serves (`metrics`)."""
+        settings, naming = self.settings, self.naming
+        return Observability(
+            naming.prefix,
+            ObservabilityArgs(
+                ctx=self.ctx,
+                target=settings.target,
+                latency_threshold_ms=settings.latency_threshold_ms,
+                error_rate_threshold=settings.error_rate_threshold,
+                error_count_threshold=settings.error_count_threshold,
+                alarm_topic_arn=settings.alarm_topic_arn,
+                tags=naming.tags(),
+                **metrics,
+            ),
+        )
+
+
+# Each deploy target runs the workload and answers (its URL, the stage's alarms over it).
+Deployed = tuple[pulumi.Output[str], Observability]
 
 
 def ecs_service(workload: Workload) -> Deployed:
     settings, naming, stage = workload.settings, workload.naming, workload.stage
-    network = stage.network
-    assert network is not None
+    network, roles = stage.network, stage.ecs_roles
+    assert network is not None and roles is not None
+    made: list[Observability] = []
+
+    def rollback_alarms(load_balancer_arn_suffix: pulumi.Output[str]) -> list[pulumi.Output[str]]:
+        # The alarms exist before the service that rolls back on them.
+        made.append(workload.observe(load_balancer_arn_suffix=load_balancer_arn_suffix))
+        return made[0].rollback_alarm_names
+
     service = EcsService(
         naming.prefix,
         EcsServiceArgs(
@@ -229,9 +263,12 @@ def ecs_service(workload: Workload) -> Deployed:
             role_path=naming.role_path,
             permissions_boundary=stage.boundary.arn,
             tags=naming.tags(),
+            rollout=settings.rollout,
+            infrastructure_role_arn=roles.infrastructure_role.arn,
+            deployment_alarms=rollback_alarms,
         ),
     )
-    return service.url, {"load_balancer_arn_suffix": service.load_balancer_arn_suffix}
+    return service.url, made[0]
 
 
 def eks_service(workload: Workload) -> Deployed:
@@ -282,6 +319,7 @@ def eks_service(workload: Workload) -> Deployed:
             certificate_arn=settings.certificate_arn,
             environment=workload.environment,
             labels={"app.kubernetes.io/part-of": settings.project, "stage": settings.stage},
+            rollout=settings.rollout,
         ),
         opts=pulumi.ResourceOptions(depends_on=[cluster]),
     )
@@ -290,7 +328,7 @@ def eks_service(workload: Workload) -> Deployed:
         name=pods.hostname.apply(load_balancer_name),
         opts=pulumi.InvokeOutputOptions(depends_on=[pods]),
     )
-    return pods.url, {"load_balancer_arn_suffix": load_balancer.arn_suffix}
+    return pods.url, workload.observe(load_balancer_arn_suffix=load_balancer.arn_suffix)
 
 
 def lambda_service(workload: Workload) -> Deployed:
@@ -312,15 +350,21 @@ def lambda_service(workload: Workload) -> Deployed:
             role_path=naming.role_path,
             permissions_boundary=stage.boundary.arn,
             tags=naming.tags(),
+            stable_version=settings.rollout.lambda_stable_version,
+            new_version_weight=settings.rollout.lambda_new_version_weight,
         ),
     )
-    return function.url, {
-        "function_name": function.function_name,
-        "alias_name": function.alias_name,
-    }
+    # What the deploy workflow's traffic shifting reads (docs/stacks.md, "Progressive delivery").
+    pulumi.export(contract.LIVE_VERSION_OUTPUT, function.live_version)
+    pulumi.export(contract.NEW_VERSION_OUTPUT, function.new_version)
+    return function.url, workload.observe(
+        function_name=function.function_name, alias_name=function.alias_name
+    )
 
 
 if pulumi.get_stack() == contract.SHARED:
     shared_stack(SharedSettings.load(pulumi.get_project()))
+elif contract.preview_number(pulumi.get_stack()) is not None:
+    preview_stack(pulumi.get_project(), pulumi.get_stack())
 else:
     stage_stack(StageSettings.load(pulumi.get_project(), pulumi.get_stack()))

@@ -63,7 +63,8 @@ def test_github_roles_trust_exactly_this_repository(plans: dict[str, Plan]) -> N
             assert statement["Principal"]["Federated"].endswith(f":oidc-provider/{issuer}")
             condition = statement["Condition"]["StringEquals"]
             assert condition[f"{issuer}:aud"] == contract.GITHUB_OIDC_AUDIENCE
-            subjects.add(condition[f"{issuer}:sub"])
+            sub = condition[f"{issuer}:sub"]
+            subjects.update(sub if isinstance(sub, list) else [sub])  # previews' role: two
     kinds = {contract.subject(prefix, "branch"), contract.subject(prefix, "pull_request")}
     kinds |= {contract.subject(prefix, "environment", stage) for stage in STAGES}
     assert subjects <= kinds and subjects, subjects
@@ -93,6 +94,28 @@ def test_roles_are_made_only_within_the_stage_boundary(plans: dict[str, Plan], s
     for role in plan.of_type("aws:iam/role:Role"):
         if role.inputs.get("path") == contract.workload_role_path(project, stage):
             assert role.inputs.get("permissionsBoundary") == boundary_arn, role.name
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_a_bad_release_is_caught_and_rolled_back(plans: dict[str, Plan], stage: str) -> None:
+    """ECS shifts traffic step by step and rolls back on the stage's own alarms (made by this same
+    stack); EKS fails the update when a rollout stops progressing; every stage's tasks or pods
+    finish their requests in flight before they are killed."""
+    plan = plans[stage]
+    alarms = {alarm.inputs["name"] for alarm in plan.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")}
+    assert alarms
+    for service in plan.of_type("aws:ecs/service:Service"):
+        assert service.inputs["deploymentConfiguration"]["strategy"] in ("CANARY", "LINEAR", "ROLLING")
+        watched = service.inputs["alarms"]
+        assert watched["enable"] and watched["alarmNames"] and set(watched["alarmNames"]) <= alarms
+    for task in plan.of_type("aws:ecs/taskDefinition:TaskDefinition"):
+        for container in json.loads(task.inputs["containerDefinitions"]):
+            assert container["stopTimeout"] > contract.APP_SHUTDOWN_SECONDS
+    for deployment in plan.of_type("kubernetes:apps/v1:Deployment"):
+        spec = deployment.inputs["spec"]
+        assert spec["progressDeadlineSeconds"] > 0
+        assert spec["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
+        assert spec["template"]["spec"]["terminationGracePeriodSeconds"] > contract.APP_SHUTDOWN_SECONDS
 
 
 def test_a_real_update_needs_the_subject_prefix_and_an_image() -> None:
