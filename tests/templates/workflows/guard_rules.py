@@ -21,6 +21,13 @@ PULUMI_ACTION = "pulumi/actions"
 REQUIREMENTS = f"hashFiles('{contract.INFRA_DIR}/requirements.txt')"
 ACTION_FILE = "actions/setup-pulumi/action.yml"
 
+# A rollback follows an alarm during the watch, a failed `pulumi up` (an EKS rollout past its
+# progress deadline) or a failed smoke test: every way a rollout can go wrong.
+ROLLBACK_IF = (
+    "${{ !cancelled() && (steps.watch.outputs.verdict == 'roll-back' || "
+    "steps.up.outcome == 'failure' || steps.smoke.outcome == 'failure') }}"
+)
+
 
 def _by_id(container: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {str(s.get("id")): s for s in steps(container) if s.get("id")}
@@ -125,12 +132,13 @@ def guard_problems(flows: Workflows) -> list[str]:
         )
     if (
         script_name(rollback) != "deploy-rollback.sh"
-        or rollback.get("if") != "${{ !cancelled() && steps.watch.outputs.verdict == 'roll-back' }}"
+        or rollback.get("if") != ROLLBACK_IF
         or rollback.get("env", {}).get("PREVIOUS") != "${{ steps.up.outputs.previous }}"
         or "deploy-up.sh" not in flows.scripts.get("deploy-rollback.sh", "")
     ):
         problems.append(
-            "deploy-stage.yml: on alarm, roll back to the previous image via deploy-up.sh"
+            "deploy-stage.yml: on alarm or a failed rollout, roll back to the previous image via "
+            "deploy-up.sh"
         )
     verdict_script = flows.scripts.get("deploy-verdict.sh", "")
     if (
@@ -138,6 +146,7 @@ def guard_problems(flows: Workflows) -> list[str]:
         or "stacks.records hold" not in verdict_script
         or '--verdict "$1"' not in verdict_script
         or verdict.get("env", {}).get("ROLLBACK") != "${{ steps.rollback.outcome }}"
+        or "steps.rollback.outcome != 'skipped'" not in str(verdict.get("if", ""))
     ):
         problems.append(
             "deploy-stage.yml: record the watch's verdict and hold a rolled-back digest"

@@ -87,6 +87,14 @@ BREAKS: list[tuple[str, Callable[[rules.Workflows], None], Rule, str]] = [
      lambda f: by_id(f, deploy(f), "rollback").update(
          {"if": "steps.watch.outputs.verdict == 'roll-back'"}),
      guard_rules.guard_problems, "roll back to the previous image"),
+    ("rollback-only-on-alarm",
+     lambda f: by_id(f, deploy(f), "rollback").update(
+         {"if": "${{ !cancelled() && steps.watch.outputs.verdict == 'roll-back' }}"}),
+     guard_rules.guard_problems, "on alarm or a failed rollout"),
+    ("failed-rollout-not-recorded",
+     lambda f: next(s for s in deploy(f) if "deploy-verdict.sh" in str(s.get("run")))
+     .update({"if": "${{ !cancelled() && steps.watch.outputs.verdict != '' }}"}),
+     guard_rules.guard_problems, "hold a rolled-back digest"),
     ("watch-after-a-failed-smoke-test", lambda f: by_id(f, deploy(f), "watch").pop("if"),
      guard_rules.guard_problems, "watch the alarms from the deploy's start"),
     ("rollback-by-hand",

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # deploy-stage.yml: record what the alarm watch decided with the deployment (infra/stacks/records.py).
-# keep: the status `watched`. roll-back: `rolled-back`, and a hold on the digest in this stage so
+# keep: the status `watched`. roll-back (alarms, or a failed pulumi up or smoke test): `rolled-back`, and a hold on the digest in this stage so
 # that no automatic promotion takes it further until someone promotes it by hand; then the job
 # fails, naming the alarms.
 # In: VERDICT, SUMMARY, ALARMS, STAGE, DIGEST, SHA, RECORD_ID (may be empty), ROLLBACK (the
@@ -27,5 +27,5 @@ else
 fi
 record rolled-back "$ALARMS: $outcome"
 venv/bin/python -m stacks.records hold --stage "$STAGE" --digest "$DIGEST" --sha "$SHA" \
-  --reason "alarms after the deploy: $ALARMS"
-fail "alarms after the deploy ($SUMMARY): $outcome; $DIGEST is held in $STAGE until it is promoted by hand"
+  --reason "rolled back after the deploy: $ALARMS"
+fail "rolled back after the deploy ($SUMMARY): $outcome; $DIGEST is held in $STAGE until it is promoted by hand"
