@@ -287,10 +287,17 @@ def _roles_within_boundary(scope: StageScope) -> list[Statement]:
                 *([scope.foundation_roles] if scope.has_foundation_roles else []),
             ],
         },
+        *workload_role_statements(scope.workload_roles, scope.boundary_arn, "ManageStageRoles"),
+    ]
+
+
+def workload_role_statements(roles: str, boundary: str, sid: str) -> list[Statement]:
+    """Manage the workload roles at `roles` (a path pattern), created and given policies only
+    inside `boundary`. The manage actions take no boundary condition in IAM; every role at that
+    path carries the boundary, because the only way to make one there is the second statement."""
+    return [
         {
-            # These take no boundary condition in IAM; every role at this path carries the
-            # boundary, because the only way to make one there is the statement below.
-            "Sid": "ManageStageRoles",
+            "Sid": sid,
             "Effect": "Allow",
             "Action": [
                 "iam:DeleteRole",
@@ -305,14 +312,14 @@ def _roles_within_boundary(scope: StageScope) -> list[Statement]:
                 "iam:UpdateRole",
                 "iam:UpdateRoleDescription",
             ],
-            "Resource": scope.workload_roles,
+            "Resource": roles,
         },
         {
             "Sid": "RolesWithinBoundary",
             "Effect": "Allow",
             "Action": _WITHIN_BOUNDARY,
-            "Resource": scope.workload_roles,
-            "Condition": {"ArnEquals": {"iam:PermissionsBoundary": scope.boundary_arn}},
+            "Resource": roles,
+            "Condition": {"ArnEquals": {"iam:PermissionsBoundary": boundary}},
         },
     ]
 

@@ -31,7 +31,13 @@ from . import config_schema as schema
 from . import contract, lambda_fn, observability
 from .common import AwsContext, Naming, Statement, child, policy, policy_output
 from .identity import GithubIdentity, ci_push_statements
-from .permissions import PULL_ACTIONS, StageScope, StateBucket, state_read_statements
+from .permissions import (
+    PULL_ACTIONS,
+    StageScope,
+    StateBucket,
+    state_read_statements,
+    workload_role_statements,
+)
 from .registry import _lambda_pull as lambda_pull
 
 PREVIEW_TARGETS = ("lambda", "none")  # none: no previews (no role, the workflow skips)
@@ -221,38 +227,7 @@ def _state(scope: StageScope, state: StateBucket) -> list[Statement]:
 
 def _roles(scope: StageScope, boundary: str) -> list[Statement]:
     """The previews' function roles: under their path, and created only inside the boundary."""
-    return [
-        {
-            "Sid": "ManagePreviewRoles",
-            "Effect": "Allow",
-            "Action": [
-                "iam:DeleteRole",
-                "iam:GetRole",
-                "iam:GetRolePolicy",
-                "iam:ListAttachedRolePolicies",
-                "iam:ListInstanceProfilesForRole",
-                "iam:ListRolePolicies",
-                "iam:TagRole",
-                "iam:UntagRole",
-                "iam:UpdateAssumeRolePolicy",
-                "iam:UpdateRole",
-                "iam:UpdateRoleDescription",
-            ],
-            "Resource": scope.workload_roles,
-        },
-        {
-            "Sid": "RolesWithinBoundary",
-            "Effect": "Allow",
-            "Action": [
-                "iam:CreateRole",
-                "iam:DeleteRolePolicy",
-                "iam:PutRolePermissionsBoundary",
-                "iam:PutRolePolicy",
-            ],
-            "Resource": scope.workload_roles,
-            "Condition": {"ArnEquals": {"iam:PermissionsBoundary": boundary}},
-        },
-    ]
+    return workload_role_statements(scope.workload_roles, boundary, "ManagePreviewRoles")
 
 
 @dataclass
