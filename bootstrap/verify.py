@@ -307,3 +307,20 @@ def failures(verdict: dict[str, Any]) -> list[str]:
         for name, part in (verdict.get("parts") or {}).items()
         for failure in part.get("failures") or []
     ]
+
+
+def summary_words(repo: Path) -> Any:
+    """The repo's own `acceptance/summary.py` (stdlib only): how its verdict's figures and
+    thresholds read, so the terminal table and the job summary say the same, from one place."""
+    import importlib.util
+
+    path = repo / contract.ACCEPTANCE_DIR / "summary.py"
+    spec = importlib.util.spec_from_file_location("acceptance_summary", path)
+    if spec is None or spec.loader is None or not path.is_file():
+        raise UserError(
+            f"{path} is missing: the acceptance suite cannot describe its verdict",
+            "restore it (git checkout) or run bootstrap update",
+        )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -106,7 +106,8 @@ def verify(
     env = core.environment(project.repo, install=_installer(quiet=quiet))
     if not quiet:
         ui.info(f"The suite runs with {env.where} ({env.python})")
-    progress = Progress(quiet=quiet)
+    words = core.summary_words(project.repo)
+    progress = Progress(quiet=quiet, words=words)
     try:
         outcome = core.run_suite(
             project.repo, env.python, url=url, stage=name,
@@ -122,7 +123,7 @@ def verify(
         "verdict": verdict,
     })  # fmt: skip
     if not quiet:
-        ui.show_table(summary_table(verdict))
+        ui.show_table(summary_table(verdict, words))
         ui.info(f"Verdict: {outcome.files['verdict']} (JUnit XML and summary.md beside it)")
     if verdict.get("error"):
         raise UserError(
@@ -160,8 +161,9 @@ class Progress:
     """The suite's events as they come: a spinner while a part runs (on a terminal), a line
     when it ends."""
 
-    def __init__(self, *, quiet: bool) -> None:
+    def __init__(self, *, quiet: bool, words: Any) -> None:
         self.quiet = quiet
+        self.words = words  # the repo's acceptance/summary.py
         self.status: Any = None
 
     def __call__(self, event: dict[str, Any]) -> None:
@@ -176,7 +178,7 @@ class Progress:
         elif kind == "part-end":
             self.close()
             line = f"{part}: {event['tests']} {event['status']} in {event['seconds']} s"
-            figures = describe(event.get("figures") or {}, FIGURES)
+            figures = self.words.pairs(event.get("figures") or {}, self.words.FIGURES)
             if event["status"] == "failed":
                 ui.warn(
                     f"{part}: {event['failed']} of {event['tests']} failed in {event['seconds']} s"
@@ -192,31 +194,7 @@ class Progress:
             self.status = None
 
 
-FIGURES = {
-    "operations": "{} operations",
-    "requests": "{} requests",
-    "not_sent": "{} not sent (past the time budget)",
-    "p95_ms": "p95 {} ms",
-    "error_rate": "errors {} %",
-    "rps": "{} req/s",
-    "users": "{} users",
-    "seconds": "{} s",
-}
-THRESHOLDS = {
-    "examples": "at most {} requests per operation",
-    "seconds": "{} s budget",
-    "p95_ms": "p95 <= {} ms",
-    "error_rate": "errors <= {} %",
-    "min_rps": ">= {} req/s",
-}
-
-
-def describe(values: dict[str, Any], words: dict[str, str]) -> str:
-    shown = {k: v for k, v in values.items() if not (k == "not_sent" and not v)}
-    return ", ".join(words.get(key, f"{key} {{}}").format(value) for key, value in shown.items())
-
-
-def summary_table(verdict: dict[str, Any]) -> Any:
+def summary_table(verdict: dict[str, Any], words: Any) -> Any:
     from rich.table import Table
 
     table = Table(title=None, box=None, pad_edge=False)
@@ -225,7 +203,7 @@ def summary_table(verdict: dict[str, Any]) -> Any:
     for name, part in (verdict.get("parts") or {}).items():
         tests = str(part["tests"]) + (f" ({part['failed']} failed)" if part["failed"] else "")
         table.add_row(
-            name, part["status"], tests, describe(part["figures"], FIGURES) or "-",
-            describe(part["thresholds"], THRESHOLDS) or "-", f"{part['seconds']} s",
+            name, part["status"], tests, words.pairs(part["figures"], words.FIGURES) or "-",
+            words.pairs(part["thresholds"], words.THRESHOLDS) or "-", f"{part['seconds']} s",
         )  # fmt: skip
     return table

@@ -183,6 +183,25 @@ def test_a_repo_without_the_suite_is_told_to_update(repo: Path) -> None:
         core.environment(repo)
 
 
+def test_the_terminal_table_reads_the_repo_s_own_words(repo: Path) -> None:
+    from rich.console import Console
+
+    from bootstrap.commands.verify import summary_table
+
+    summary = repo / "acceptance" / "summary.py"
+    summary.write_text(summary.read_text().replace('"p95 {} ms"', '"95th percentile {} ms"'))
+    verdict = {"parts": {"performance": {
+        "status": "passed", "tests": 1, "failed": 0, "seconds": 2,
+        "figures": {"p95_ms": 120.5}, "thresholds": {"p95_ms": 500},
+    }}}  # fmt: skip
+    console = Console(width=200, record=True)
+    console.print(summary_table(verdict, core.summary_words(repo)))
+    assert "95th percentile 120.5 ms" in console.export_text()
+    summary.unlink()
+    with pytest.raises(UserError, match=r"summary.py is missing.*bootstrap update"):
+        core.summary_words(repo)
+
+
 @pytest.mark.slow
 def test_a_failed_install_is_one_remote_error(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PIP_NO_INDEX", "1")  # no package index: pip fails at once, offline

@@ -51,8 +51,8 @@ def markdown(verdict: dict[str, Any]) -> str:
     for name, part in (verdict.get("parts") or {}).items():
         tests = f"{part['tests']}" + (f", {part['failed']} failed" if part["failed"] else "")
         lines.append(
-            f"| {name} | {MARK[part['status']]} | {tests} | {_pairs(part['figures'], FIGURES)} "
-            f"| {_pairs(part['thresholds'], THRESHOLDS)} | {part['seconds']} s |"
+            f"| {name} | {MARK[part['status']]} | {tests} | {pairs(part['figures'], FIGURES)} "
+            f"| {pairs(part['thresholds'], THRESHOLDS)} | {part['seconds']} s |"
         )
     failures = [(name, f) for name, part in verdict["parts"].items() for f in part["failures"]]
     if failures:
@@ -61,7 +61,8 @@ def markdown(verdict: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _pairs(values: dict[str, Any], words: dict[str, str]) -> str:
+def pairs(values: dict[str, Any], words: dict[str, str]) -> str:
+    """`{"p95_ms": 120}` -> `p95 120 ms` (bootstrap verify's terminal table reads these too)."""
     shown = {k: v for k, v in values.items() if not (k == "not_sent" and not v)}
     return ", ".join(words.get(key, f"{key} {{}}").format(_number(v)) for key, v in shown.items())
 
