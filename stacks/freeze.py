@@ -36,7 +36,6 @@ frozen without a reason (an error naming the window and how to override); 2 for 
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import sys
 from collections.abc import Callable, Iterable, Sequence
@@ -46,6 +45,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .config_schema import Invalid
+from .github_api import step_outputs
 
 KEY = "freezeWindows"
 COMMAND_ACTIONS: dict[str, tuple[str, ...]] = {"check": ()}  # no AWS call (the IAM check reads it)
@@ -281,7 +281,7 @@ def _check(args: argparse.Namespace, now: datetime) -> int:
     window = active(parse_windows(value, key), now)
     if window is None:
         print(f"{args.stage} is not frozen")
-        _output(frozen="", override="")
+        step_outputs(frozen="", override="")
         return 0
     reason = (args.override_reason or "").strip()
     if not reason:
@@ -293,17 +293,8 @@ def _check(args: argparse.Namespace, now: datetime) -> int:
     print(
         f"::warning title=freeze::{args.stage} is frozen ({window.describe()}); overridden: {reason}"
     )
-    _output(frozen=window.label, override=reason)
+    step_outputs(frozen=window.label, override=reason)
     return 0
-
-
-def _output(**values: str) -> None:
-    target = os.environ.get("GITHUB_OUTPUT")
-    if not target:
-        return
-    with open(target, "a", encoding="utf-8") as out:
-        for name, value in values.items():
-            out.write(f"{name}={' '.join(value.split())}\n")
 
 
 def main(argv: Sequence[str] | None = None, now: datetime | None = None) -> int:

@@ -100,3 +100,21 @@ def _message(text: str) -> str:
         return str(json.loads(text).get("message") or text)
     except (ValueError, AttributeError):
         return text.strip()[:200]
+
+
+# -- the job's files ------------------------------------------------------------------------------
+
+
+def append_to(variable: str, text: str) -> None:
+    """Append `text` as a line to the file a GitHub Actions variable names (GITHUB_OUTPUT,
+    GITHUB_STEP_SUMMARY); nothing outside a job, where the variable is unset."""
+    target = os.environ.get(variable)
+    if target:
+        with open(target, "a", encoding="utf-8") as out:
+            out.write(text + "\n")
+
+
+def step_outputs(**values: str) -> None:
+    """Single-line step outputs (`name=value`, the value's whitespace folded to spaces)."""
+    for name, value in values.items():
+        append_to("GITHUB_OUTPUT", f"{name}={' '.join(value.split())}")

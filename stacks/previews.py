@@ -52,7 +52,14 @@ from .contract import (
     preview_number,
     preview_stack,
 )
-from .github_api import REPOSITORY_ENV, GitHubError, Transport, UrllibTransport, repo_path
+from .github_api import (
+    REPOSITORY_ENV,
+    GitHubError,
+    Transport,
+    UrllibTransport,
+    append_to,
+    repo_path,
+)
 
 # The workflows' calls of this module make no AWS call (the IAM coverage check reads this).
 COMMAND_ACTIONS: dict[str, tuple[str, ...]] = {
@@ -291,10 +298,7 @@ def _write(results: Mapping[str, object]) -> None:
         else:
             lines.append(f"{key}={text}")
     print("\n".join(lines))
-    target = os.environ.get("GITHUB_OUTPUT")
-    if target:
-        with open(target, "a", encoding="utf-8") as handle:
-            handle.write("\n".join(lines) + "\n")
+    append_to("GITHUB_OUTPUT", "\n".join(lines))
 
 
 def _parser() -> argparse.ArgumentParser:

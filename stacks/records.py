@@ -56,7 +56,14 @@ from pathlib import Path
 from typing import Any
 
 from .contract import DIGEST, GIT_SHA
-from .github_api import REPOSITORY_ENV, GitHubError, Transport, UrllibTransport, repo_path
+from .github_api import (
+    REPOSITORY_ENV,
+    GitHubError,
+    Transport,
+    UrllibTransport,
+    append_to,
+    repo_path,
+)
 
 # The command line calls GitHub only, never AWS (the IAM coverage check reads this).
 COMMAND_ACTIONS: dict[str, tuple[str, ...]] = {
@@ -430,20 +437,13 @@ def _acceptance_document(path: Path) -> dict[str, Any]:
     return document if isinstance(document, dict) else {"error": f"{path} is not a verdict"}
 
 
-def _output(line: str) -> None:
-    target = os.environ.get("GITHUB_OUTPUT")
-    if target:
-        with open(target, "a", encoding="utf-8") as out:
-            out.write(line + "\n")
-
-
 def _command(records: Records, args: argparse.Namespace, out: Callable[[str], None]) -> int:
     run_url = run_url_from_env()
     if args.command == "start":
         ident = records.start(args.stage, args.digest, args.sha, run_url=run_url,
                               reason=args.reason).id  # fmt: skip
         out(str(ident))
-        _output(f"id={ident}")
+        append_to("GITHUB_OUTPUT", f"id={ident}")
     elif args.command == "add":
         status = records.add(args.id, args.verdict, args.summary, url=args.url or None,
                              log_url=run_url)  # fmt: skip

@@ -31,7 +31,6 @@ It prints one line per blocking finding, writes a table to `$GITHUB_STEP_SUMMARY
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -41,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from .contract import GIT_SHA, SCAN_ALLOWLIST_FILE
+from .github_api import append_to
 
 # The ECR calls the check makes: the deploy role is granted them on the project's repository
 # (permissions.py) and the IAM coverage check reads them here.
@@ -261,13 +261,6 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _append(variable: str, text: str) -> None:
-    target = os.environ.get(variable)
-    if target:
-        with open(target, "a", encoding="utf-8") as out:
-            out.write(text + "\n")
-
-
 def main(argv: Sequence[str] | None = None, *, client: Any = None, today: date | None = None,
          sleep: Callable[[float], None] = time.sleep) -> int:  # fmt: skip
     from .config_schema import BY_KEY, parse
@@ -300,12 +293,12 @@ def main(argv: Sequence[str] | None = None, *, client: Any = None, today: date |
         print(f"::error title=image scan::{exc}")
         return 1
     if sha:
-        _append("GITHUB_OUTPUT", f"git_sha={sha}")
+        append_to("GITHUB_OUTPUT", f"git_sha={sha}")
     result = evaluate(findings, threshold, allowlist, today or datetime.now(UTC).date())
     for line in result.lines():
         print(f"::error title=image scan::{line}")
     print(result.summary())
-    _append("GITHUB_STEP_SUMMARY", result.table())
+    append_to("GITHUB_STEP_SUMMARY", result.table())
     return 0 if result.passed else 1
 
 

@@ -31,7 +31,6 @@ cannot watch (an alarm is missing, CloudWatch refused), 2 for bad arguments.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -39,6 +38,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
+
+from .github_api import step_outputs
 
 WATCH_ACTIONS = ("cloudwatch:DescribeAlarms",)
 # The command line (no subcommand) and the IAM actions it calls, on the stage's own alarms: the
@@ -229,7 +230,7 @@ def main(
         return 2
     if minutes <= 0:
         print(f"{args.stage}: {MINUTES_KEY} is 0, no watch")
-        _output(verdict=KEEP, alarms="")
+        step_outputs(verdict=KEEP, alarms="")
         return 0
     try:
         decision = watch(
@@ -246,17 +247,8 @@ def main(
     if decision.verdict == BLIND:
         print(f"::error title=watch::{decision.summary}")
         return 1
-    _output(verdict=decision.verdict, alarms=",".join(decision.alarms), summary=decision.summary)
+    step_outputs(verdict=decision.verdict, alarms=",".join(decision.alarms), summary=decision.summary)
     return 0
-
-
-def _output(**values: str) -> None:
-    target = os.environ.get("GITHUB_OUTPUT")
-    if not target:
-        return
-    with open(target, "a", encoding="utf-8") as out:
-        for name, value in values.items():
-            out.write(f"{name}={' '.join(value.split())}\n")
 
 
 if __name__ == "__main__":
