@@ -197,7 +197,7 @@ def sweep(
 
 def comment_body(
     state: str, number: int, *, url: str = "", image: str = "", sha: str = "",
-    limit: int | None = None, active: int | None = None, run_url: str = "",
+    limit: int | None = None, active: int | None = None, run_url: str = "", reason: str = "",
 ) -> str:  # fmt: skip
     """The comment's text: the marker, then what the preview is now."""
     stack = preview_stack(number)
@@ -217,7 +217,7 @@ def comment_body(
             "Close a pull request you no longer need, or push again once one has closed.",
         ]
     elif state == "destroyed":
-        lines += [f"The preview `{stack}` was destroyed."]
+        lines += [f"The preview `{stack}` was destroyed" + (f": {reason}." if reason else ".")]
     elif state == "closed":
         lines += ["No preview: the pull request closed before it was deployed."]
     elif state == "failed":
@@ -315,6 +315,7 @@ def _parser() -> argparse.ArgumentParser:
     swept = commands.add_parser("sweep")
     swept.add_argument("--stacks", type=Path, required=True, help="`pulumi stack ls --json`")
     swept.add_argument("--ttl-hours", type=int)
+    swept.add_argument("--run-url", default="")
     for name in ("comment", "body"):
         _comment_options(commands.add_parser(name))
     return parser
@@ -325,8 +326,10 @@ def _comment_options(comment: argparse.ArgumentParser) -> None:
     comment.add_argument("--state", choices=STATES, required=True)
     for option in ("--url", "--image", "--sha", "--run-url"):
         comment.add_argument(option, default="")
+    comment.add_argument("--reason", default="")
     comment.add_argument("--max", type=int)
     comment.add_argument("--active", type=int)
+
 
 
 def main(
@@ -379,7 +382,22 @@ def _run(args: argparse.Namespace, transport: Transport | None, now: datetime, i
                 f"{verdict.preview.stack}: {'destroy' if verdict.destroy else 'keep'} ({verdict.reason})",
                 file=sys.stderr,
             )
-        _write({"destroy": " ".join(v.preview.stack for v in verdicts if v.destroy)})
+        destroyed = [v for v in verdicts if v.destroy]
+        # What each destroyed preview's comment will say (pr-sweep.yml's comment job posts it).
+        comments = [
+            {
+                "number": v.preview.number,
+                "body": comment_body("destroyed", v.preview.number, reason=v.reason,
+                                     run_url=args.run_url),
+            }
+            for v in destroyed
+        ]  # fmt: skip
+        _write(
+            {
+                "destroy": " ".join(v.preview.stack for v in destroyed),
+                "comments": json.dumps(comments, separators=(",", ":")),
+            }
+        )
         return 0
     _write({"comment": upsert_comment(transport, repository, args.pull, _body(args))})
     return 0
@@ -388,7 +406,7 @@ def _run(args: argparse.Namespace, transport: Transport | None, now: datetime, i
 def _body(args: argparse.Namespace) -> str:
     return comment_body(
         args.state, args.pull, url=args.url, image=args.image, sha=args.sha, limit=args.max,
-        active=args.active, run_url=args.run_url,
+        active=args.active, run_url=args.run_url, reason=args.reason,
     )  # fmt: skip
 
 

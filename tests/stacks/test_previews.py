@@ -149,7 +149,7 @@ def test_the_command_line_writes_its_results_for_the_workflow(
         "target=lambda", "max=5", "ttl_hours=72",
         "allowed=false", "active=1", "limit=1",
         "open=true", "reason=open",
-        "destroy=",  # pr-1 is this open pull request's, deployed just now
+        "destroy=", "comments=[]",  # pr-1 is this open pull request's, deployed just now
     ]  # fmt: skip
     assert previews.main(["comment", "--pull", "999", "--state", "failed"], transport=world.transport) == 1
 

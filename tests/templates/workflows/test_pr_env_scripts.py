@@ -144,11 +144,100 @@ def test_the_teardown_destroys_and_removes_the_stacks_that_exist(runner: Preview
     assert code != 0 and "'dev' is not a preview stack" in log
 
 
-def test_the_sweep_destroys_the_closed_and_keeps_the_open(runner: Previews) -> None:
-    kept, closed = runner.pull(), runner.pull()
+# `gh api` as the comment jobs call it (--hostname, --paginate, --method, --jq, -F body=@FILE),
+# answered by the local GitHub at GH_STAND_IN_API; the hosts it was asked for go to GH_HOSTS.
+GH_STAND_IN = """#!PYTHON
+import json, os, subprocess, sys, urllib.request
+
+args, method, paginate, jq, body, path = sys.argv[2:], "GET", False, None, None, None
+while args:
+    arg = args.pop(0)
+    if arg == "--hostname":
+        open(os.environ["GH_HOSTS"], "a").write(args.pop(0) + "\\n")
+    elif arg == "--paginate":
+        paginate = True
+    elif arg == "--method":
+        method = args.pop(0)
+    elif arg == "--jq":
+        jq = args.pop(0)
+    elif arg == "-F":
+        key, _, value = args.pop(0).partition("=")
+        body = {key: open(value[1:]).read() if value.startswith("@") else value}
+    else:
+        path = arg
+
+def call(url, data=None):
+    request = urllib.request.Request(url, data=data, method=method)
+    request.add_header("Authorization", "token " + os.environ["GH_TOKEN"])
+    request.add_header("Content-Type", "application/json")
+    with urllib.request.urlopen(request) as answer:
+        return json.load(answer)
+
+base = os.environ["GH_STAND_IN_API"] + "/" + path
+if paginate:
+    found, page = [], 1
+    while True:
+        chunk = call(f"{base}?per_page=100&page={page}")
+        found += chunk
+        if len(chunk) < 100:
+            break
+        page += 1
+else:
+    found = call(base, json.dumps(body).encode() if body is not None else None)
+text = json.dumps(found)
+if jq:
+    text = subprocess.run(["jq", "-r", jq], input=text, capture_output=True, text=True, check=True).stdout
+sys.stdout.write(text)
+"""
+
+
+def _gh(runner: Previews) -> dict[str, str]:
+    stand_in = runner.bin / "gh"
+    stand_in.write_text(GH_STAND_IN.replace("PYTHON", sys.executable))
+    stand_in.chmod(0o755)
+    return {"GH_STAND_IN_API": runner.server.api_url, "GH_HOSTS": str(runner.tmp / "gh-hosts"),
+            "GH_TOKEN": runner.github["GITHUB_TOKEN"], "GITHUB_SERVER_URL": "https://github.example",
+            "REPOSITORY": REPOSITORY}  # fmt: skip
+
+
+def test_the_sweep_destroys_the_closed_keeps_the_open_and_says_so_in_their_comments(runner: Previews) -> None:
+    from stacks import previews
+    from stacks.github_api import UrllibTransport
+
+    kept, closed, silent = runner.pull(), runner.pull(), runner.pull()
+    transport = UrllibTransport(runner.github["GITHUB_TOKEN"], runner.github["GITHUB_API_URL"])
+    for number in (kept, closed):
+        previews.upsert_comment(transport, REPOSITORY, number, previews.comment_body("deployed", number, url="https://x"))
     runner.server.close_pull(REPOSITORY, closed)
-    code, log, _ = runner.go("sweep", "pr-sweep.sh", PULUMI_STACK_LS=stack_ls(f"pr-{kept}", f"pr-{closed}"))
+    runner.server.close_pull(REPOSITORY, silent)
+    listed = stack_ls(f"pr-{kept}", f"pr-{closed}", f"pr-{silent}")
+    run_url = "https://github.example/acme/shop/actions/runs/77"
+    code, log, out = runner.go("sweep", "pr-sweep.sh", PULUMI_STACK_LS=listed, RUN_URL=run_url)
     assert code == 0, log
     destroyed = [c[-1] for c in calls(runner.log) if c[:2] == ["stack", "rm"]]
-    assert destroyed == [f"pr-{closed}"]
+    assert destroyed == [f"pr-{closed}", f"pr-{silent}"]
     assert f"pr-{closed} destroyed" in runner.summary()
+    assert [c["number"] for c in json.loads(out["comments"])] == [closed, silent]
+
+    # The comment job (no code of the repository: gh only) updates the comments.
+    step = runner.step(contract.PR_SWEEP_WORKFLOW, "comment", "Update the preview comments")
+    code, log, _ = runner.run(step, COMMENTS=out["comments"], MARKER=contract.PREVIEW_COMMENT_MARKER, **_gh(runner))
+    assert code == 0, log
+    bodies = {c["_issue"]: c["body"] for c in runner.server.repo(REPOSITORY).issue_comments}
+    assert f"`pr-{closed}` was destroyed: the pull request is closed." in bodies[closed]
+    assert run_url in bodies[closed]
+    assert "**https://x**" in bodies[kept]  # untouched
+    assert silent not in bodies  # a pull request without a preview comment gets none
+    assert set((runner.tmp / "gh-hosts").read_text().split()) == {"github.example"}
+
+
+def test_the_comment_job_posts_one_comment_and_then_updates_it(runner: Previews) -> None:
+    number = runner.pull()
+    step = runner.step(PR_ENV, "comment", "Post or update the preview comment")
+    gh = {**_gh(runner), "PR_NUMBER": str(number), "MARKER": contract.PREVIEW_COMMENT_MARKER}
+    for text in ("first", "second"):
+        body = f"{contract.PREVIEW_COMMENT_MARKER}\n{text}"
+        code, log, _ = runner.run(step, BODY=body, **gh)
+        assert code == 0, log
+    ours = [c for c in runner.server.repo(REPOSITORY).issue_comments if c["_issue"] == number]
+    assert [c["body"].strip() for c in ours] == [f"{contract.PREVIEW_COMMENT_MARKER}\nsecond"]
