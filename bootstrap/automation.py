@@ -25,7 +25,7 @@ from bootstrap.aws import LOGIN_FIX
 from bootstrap.backend import Backend, backend_env
 from bootstrap.errors import CredentialsError, RemoteError, ToolMissingError, UserError
 from bootstrap.passphrase import get_passphrase
-from stacks.contract import FOUNDATION_ONLY_ENV, SECRET_MASK, SECRET_PASSPHRASE
+from stacks.contract import FOUNDATION_ONLY_ENV, SECRET_MASK, SECRET_PASSPHRASE, SHARED
 
 if TYPE_CHECKING:
     from pulumi.automation import EngineEvent, LocalWorkspaceOptions, Stack
@@ -35,6 +35,9 @@ if TYPE_CHECKING:
 INSTALL_COMMAND = "curl -fsSL https://get.pulumi.com | sh"
 MASK = SECRET_MASK
 Operation = Literal["preview", "up", "destroy"]
+# stack -> the extra environment of that stack's Pulumi runs (its account's credentials,
+# bootstrap.accounts.Accounts.pulumi_env); never logged.
+EnvFor = Callable[[str], Mapping[str, str]]
 
 
 @dataclass
@@ -95,6 +98,10 @@ class StackOps(Protocol):
 
     def destroy(self, stack: str) -> OpResult: ...
 
+    def use_env(self, env_for: EnvFor) -> None:
+        """Run each stack's operations with `env_for(stack)` added to their environment (the
+        credentials of the stack's account); the project-wide reads (`exists`) get `shared`'s."""
+
 
 # --- choosing the implementation ---------------------------------------------------------------
 
@@ -114,13 +121,25 @@ def use_ops(factory: OpsFactory) -> Iterator[None]:
 
 
 def open_ops(
-    repo: Path, spec: Spec, backend: Backend, *, verbose: bool = False, read_only: bool = False
+    repo: Path,
+    spec: Spec,
+    backend: Backend,
+    *,
+    verbose: bool = False,
+    read_only: bool = False,
+    env_for: EnvFor | None = None,
 ) -> StackOps:
     """The stacks of `repo`. `read_only`: for commands that only read (status), which must not
-    generate a passphrase for a project that has none."""
+    generate a passphrase for a project that has none. `env_for`: each stack's credentials when
+    stages live in other accounts (`StackOps.use_env`)."""
+    ops: StackOps
     if _override is not None:
-        return _override(repo, spec, backend)
-    return AutomationOps(repo, spec, backend, verbose=verbose, read_only=read_only)
+        ops = _override(repo, spec, backend)
+    else:
+        ops = AutomationOps(repo, spec, backend, verbose=verbose, read_only=read_only)
+    if env_for is not None:
+        ops.use_env(env_for)
+    return ops
 
 
 def cli_available() -> bool:
@@ -377,10 +396,14 @@ class AutomationOps:
         self.read_only = read_only
         self._command: Any = None
         self._env: dict[str, str] | None = None
+        self._env_for: EnvFor | None = None
         self._stacks: set[str] | None = None
 
     def check(self) -> None:
         self._pulumi()
+
+    def use_env(self, env_for: EnvFor) -> None:
+        self._env_for = env_for
 
     def _pulumi(self) -> Any:
         if self._command is None:
@@ -390,15 +413,20 @@ class AutomationOps:
                 self._command = PulumiCommand()
         return self._command
 
-    def _options(self) -> LocalWorkspaceOptions:
+    def _options(self, stack: str = SHARED) -> LocalWorkspaceOptions:
+        """The workspace of `stack`'s commands: the project's environment, then the stack's own
+        credentials (`use_env`) over it."""
         from pulumi.automation import LocalWorkspaceOptions
 
         command = self._pulumi()
         if self._env is None:
             self._env = workspace_env(self.repo, self.spec, self.backend, read_only=self.read_only)
+        env = dict(self._env)
+        if self._env_for is not None:
+            env.update(self._env_for(stack))
         return LocalWorkspaceOptions(
             work_dir=str(self.infra),
-            env_vars=self._env,
+            env_vars=env,
             pulumi_command=command,
             secrets_provider="passphrase" if self.backend.uses_passphrase else None,
         )
@@ -406,7 +434,7 @@ class AutomationOps:
     def _stack(self, name: str, *, create: bool) -> Stack:
         from pulumi import automation as auto
 
-        opts = self._options()
+        opts = self._options(name)
         if create:
             self._stacks = None
         with pulumi_errors(stack=name, action="stack select"):

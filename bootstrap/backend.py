@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -25,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from bootstrap.aws import aws_errors, aws_session, caller_identity
 from bootstrap.errors import CredentialsError, RemoteError, TargetExistsError, UserError
 from bootstrap.passphrase import Passphrase, get_passphrase
-from stacks.contract import MANAGED_BUCKET_TAG, SECRET_CLOUD_TOKEN
+from stacks.contract import MANAGED_BUCKET_TAG, SECRET_CLOUD_TOKEN, SHARED
 
 if TYPE_CHECKING:
     import boto3
@@ -35,6 +37,9 @@ CLOUD_URL = "https://api.pulumi.com"
 TOKEN_ENV = SECRET_CLOUD_TOKEN  # Pulumi's variable; CI's secret has its name
 MANAGED_TAG = MANAGED_BUCKET_TAG  # a bucket this tool made: only such a bucket is ever deleted
 TLS_SID = "DenyInsecureTransport"
+# The statements that let stages in other accounts reach their state (`state_access_statements`):
+# this tool owns every statement whose Sid starts so, and leaves the others as they are.
+ACCESS_SID = "BootstrapState"
 SETTINGS = ("versioning", "encryption", "public-access-block", "tls-only-policy")
 _PUBLIC_ACCESS_BLOCK = {
     "BlockPublicAcls": True,
@@ -143,17 +148,24 @@ class BucketReport:
     region: str
     created: bool = False
     applied: list[str] = field(default_factory=list)  # settings written by this run
+    granted: list[str] = field(default_factory=list)  # accounts whose stages reach their state
+    access_written: bool = False  # the policy's statements for them were (re)written
 
     @property
     def changed(self) -> bool:
-        return self.created or bool(self.applied)
+        return self.created or bool(self.applied) or self.access_written
 
     def summary(self) -> str:
         if self.created:
-            return f"created the state bucket {self.bucket} ({', '.join(SETTINGS)})"
-        if self.applied:
-            return f"state bucket {self.bucket}: applied {', '.join(self.applied)}"
-        return f"state bucket {self.bucket} is in place and safe"
+            text = f"created the state bucket {self.bucket} ({', '.join(SETTINGS)})"
+        elif self.applied:
+            text = f"state bucket {self.bucket}: applied {', '.join(self.applied)}"
+        else:
+            text = f"state bucket {self.bucket} is in place and safe"
+        if self.granted:
+            verb = "now reach" if self.access_written else "reach"
+            text += f"; the stages of account {', '.join(self.granted)} {verb} their own state"
+        return text
 
 
 def _code(exc: Exception) -> str:
@@ -322,8 +334,12 @@ def ensure_state_bucket(
     *,
     session: boto3.Session | None = None,
     harden: bool = False,
+    access: StateAccess | None = None,
+    url: str | None = None,
 ) -> BucketReport:
-    """Create the state bucket when missing and make it safe; a safe bucket costs reads only."""
+    """Create the state bucket when missing and make it safe; a safe bucket costs reads only.
+    `access`: the stages of other accounts, given their state in the policy (`url` the backend's,
+    for its prefix)."""
     import botocore.exceptions as bx
 
     session = session or aws_session(region)
@@ -371,7 +387,153 @@ def ensure_state_bucket(
             _apply(s3, bucket, setting)
             if not report.created:
                 report.applied.append(setting)
+        if access is not None:
+            report.access_written = ensure_state_access(
+                s3, bucket, url or f"s3://{bucket}", access
+            )
+            report.granted = sorted(set(access.stages.values()))
     return report
+
+
+# --- stages in other accounts ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StateAccess:
+    """The stages that keep their state in the tooling account's bucket from another account."""
+
+    project: str
+    stages: Mapping[str, str]  # stage -> its account (only those outside the bucket's account)
+    partition: str = "aws"
+
+
+def _sid(*parts: str) -> str:
+    """Sids of a bucket policy: letters and digits (as IAM's grammar gives them)."""
+    return ACCESS_SID + "".join(re.sub(r"[^A-Za-z0-9]", "", p.title()) for p in parts)
+
+
+def state_access_statements(backend_url: str, access: StateAccess) -> list[dict[str, Any]]:
+    """The bucket policy statements for stages in other accounts: per account, listing under
+    the state's prefix, reading the backend's `meta.yaml` and the shared stack's checkpoint (the
+    stages' StackReference); per stage, its own stack's objects (the layout of
+    `stacks.permissions.own_stack_objects`, the deploy role's side of the same grant). The
+    principal is the account: its own IAM policies say who there may use them."""
+    from stacks.common import AwsContext
+    from stacks.permissions import StateBucket, own_stack_objects
+
+    state = StateBucket.parse(backend_url)
+    if state is None or not access.stages:
+        return []
+    ctx = AwsContext(partition=access.partition, region="", account_id="")
+    bucket, root = state.bucket_arn(ctx), state.root_arn(ctx)
+    statements: list[dict[str, Any]] = []
+    for account in sorted(set(access.stages.values())):
+        principal = {"AWS": f"arn:{access.partition}:iam::{account}:root"}
+        stages = sorted(s for s, a in access.stages.items() if a == account)
+        statements += [
+            {
+                "Sid": _sid("List", account),
+                "Effect": "Allow",
+                "Principal": principal,
+                "Action": "s3:ListBucket",
+                "Resource": bucket,
+                "Condition": {"StringLike": {"s3:prefix": [f"{state.prefix}.pulumi/*"]}},
+            },
+            {
+                "Sid": _sid("Location", account),
+                "Effect": "Allow",
+                "Principal": principal,
+                "Action": "s3:GetBucketLocation",
+                "Resource": bucket,
+            },
+            {
+                "Sid": _sid("Read", account),
+                "Effect": "Allow",
+                "Principal": principal,
+                "Action": "s3:GetObject",
+                "Resource": [
+                    f"{root}/meta.yaml",
+                    own_stack_objects(root, access.project, SHARED)[0],
+                ],
+            },
+        ]
+        statements += [
+            {
+                "Sid": _sid("Stack", account, stage),
+                "Effect": "Allow",
+                "Principal": principal,
+                "Action": ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
+                "Resource": own_stack_objects(root, access.project, stage),
+            }
+            for stage in stages
+        ]
+    return statements
+
+
+def _canonical(value: Any) -> Any:
+    """A policy value as AWS may give it back: one-element lists as the element, lists sorted."""
+    if isinstance(value, dict):
+        return {k: _canonical(v) for k, v in sorted(value.items())}
+    if isinstance(value, list):
+        items = [_canonical(v) for v in value]
+        if len(items) == 1:
+            return items[0]
+        return sorted(items, key=lambda v: json.dumps(v, sort_keys=True))
+    return value
+
+
+def merge_access(
+    policy: dict[str, Any] | None, wanted: list[dict[str, Any]]
+) -> dict[str, Any] | None:
+    """`policy` with this tool's access statements replaced by `wanted` (others kept, in their
+    order); None when it already says exactly that (a re-run writes nothing)."""
+    policy = dict(policy or {"Version": "2012-10-17", "Statement": []})
+    statements = policy.get("Statement", [])
+    statements = statements if isinstance(statements, list) else [statements]
+    ours = [s for s in statements if str(s.get("Sid", "")).startswith(ACCESS_SID)]
+    if _canonical(ours) == _canonical(wanted) and len(ours) == len(wanted):
+        return None
+    others = [s for s in statements if not str(s.get("Sid", "")).startswith(ACCESS_SID)]
+    policy["Statement"] = [*others, *wanted]
+    return policy
+
+
+def _check_shared_encryption(s3: Any, bucket: str, accounts: list[str]) -> None:
+    """Objects encrypted with the AWS managed key `aws/s3` cannot be read from another account
+    (its key policy cannot grant them); SSE-S3 (AES256) and customer managed keys can."""
+    import botocore.exceptions as bx
+
+    try:
+        rules = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]
+    except bx.ClientError as exc:
+        if "ServerSideEncryptionConfigurationNotFound" in _code(exc):
+            return
+        raise
+    for rule in rules.get("Rules", []):
+        default = rule.get("ApplyServerSideEncryptionByDefault", {})
+        key = str(default.get("KMSMasterKeyID") or "")
+        if default.get("SSEAlgorithm", "").startswith("aws:kms") and (
+            not key or key.endswith("alias/aws/s3")
+        ):
+            raise BucketConflictError(
+                f"the state bucket '{bucket}' encrypts with the AWS managed key aws/s3, which the "
+                f"accounts {', '.join(accounts)} cannot use; nothing was changed",
+                "set its default encryption to SSE-S3 (AES256) or to a customer managed KMS key "
+                "whose key policy lets those accounts use it, then run again",
+            )
+
+
+def ensure_state_access(s3: Any, bucket: str, backend_url: str, access: StateAccess) -> bool:
+    """The bucket policy lets each stage in another account reach its own state; True when
+    the policy was written."""
+    accounts = sorted(set(access.stages.values()))
+    if accounts:
+        _check_shared_encryption(s3, bucket, accounts)
+    merged = merge_access(_policy(s3, bucket), state_access_statements(backend_url, access))
+    if merged is None:
+        return False
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(merged))
+    return True
 
 
 def state_bucket_exists(bucket: str, region: str, *, session: boto3.Session | None = None) -> bool:
@@ -396,9 +558,15 @@ class BackendReport:
 
 
 def ensure_backend(
-    backend: Backend, *, region: str, harden: bool = False, session: boto3.Session | None = None
+    backend: Backend,
+    *,
+    region: str,
+    harden: bool = False,
+    session: boto3.Session | None = None,
+    access: StateAccess | None = None,
 ) -> BackendReport:
-    """Make sure the backend can hold state: the directory, the safe bucket, or the token."""
+    """Make sure the backend can hold state: the directory, the safe bucket, or the token.
+    `access`: stages in other accounts (an S3 bucket's policy lets them reach their state)."""
     if backend.kind == "file":
         assert backend.path is not None
         created = ensure_file_backend(backend.path)
@@ -406,7 +574,9 @@ def ensure_backend(
         return BackendReport(backend, f"{verb} local state in {backend.path}", created)
     if backend.kind == "s3":
         assert backend.bucket is not None
-        report = ensure_state_bucket(backend.bucket, region, session=session, harden=harden)
+        report = ensure_state_bucket(
+            backend.bucket, region, session=session, harden=harden, access=access, url=backend.url
+        )
         return BackendReport(backend, report.summary(), report.changed)
     if not os.environ.get(TOKEN_ENV):
         raise CredentialsError(

@@ -5,8 +5,12 @@ Each check says what it found and, when something is missing or broken, the exac
 - aws: the identity of the AWS credentials (STS GetCallerIdentity);
 - github: a token (GITHUB_TOKEN or GH_TOKEN), its user and scopes (GET /user on GITHUB_API_URL);
 - docker: the client on PATH and whether its daemon answers;
+- accounts (in a generated repository whose stages live in several AWS accounts): a row per
+  account and profile: which profile acts there, whose identity it signs in as, and whether that
+  is the account the stages' stack files name (`--profile KEY=PROFILE`, bootstrap/accounts.py);
 - trust (in a generated repository): the OIDC subjects GitHub issues for it, for each stage,
-  `main` and pull requests, and whether the deployed roles' trust policies accept them.
+  `main` and pull requests, and whether the deployed roles' trust policies accept them; each
+  stage's deploy role and the GitHub OIDC provider are looked up in that stage's own account.
 The checks run in parallel, each with a timeout, so doctor takes as long as the slowest one.
 """
 
@@ -19,10 +23,13 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from bootstrap.automation import INSTALL_COMMAND
 from bootstrap.errors import UserError
+
+if TYPE_CHECKING:
+    from bootstrap.accounts import Accounts
 
 Status = Literal["ok", "warn", "missing", "error"]
 CHECKS = ("pulumi", "aws", "github", "docker")
@@ -198,13 +205,63 @@ def check_github(api_url: str | None = None, timeout: float = 10.0) -> Check:
     )
 
 
-def check_trust(repo: Path, api_url: str | None = None) -> Check:
+def check_accounts(accounts: Accounts) -> Check:
+    """A row per account and profile: the stacks that live there, the profile that acts for
+    them, the identity it signs in as (STS) and whether that is their account."""
+    from stacks.contract import SHARED
+
+    groups: dict[tuple[str | None, str | None], list[str]] = {}
+    for stack in accounts.where:
+        placement = accounts.where[stack]
+        groups.setdefault((placement.account, accounts.profile(stack)), []).append(stack)
+    rows = [_account_row(accounts, account, profile, stacks)
+            for (account, profile), stacks in groups.items()]  # fmt: skip
+    bad = [row for row in rows if not row["ok"]]
+    data: dict[str, Any] = {"accounts": rows}
+    if not bad:
+        return Check("accounts", "ok", f"{len(rows)} account(s), each signed in to", data=data)
+    first = bad[0]
+    stack = next((s for s in first["stacks"] if s != SHARED), first["stacks"][0])
+    where = first["account"] or "the tooling account"
+    return Check(
+        "accounts", "error", "; ".join(row["problem"] for row in bad),
+        f"pass --profile {stack}=PROFILE with a profile of {where} (or set "
+        "BOOTSTRAP_AWS_PROFILES)", data=data,
+    )  # fmt: skip
+
+
+def _account_row(
+    accounts: Accounts, account: str | None, profile: str | None, stacks: list[str]
+) -> dict[str, Any]:
+    from stacks.contract import SHARED
+
+    row: dict[str, Any] = {"account": account, "stacks": stacks, "profile": profile,
+                           "identity": None, "signs_in_to": None, "ok": False, "problem": None}  # fmt: skip
+    using = f"profile '{profile}'" if profile else "the default credentials"
+    try:
+        identity = accounts.identity(stacks[0])
+        row["account"] = account = account or accounts.identity(SHARED).account
+    except UserError as exc:
+        row["problem"] = f"{', '.join(stacks)}: {using} cannot sign in ({exc.problem})"
+        return row
+    row.update(identity=identity.arn, signs_in_to=identity.account)
+    row["ok"] = identity.account == account
+    if not row["ok"]:
+        row["problem"] = (f"{', '.join(stacks)}: {using} signs in to {identity.account}, "
+                          f"not {account}")  # fmt: skip
+    return row
+
+
+def check_trust(repo: Path, api_url: str | None = None, accounts: Accounts | None = None) -> Check:
     """The subjects GitHub issues for the repository (for each stage, `main` and pull requests)
     and whether the deployed roles trust them: GitHub asked when a token is here (else the
-    recorded prefix), the roles' trust policies read from IAM when AWS credentials are here."""
+    recorded prefix), the roles' trust policies read from IAM when AWS credentials are here,
+    each role in its own stack's account (`accounts`)."""
+    from bootstrap.lifecycle import accounts_of
     from bootstrap.repo import load_spec
 
     spec = load_spec(repo)
+    accounts = accounts or accounts_of(repo, spec)
     prefix, issuer = spec.github_subject_prefix, spec.github_oidc_issuer
     data: dict[str, Any] = {"recorded": prefix, "source": "recorded", "issuer": issuer}
     learnt, note = _subject_from_github(repo, spec, api_url)
@@ -220,7 +277,7 @@ def check_trust(repo: Path, api_url: str | None = None) -> Check:
             data=data,
         )  # fmt: skip
     rows = _trust_rows(spec, prefix)
-    readable = _read_trust(spec, issuer, rows)
+    readable = _read_trust(accounts, issuer, rows)
     data["subjects"] = rows
     stale = [r["for"] for r in rows if r["trusted"] is False]
     notes = [note] if note else []
@@ -278,29 +335,38 @@ def _trust_rows(spec: Any, prefix: str) -> list[dict[str, Any]]:
     rows.append(("pull requests", contract.preview_role_name(spec.name), "pull_request", None))
     return [
         {"for": who, "subject": contract.subject(prefix, kind, stage), "role": role,
-         "trusted": None}
+         "trusted": None, "stack": stage or contract.SHARED, "account": None, "provider": None}
         for who, role, kind, stage in rows
     ]  # fmt: skip
 
 
-def _read_trust(spec: Any, issuer: str, rows: list[dict[str, Any]]) -> bool:
-    """Fill in `trusted` (None: the role is not deployed); False when IAM cannot be read."""
-    from bootstrap.trust import read_role
+def _read_trust(accounts: Accounts, issuer: str, rows: list[dict[str, Any]]) -> bool:
+    """Fill in `trusted` (None: the role is not deployed), each role read in its stack's
+    account with that account's credentials (checked with STS first), and the account's GitHub
+    OIDC provider; False when some role could not be read."""
+    from bootstrap.lifecycle import verify_stack
+    from bootstrap.trust import find_github_oidc_provider, read_role
 
     if not aws_credentials_hinted():
         return False
-    try:
-        from bootstrap.aws import aws_session
-
-        session = aws_session(spec.region)
-        states = [read_role(session, row["role"], issuer) for row in rows]
-    except UserError:
-        return False
-    if not all(state.readable for state in states):
-        return False
-    for row, state in zip(rows, states, strict=True):
+    providers: dict[str, str | None] = {}
+    readable = True
+    for row in rows:
+        try:
+            row["account"] = account = verify_stack(accounts, row["stack"])
+            session = accounts.session(row["stack"])
+            if account not in providers:
+                providers[account] = find_github_oidc_provider(session, issuer)
+            state = read_role(session, row["role"], issuer)
+        except UserError:
+            readable = False
+            continue
+        row["provider"] = providers[account]
+        if not state.readable:
+            readable = False
+            continue
         row["trusted"] = state.trusts(row["subject"]) if state.exists else None
-    return True
+    return readable
 
 
 def check_docker(timeout: float = 10.0) -> Check:
@@ -333,18 +399,31 @@ def check_docker(timeout: float = 10.0) -> Check:
     return Check("docker", "ok", version, data=data)
 
 
+def _after(first: Any, then: Callable[[], Check]) -> Check:
+    if first is not None:
+        first.result()
+    return then()
+
+
 def run_checks(
     names: Iterable[str] | None = None,
     *,
     region: str | None = None,
     github_api_url: str | None = None,
     repo: Path | None = None,
+    accounts: Accounts | None = None,
 ) -> DoctorReport:
-    """Run the named checks (default: all, and `trust` for a generated repository) in
-    parallel; results in `CHECKS` order."""
-    known = (*CHECKS, "trust")
-    wanted = list(names or (known if repo is not None else CHECKS))
-    unknown = [n for n in wanted if n not in known or (n == "trust" and repo is None)]
+    """Run the named checks (default: all, and `trust` for a generated repository, and
+    `accounts` for one whose stages live in several accounts) in parallel; results in `CHECKS`
+    order. `accounts`: the repository's (`lifecycle.accounts_of`, with the --profile given)."""
+    known = (*CHECKS, "accounts", "trust")
+    from bootstrap.lifecycle import multi_account
+
+    multi = accounts is not None and multi_account(accounts)
+    default = [n for n in known if n != "accounts" or multi] if repo is not None else CHECKS
+    wanted = list(names or default)
+    needs_repo = {"trust": repo is None, "accounts": accounts is None}
+    unknown = [n for n in wanted if n not in known or needs_repo.get(n, False)]
     if unknown:
         raise ValueError(f"unknown checks: {unknown}")
     runners: dict[str, Callable[[], Check]] = {
@@ -354,8 +433,13 @@ def run_checks(
         "docker": check_docker,
     }
     if repo is not None:
-        runners["trust"] = lambda: check_trust(repo, github_api_url)
+        runners["trust"] = lambda: check_trust(repo, github_api_url, accounts)
+    if accounts is not None:
+        runners["accounts"] = lambda: check_accounts(accounts)
     order = [n for n in known if n in wanted]
     with ThreadPoolExecutor(max_workers=len(order) or 1) as pool:
-        futures = {name: pool.submit(runners[name]) for name in order}
+        futures = {name: pool.submit(runners[name]) for name in order if name != "trust"}
+        if "trust" in order:  # after `accounts`: one thread at a time on the shared sessions
+            first = futures.get("accounts")
+            futures["trust"] = pool.submit(_after, first, runners["trust"])
         return DoctorReport([futures[name].result() for name in order])

@@ -9,25 +9,32 @@ of the `StackOps` seam, so they are tested without the CLI:
   name typed or given with `--confirm`; images in the registry are deleted only when asked, and
   `shared` (which holds the registry) is kept while it has images; the state backend is never
   touched; stacks already empty are skipped, so re-running after a failure continues.
-- `destroy` runs with the administrator's credentials and removes everything of a stage, its
+- `destroy` runs with the administrators' credentials and removes everything of a stage, its
   foundation included (`contract.foundation_urns`: the permissions boundary, the deploy role,
   the VPC its policy names). The teardown workflow, which runs as the stage's deploy role, removes
   only the workload and leaves the foundation; `destroy` of a stage finishes after it, and
   tells a user who only wants the workload gone about the workflow (`DestroyPlan.hint`).
+- each stack acts with its own account's credentials (`open_accounts`, `open_stacks`: a stage's
+  stack file may name its account; `shared`, the registry and the state live in the tooling
+  account), checked with STS before any write (`verify_stack`, `guard_stack`): its account, and
+  the account its state records.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from bootstrap.errors import Aborted, CredentialsError, ExitCode, SpecError, UserError
 from stacks.contract import (
+    ACCOUNT_OUTPUT,
+    ACCOUNT_PATTERN,
     DIGEST,
     IMAGE_REF,
+    PROFILES_ENV,
     SHARED,
     TEARDOWN_WORKFLOW,
     foundation_urns,
@@ -36,6 +43,7 @@ from stacks.contract import (
 )
 
 if TYPE_CHECKING:
+    from bootstrap.accounts import Accounts
     from bootstrap.automation import OpResult, StackOps
     from bootstrap.aws import Identity
     from bootstrap.backend import Backend
@@ -109,10 +117,58 @@ def workload_torn_down(project: str, stage: str, urns: list[str]) -> bool:
 
 
 # --- accounts ---------------------------------------------------------------------------------
+# Each stack acts with its own account's credentials (bootstrap/accounts.py): a stage's stack file
+# may name its account; shared, the registry and the state live in the tooling account.
+
+
+def open_accounts(project: Project, profiles: Sequence[str] | None = None) -> Accounts:
+    """The project's accounts: each stack's placement (its stack file) and the profiles given
+    (--profile, BOOTSTRAP_AWS_PROFILES). A key that names no stack and no account is refused."""
+    return accounts_of(project.repo, project.spec, profiles)
+
+
+def accounts_of(repo: Path, spec: Spec, profiles: Sequence[str] | None = None) -> Accounts:
+    """`open_accounts` for a repository and its spec (doctor reads no more of the project)."""
+    from bootstrap.accounts import Accounts, Profiles, placements
+
+    where = placements(repo, spec.name, spec.stacks, spec.region)
+    accounts = Accounts(Profiles.parse(profiles or ()), where, region=spec.region)
+    accounts.check_profiles()  # a typo would otherwise act with the ambient credentials
+    return accounts
+
+
+def open_stacks(
+    project: Project,
+    accounts: Accounts,
+    *,
+    verbose: bool = False,
+    read_only: bool = False,
+    as_tooling: bool = False,
+) -> StackOps:
+    """The project's stacks, each Pulumi run with its own account's credentials
+    (`Accounts.pulumi_env`). `as_tooling`: every stack with the tooling account's (status
+    reads only outputs, from the state the tooling account holds; previews live there)."""
+    from bootstrap.automation import open_ops
+
+    def tooling(_stack: str) -> dict[str, str]:
+        return accounts.pulumi_env(SHARED)
+
+    env_for = tooling if as_tooling else accounts.pulumi_env
+    return open_ops(project.repo, project.spec, project.backend, verbose=verbose,
+                    read_only=read_only, env_for=env_for)  # fmt: skip
+
+
+def multi_account(accounts: Accounts) -> bool:
+    """Whether some stack names an account of its own (read from the stack files, no AWS call)."""
+    return bool(accounts.named_accounts())
 
 
 def stack_accounts(outputs: dict[str, Any]) -> set[str]:
-    """AWS account ids named by a stack's ARN outputs."""
+    """The AWS account a stack's state records: its `account` output, else the accounts its ARN
+    outputs name (stacks deployed before every stack exported its account)."""
+    account = outputs.get(ACCOUNT_OUTPUT)
+    if isinstance(account, str) and ACCOUNT_PATTERN.fullmatch(account):
+        return {account}
     found = set()
     for value in outputs.values():
         match = _ARN_ACCOUNT.match(value) if isinstance(value, str) else None
@@ -122,17 +178,49 @@ def stack_accounts(outputs: dict[str, Any]) -> set[str]:
 
 
 def check_account(ops: StackOps, stack: str, identity: Identity | None) -> None:
-    """Refuse to act on a stack deployed to another AWS account than the credentials'."""
+    """Refuse to act on a stack deployed to another AWS account than `identity`'s, the identity
+    of the credentials acting on that stack."""
     if identity is None:
         return
     accounts = stack_accounts(ops.outputs(stack))
     if accounts and identity.account not in accounts:
         deployed = ", ".join(sorted(accounts))
         raise CredentialsError(
-            f"stack '{stack}' lives in AWS account {deployed}, but your credentials are for "
-            f"{identity.account}",
-            "switch to that account's credentials (`export AWS_PROFILE=...`) and run again",
+            f"stack '{stack}' lives in AWS account {deployed}, but the credentials for it sign "
+            f"in to {identity.account}",
+            f"use credentials of account {deployed} (--profile {stack}=PROFILE, or "
+            "AWS_PROFILE) and run again",
         )
+
+
+def verify_stack(accounts: Accounts, stack: str) -> str:
+    """STS: the account `stack`'s credentials sign in to, which must be the account its stack
+    file names (else the tooling account). Credentials that do not work at all name the profile
+    the stack needs."""
+    placement = accounts.where.get(stack)
+    try:
+        accounts.identity(stack)
+    except CredentialsError as exc:
+        if placement is None or not placement.account:
+            raise
+        profile = accounts.profile(stack)
+        using = f"profile '{profile}'" if profile else "no profile given"
+        raise CredentialsError(
+            f"no usable credentials for AWS account {placement.account} (stack '{stack}', "
+            f"{using}): {exc.problem}",
+            f"pass --profile {stack}=PROFILE with a profile of account {placement.account} "
+            f"(or set {PROFILES_ENV})",
+        ) from exc
+    return accounts.verify([stack])[stack]  # another account: refused, naming both
+
+
+def guard_stack(ops: StackOps, stack: str, accounts: Accounts | None) -> None:
+    """Before any write to `stack`: its credentials sign in to its account (STS), and that is
+    the account its state records."""
+    if accounts is None:
+        return
+    verify_stack(accounts, stack)
+    check_account(ops, stack, accounts.identity(stack))
 
 
 # --- preview --------------------------------------------------------------------------------
@@ -202,28 +290,33 @@ def _plan_offline(project: Project, stacks: list[str]) -> list[Any]:
 
 
 def preview_stacks(
-    project: Project, stacks: list[str], *, verbose: bool = False, quiet: bool = False
+    project: Project,
+    stacks: list[str],
+    *,
+    verbose: bool = False,
+    quiet: bool = False,
+    accounts: Accounts | None = None,
 ) -> list[Any]:
     """Real previews through the Automation API (or the installed seam), in lifecycle order.
 
     Every stack is previewed, and every one that fails is reported together. Stage stacks read
     shared's outputs, so they are skipped (with a warning) until shared is deployed; when nothing
-    can be previewed that is an error that names the fix.
+    can be previewed that is an error that names the fix. Each stack is previewed with its own
+    account's credentials (`accounts`; default: the profiles of BOOTSTRAP_AWS_PROFILES).
     """
     from bootstrap import ui
-    from bootstrap.automation import open_ops
-    from bootstrap.aws import caller_identity
     from bootstrap.backend import backend_has_state, ensure_file_backend
     from bootstrap.planview import plan_from_events
 
     spec, backend = project.spec, project.backend
-    ops = open_ops(project.repo, spec, backend, verbose=verbose)
+    accounts = accounts or open_accounts(project)
+    ops = open_stacks(project, accounts, verbose=verbose)
     ops.check()
-    identity = caller_identity(region=spec.region)
+    verify_stack(accounts, SHARED)  # the state (and the registry) live in the tooling account
     if backend.kind == "file":
         assert backend.path is not None
         ensure_file_backend(backend.path)
-    elif not backend_has_state(backend, region=spec.region):
+    elif not backend_has_state(backend, region=spec.region, session=accounts.session(SHARED)):
         raise UserError(
             f"the state bucket {backend.bucket} does not exist yet",
             "create it with `bootstrap up --stage shared`, or preview with --offline",
@@ -237,7 +330,7 @@ def preview_stacks(
             ui.warn(f"{stack}: skipped, it reads shared's outputs and shared is not deployed yet")
             continue
         try:
-            check_account(ops, stack, identity)
+            guard_stack(ops, stack, accounts)
             with ui.step(f"Previewing {stack}", f"previewed {stack}", quiet=quiet):
                 result = ops.preview(stack)
         except UserError as exc:
@@ -284,8 +377,10 @@ def run_up(
     *,
     image: str | None = None,
     force: bool = False,
-    identity: Identity | None = None,
+    accounts: Accounts | None = None,
 ) -> OpResult:
+    """Deploy one stack, after the one before it; with `accounts`, its credentials are checked
+    first (STS: the stack's own account, and the one its state records)."""
     stack = check_stack(spec, stack)
     if image and stack == SHARED:
         raise SpecError("--image applies to stage stacks", "leave it out for shared")
@@ -295,9 +390,7 @@ def run_up(
             f"'{before}' has never been deployed, and '{stack}' comes after it in the lifecycle",
             f"deploy it first (`bootstrap up --stage {before}`), or pass --force",
         )
-    check_account(ops, stack, identity)
-    if before:
-        check_account(ops, before, identity)
+    guard_stack(ops, stack, accounts)
     config = {f"{spec.name}:image": resolve_image(ops, spec, image)} if image else None
     return ops.up(stack, config=config)
 
@@ -433,10 +526,12 @@ def run_destroy(
     plan: DestroyPlan,
     *,
     images: Callable[[str], ImageStore] | None = None,
-    identity: Identity | None = None,
+    accounts: Accounts | None = None,
     on_stack: Callable[[StackOutcome], None] | None = None,
 ) -> list[StackOutcome]:
-    """Destroy the plan's stacks in order; empty stacks are skipped, so a re-run continues."""
+    """Destroy the plan's stacks in order; empty stacks are skipped, so a re-run continues.
+    With `accounts`, every stack to destroy has its credentials checked (STS) before the first
+    write, so a missing profile of a later stack stops nothing half-way."""
     if SHARED in plan.stacks:
         left = [s for s in spec.stage_names if s not in plan.stacks and is_deployed(ops, s)]
         if left:
@@ -444,6 +539,10 @@ def run_destroy(
                 f"shared holds the registry and roles that {', '.join(left)} still use",
                 "destroy those stages first, or everything with --all",
             )
+    if accounts is not None:
+        for stack in plan.stacks:
+            if is_deployed(ops, stack):
+                verify_stack(accounts, stack)
     outcomes: list[StackOutcome] = []
 
     def done(outcome: StackOutcome) -> None:
@@ -456,7 +555,7 @@ def run_destroy(
             if not is_deployed(ops, stack):
                 done(StackOutcome(stack, "skipped", "nothing deployed"))
                 continue
-            check_account(ops, stack, identity)
+            guard_stack(ops, stack, accounts)
             detail = ""
             if stack == SHARED and images is not None:
                 detail = _clear_registry(ops, plan, images)

@@ -49,6 +49,16 @@ LocalOpt = Annotated[
         "workflow on GitHub.",
     ),
 ]
+ProfileOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--profile",
+        metavar="KEY=PROFILE",
+        help="The AWS profile for a stage, for 'shared' (the tooling account) or for an "
+        "account ID, when stages live in their own accounts (repeatable; also "
+        "BOOTSTRAP_AWS_PROFILES=KEY=PROFILE,...).",
+    ),
+]
 HardenBackendOpt = Annotated[
     bool,
     typer.Option(

@@ -87,27 +87,31 @@ def _status(ops: StackOps, preview: Preview, now: datetime, cost: Decimal | None
 
 @cache
 def monthly_cost(repo: Path, project: str, region: str, stages: tuple[str, ...]) -> Decimal | None:
-    """What one preview costs a month: the offline plan of `pr-1` (after `shared`, whose outputs
-    it reads) priced by bootstrap.cost with its usage defaults. None if either fails."""
+    """What one preview costs a month: the offline plan of `pr-1` (after `shared`, and for ECS
+    previews the first stage, whose outputs it reads) priced by bootstrap.cost with its usage
+    defaults. None if a plan fails. An ECS preview's own parts are priced (its Fargate task, logs,
+    listener); the first stage's load balancer it shares is the stage's cost."""
     from bootstrap.cost import estimate
     from bootstrap.offline import load_stack_config, run_program
     from bootstrap.offline.plan import PlanError
     from bootstrap.stackconfig.files import merge, read_project
+    from stacks.config_schema import Invalid
+    from stacks.previews import limits
 
     infra = repo / contract.INFRA_DIR
     stack = contract.preview_stack(1)
     try:
-        shared = run_program(
-            infra, project, contract.SHARED, load_stack_config(infra, project, contract.SHARED)
-        )
-        config, _ = merge(
-            project, stack, read_project(infra, project).declarations, {"aws:region": region}
-        )
-        plan = run_program(
-            infra, project, stack, config, stack_outputs={contract.SHARED: shared.outputs}
-        )
+        target = limits(infra, project).target
+        outputs: dict[str, dict[str, Any]] = {}
+        for reads in (contract.SHARED, *(stages[:1] if target == "ecs" else ())):
+            config = load_stack_config(infra, project, reads)
+            plan = run_program(infra, project, reads, config, stack_outputs=dict(outputs))
+            outputs[reads] = plan.outputs
+        given = {"aws:region": region, f"{project}:previewTarget": target}
+        config, _ = merge(project, stack, read_project(infra, project).declarations, given)
+        plan = run_program(infra, project, stack, config, stack_outputs=outputs)
         report = estimate([plan], region=region, lifecycle=list(stages), project=project)
-    except (PlanError, OSError, ValueError):
+    except (PlanError, OSError, ValueError, Invalid):
         return None
     return report.stage(stack).monthly
 
@@ -124,15 +128,20 @@ def check_number(number: int) -> str:
     return contract.preview_stack(number)
 
 
-def destroy_preview(ops: StackOps, number: int) -> OpResult:
+def destroy_preview(
+    ops: StackOps, number: int, *, before: Callable[[], object] | None = None
+) -> OpResult:
     """Destroy every resource of pull request `number`'s preview (its stack stays, empty, as a
-    stage's does; the generated repo's workflows remove it with `pulumi stack rm`)."""
+    stage's does; the generated repo's workflows remove it with `pulumi stack rm`). `before`
+    runs once the preview is found, before the write (the credentials' check)."""
     stack = check_number(number)
     if not ops.exists(stack):
         raise UserError(
             f"pull request #{number} has no preview (no stack {stack})",
             "run `bootstrap status` to list the live previews",
         )
+    if before is not None:
+        before()
     return ops.destroy(stack)
 
 

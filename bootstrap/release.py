@@ -40,8 +40,8 @@ from stacks.contract import (
 )
 
 if TYPE_CHECKING:
+    from bootstrap.accounts import Accounts
     from bootstrap.automation import OpResult, StackOps
-    from bootstrap.aws import Identity
     from bootstrap.spec import Spec
     from bootstrap.status.github import GitHubView
     from bootstrap.status.registry import Registry
@@ -442,15 +442,19 @@ def record_local(github: GitHubView, move: Move, outcome: LocalOutcome) -> int |
     return record.id
 
 
-def alarm_reader(spec: Spec) -> AlarmReader | None:
-    """The stages' alarms through the user's AWS credentials, or None when there are none."""
-    from bootstrap.aws import aws_session
-    from stacks.gates import cloudwatch_alarms
+def alarm_reader(spec: Spec, accounts: Accounts, source: str) -> tuple[AlarmReader | None, str]:
+    """The alarms of `source` (the stage promoted from), read in its own account and region
+    with its credentials, checked with STS first (alarms read in another account would say
+    nothing fires); or None and why they cannot be read."""
+    from bootstrap.status.live import StageReads
 
-    session = aws_session(spec.region)
-    if session.get_credentials() is None:
-        return None
-    return cloudwatch_alarms(session.client("cloudwatch", region_name=spec.region), spec.name)
+    reads = StageReads(accounts, spec.name)
+    access = reads.open(source, None)
+    read = access.alarms
+    if read is None:  # in a one-account project, what AWS said is enough
+        why = access.problem if reads.multi_account else access.cause or access.problem
+        return None, why or "no AWS credentials"
+    return (lambda _stage: read()), ""
 
 
 # --- carrying it out ----------------------------------------------------------------------------
@@ -500,20 +504,22 @@ def deploy_local(
     spec: Spec,
     move: Move,
     *,
-    identity: Identity | None,
+    accounts: Accounts | None,
     ecr_client: Any = None,
     repository_name: str | None = None,
     check: Callable[[str], Health] | None = None,
 ) -> LocalOutcome:
-    """`pulumi up` of the stage with `<project>:image` set to the move's image, then the release
-    marked in the registry (as the deploy workflow marks it), then one /health check of the
-    stage's URL. A registry failure is reported in the outcome, not raised: the deploy is done."""
+    """`pulumi up` of the stage with `<project>:image` set to the move's image (with the stage's
+    own credentials, checked first: `accounts`), then the release marked in the registry (as the
+    deploy workflow marks it; `ecr_client` on the tooling account, which holds the registry),
+    then one /health check of the stage's URL. A registry failure is reported in the outcome,
+    not raised: the deploy is done."""
     from bootstrap.aws import repository
     from bootstrap.lifecycle import run_up
     from stacks.ecr import RegistryError
 
     image = move.image or move.digest  # a bare digest is completed from shared's repositoryUrl
-    result = run_up(ops, spec, move.stage, image=image, force=True, identity=identity)
+    result = run_up(ops, spec, move.stage, image=image, force=True, accounts=accounts)
     outcome = LocalOutcome(result)
     if ecr_client is not None and repository_name:
         keep = [move.current] if move.current else []

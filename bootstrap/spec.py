@@ -12,7 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from bootstrap.errors import SpecError
-from stacks.contract import GITHUB_OIDC_HOST, is_preview_name
+from stacks.contract import ACCOUNT_PATTERN, GITHUB_OIDC_HOST, is_preview_name
 
 # A lowercase DNS label: what ECR, ECS, EKS, Kubernetes, S3 and GitHub all accept.
 _LABEL = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
@@ -50,6 +50,18 @@ class Stage(BaseModel):
     name: str
     manual: bool = False
     target: Target = Target.ECS
+    # Where `new` puts the stage (docs/accounts.md): its AWS account (None: the tooling account)
+    # and region (None: the project's). Rendered into its stack file, which is the truth after.
+    account: str | None = None
+    region: str | None = None
+
+    def answer(self) -> dict[str, Any]:
+        """The stage as a Copier answer: account and region only when set (older answers stay
+        as they were)."""
+        answer: dict[str, Any] = {"name": self.name, "manual": self.manual}
+        answer["target"] = self.target.value
+        answer.update((k, v) for k, v in (("account", self.account), ("region", self.region)) if v)
+        return answer
 
 
 class Spec(BaseModel):
@@ -127,10 +139,7 @@ class Spec(BaseModel):
             "project_name": self.name,
             "owner": self.owner or "",
             "target": self.target.value,
-            "stages": [
-                {"name": s.name, "manual": s.manual, "target": s.target.value}
-                for s in self.stages
-            ],
+            "stages": [s.answer() for s in self.stages],
             "region": self.region,
             "backend": self.backend or "",
             "trust_subject": self.trust_subject,
@@ -178,8 +187,11 @@ def from_options(
     region: str,
     backend: str | None,
     trust_subject: str = "environment",
+    accounts: list[str] | None = None,
+    stage_regions: list[str] | None = None,
 ) -> Spec:
-    """Validate the options of `bootstrap new` into a Spec. `manual=None` means the last stage."""
+    """Validate the options of `bootstrap new` into a Spec. `manual=None` means the last stage;
+    `accounts` and `stage_regions` are `--account`/`--stage-region` values, STAGE=VALUE each."""
     stage_names = parse_list(stages)
     _check_stage_names(stage_names)
     manual_names = [stage_names[-1]] if manual is None else parse_list(manual)
@@ -190,8 +202,17 @@ def from_options(
                 "list only stages given in --stages",
             )
     the_target = check_target(target)
+    account_of = parse_stage_pairs(accounts or [], "--account", stage_names, "ACCOUNT_ID")
+    region_of = parse_stage_pairs(stage_regions or [], "--stage-region", stage_names, "REGION")
     built = tuple(
-        Stage(name=s, manual=s in manual_names, target=the_target) for s in stage_names
+        Stage(
+            name=s,
+            manual=s in manual_names,
+            target=the_target,
+            account=account_of.get(s),
+            region=region_of.get(s),
+        )
+        for s in stage_names
     )
     return build(
         name=name,
@@ -221,6 +242,8 @@ def build(
     if owner:
         check_owner(owner)
     check_region(region)
+    for stage in stages:
+        _check_placement(stage)
     if backend:
         check_backend(backend)
     if trust_subject not in ("environment", "branch"):
@@ -238,6 +261,41 @@ def build(
         github_subject_prefix=github_subject_prefix or None,
         github_oidc_issuer=github_oidc_issuer or GITHUB_OIDC_HOST,
     )
+
+
+def parse_stage_pairs(
+    values: list[str], option: str, stages: list[str], what: str
+) -> dict[str, str]:
+    """`STAGE=VALUE` option values -> {stage: value}; a stage not in `stages` is refused."""
+    found: dict[str, str] = {}
+    for item in values:
+        stage, sep, value = (part.strip() for part in item.partition("="))
+        if not sep or not stage or not value:
+            raise SpecError(
+                f"{option} '{item}' is not STAGE={what}",
+                f"write e.g. {option} prod={_EXAMPLE[what]}",
+            )
+        if stage not in stages:
+            raise SpecError(
+                f"{option} names the stage '{stage}', which is not in --stages",
+                f"use one of: {', '.join(stages)}",
+            )
+        found[stage] = value
+    return found
+
+
+_EXAMPLE = {"ACCOUNT_ID": "222222222222", "REGION": "eu-west-1"}
+
+
+def _check_placement(stage: Stage) -> None:
+    """A stage's account: 12 digits (as AWS writes it); its region: one botocore knows."""
+    if stage.account is not None and not ACCOUNT_PATTERN.match(stage.account):
+        raise SpecError(
+            f"the account of stage '{stage.name}' ('{stage.account}') is not an AWS account ID",
+            "give the 12 digits, e.g. --account prod=222222222222",
+        )
+    if stage.region is not None:
+        check_region(stage.region)
 
 
 def check_name(name: str, stages: list[str]) -> None:

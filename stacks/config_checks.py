@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import aws_values as aws
-from .contract import GITHUB_OIDC_HOST
+from .contract import ACCOUNT_KEY, GITHUB_OIDC_HOST
 from .delivery import MINUTES_TO_ALARM
 
 
@@ -89,6 +89,7 @@ def check_stage(
             "set alarmTopicArn too, or leave monthlyBudget empty", uses=("monthlyBudget", "alarmTopicArn"),
         ))  # fmt: skip
     issues += _rollout(values, target)
+    issues += _oidc_provider(values, account=values.get(ACCOUNT_KEY))
     return issues
 
 
@@ -129,30 +130,115 @@ def _rollout(values: Mapping[str, Any], target: str) -> list[Issue]:
 
 def check_shared(values: Mapping[str, Any]) -> list[Issue]:
     """What the shared stack's values would make AWS refuse."""
-    issues: list[Issue] = []
+    return _oidc_provider(values)
+
+
+def _oidc_provider(values: Mapping[str, Any], *, account: str | None = None) -> list[Issue]:
+    """An existing provider to reuse must be GitHub's issuer's, in the stack's own account (a
+    role trusts only a provider of its own account)."""
     arn = values.get("oidcProviderArn")
     issuer = str(values.get("githubOidcIssuer") or GITHUB_OIDC_HOST)
-    if arn:
-        match = _OIDC_PROVIDER.match(str(arn))
-        if not match:
-            issues.append(
-                Issue(
-                    "oidcProviderArn",
-                    f"'{arn}' is not an IAM OIDC provider ARN",
-                    f"use arn:aws:iam::ACCOUNT:oidc-provider/{issuer}, or remove the key to "
-                    "create the provider",
-                )
+    if not arn:
+        return []
+    match = _OIDC_PROVIDER.match(str(arn))
+    if not match:
+        return [
+            Issue(
+                "oidcProviderArn",
+                f"'{arn}' is not an IAM OIDC provider ARN",
+                f"use arn:aws:iam::ACCOUNT:oidc-provider/{issuer}, or remove the key to "
+                "create the provider",
             )
-        elif match.group("url") != issuer:
-            issues.append(
-                Issue(
-                    "oidcProviderArn",
-                    f"'{arn}' is the provider of {match.group('url')}, not of GitHub's issuer "
-                    f"{issuer}",
-                    f"name the account's provider for {issuer}, or remove the key to create it",
-                )
+        ]
+    if match.group("url") != issuer:
+        return [
+            Issue(
+                "oidcProviderArn",
+                f"'{arn}' is the provider of {match.group('url')}, not of GitHub's issuer "
+                f"{issuer}",
+                f"name the account's provider for {issuer}, or remove the key to create it",
             )
-    return issues
+        ]
+    if account and match.group("account") != account:
+        return [
+            Issue(
+                "oidcProviderArn",
+                f"'{arn}' is in account {match.group('account')}, but the stage lives in "
+                f"account {account}",
+                f"name the provider of account {account}, or remove the key to create it",
+                uses=("oidcProviderArn", ACCOUNT_KEY),
+            )
+        ]
+    return []
+
+
+def check_lambda_region(
+    stage: str, target: str, region: str | None, registry_region: str | None
+) -> list[Issue]:
+    """Lambda runs container images only from a registry in the function's own region (another
+    account is fine): AWS Lambda Developer Guide, "Create a Lambda function using a container
+    image"."""
+    if target != "lambda" or not region or not registry_region or region == registry_region:
+        return []
+    return [
+        Issue(
+            "target",
+            f"stage {stage} is a Lambda stage in {region}, but Lambda runs images only from a "
+            f"registry in its own region, and this project's registry is in {registry_region}",
+            f"deploy stage {stage} in {registry_region} (aws:region), or use ecs or eks for it",
+        )
+    ]
+
+
+# Listeners per Application Load Balancer (Elastic Load Balancing, "Quotas for your Application
+# Load Balancers": 50 by default): ECS previews take one each on the first stage's load balancer,
+# whose own HTTP and HTTPS listeners take two.
+ALB_LISTENERS = 50
+STAGE_LISTENERS = 2
+
+
+def check_preview_target(
+    target: str, max_active: int, first_stage: str | None, first_target: str | None,
+    first_account: str | None = None,
+) -> list[Issue]:  # fmt: skip
+    """ECS previews run in the first stage's cluster, behind its load balancer, deployed by the
+    shared account's preview deploy role: the first stage must be an ECS stage of that account,
+    and the previews must fit the load balancer's listeners."""
+    if target != "ecs":
+        return []
+    if not first_stage:
+        return [Issue("previewTarget", "ecs previews run in the first stage's cluster, and the "
+                      "project has no stages", "set previewTarget to lambda or none")]  # fmt: skip
+    if first_target != "ecs":
+        return [
+            Issue(
+                "previewTarget",
+                f"ecs previews run in the first stage's cluster, but stage {first_stage} runs on "
+                f"{first_target}",
+                f"set previewTarget to lambda (or none), or make {first_stage} an ecs stage",
+            )
+        ]
+    if first_account:
+        return [
+            Issue(
+                "previewTarget",
+                f"ecs previews run in stage {first_stage}'s cluster, but {first_stage} lives in "
+                f"account {first_account}, apart from the shared stack whose role deploys them",
+                "set previewTarget to lambda (previews then run in the shared stack's account)",
+            )
+        ]
+    most = ALB_LISTENERS - STAGE_LISTENERS
+    if max_active > most:
+        return [
+            Issue(
+                "previewMaxActive",
+                f"{max_active} ecs previews need as many listeners on stage {first_stage}'s load "
+                f"balancer, which takes {ALB_LISTENERS} (two are the stage's own)",
+                f"use at most {most}",
+                uses=("previewMaxActive", "previewTarget"),
+            )
+        ]
+    return []
 
 
 def check_project(values: Mapping[str, Any]) -> list[Issue]:
@@ -206,7 +292,9 @@ _CERTIFICATE = re.compile(
     rf"^arn:{_PARTITION}:acm:{_REGION}:(?P<account>\d{{12}}):certificate/{aws.ACM_CERTIFICATE_ID}$"
 )
 _TOPIC = re.compile(rf"^arn:{_PARTITION}:sns:{_REGION}:(?P<account>\d{{12}}):{aws.SNS_TOPIC_NAME}$")
-_OIDC_PROVIDER = re.compile(r"^arn:aws(?:-[a-z]+)*:iam::\d{12}:oidc-provider/(?P<url>\S+)$")
+_OIDC_PROVIDER = re.compile(
+    r"^arn:aws(?:-[a-z]+)*:iam::(?P<account>\d{12}):oidc-provider/(?P<url>\S+)$"
+)
 _PRINCIPAL = re.compile(r"^arn:aws(?:-[a-z]+)*:iam::\d{12}:(?:role|user)/[\w+=,.@/-]+$")
 _ISSUER = re.compile(r"^[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?(?::\d+)?(?:/[A-Za-z0-9._~-]+)*$")
 _STAGE = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")

@@ -30,7 +30,7 @@ from typing import Any, Literal
 
 from . import aws_values as aws
 from . import delivery
-from .contract import GITHUB_OIDC_HOST, IMAGE_REF
+from .contract import ACCOUNT_KEY, ACCOUNT_PATTERN, GITHUB_OIDC_HOST, IMAGE_REF
 
 Kind = Literal["string", "integer", "boolean", "number", "list"]
 Scope = Literal["project", "shared", "stage"]
@@ -59,6 +59,12 @@ class Setting:
     allowed: tuple[int, ...] = ()  # a value table (e.g. CloudWatch Logs retentions)
     targets: tuple[str, ...] = TARGETS  # stage settings: the targets that read it
     required: bool = False  # must be set in the stack's own file (an emptied file lacks it)
+    also: tuple[Scope, ...] = ()  # other kinds of stack that may set it too
+
+    @property
+    def scopes(self) -> tuple[Scope, ...]:
+        """Every kind of stack whose file may set it."""
+        return (self.scope, *self.also)
 
     @property
     def pulumi_type(self) -> str:
@@ -128,8 +134,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "oidcProviderArn", "string", None,
         "An existing IAM OIDC provider for GitHub to reuse (an account has one per URL); empty "
-        "to create one.",
-        "shared",
+        "to create one. A stage in its own account may set it too: the provider of that account.",
+        "shared", also=("stage",),
     ),
     Setting(
         "registryScanning", "boolean", True,
@@ -146,8 +152,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "previewTarget", "string", "lambda",
         "Where pull-request previews run (stacks pr-<number>, stacks/pr_env.py): lambda (the "
-        "cheapest; the shared stack makes their deploy role), or none for no previews.",
-        "shared", choices=("lambda", "none"),
+        "cheapest; the shared stack makes their deploy role), ecs (a service in the first "
+        "stage's cluster, behind its load balancer; the first stage must be ecs), or none for "
+        "no previews.",
+        "shared", choices=("lambda", "ecs", "none"),
     ),
     Setting(
         "previewMaxActive", "integer", 5,
@@ -164,6 +172,12 @@ SETTINGS: tuple[Setting, ...] = (
         "target", "string", "ecs",
         "The deploy target of this stage: ecs, eks or lambda.",
         "stage", choices=TARGETS, required=True,
+    ),
+    Setting(
+        ACCOUNT_KEY, "string", None,
+        "The AWS account this stage lives in (12 digits, quoted); a run with credentials of "
+        "another account is refused. Unset: the shared stack's account.",
+        "stage",
     ),
     Setting(
         "image", "string", None,
@@ -452,7 +466,7 @@ STAGE_SETTINGS = tuple(s for s in SETTINGS if s.scope == "stage")
 
 def settings_of(stack_kind: Literal["shared", "stage"]) -> tuple[Setting, ...]:
     """What a stack of that kind reads: the project facts and its own settings."""
-    own = SHARED_SETTINGS if stack_kind == "shared" else STAGE_SETTINGS
+    own = tuple(s for s in SETTINGS if s.scope != "project" and stack_kind in s.scopes)
     return PROJECT_SETTINGS + own
 
 
@@ -540,6 +554,11 @@ def _check_value(setting: Setting, value: Any) -> None:
         from .freeze import parse_windows
 
         parse_windows(value, key)
+    if key == ACCOUNT_KEY and not ACCOUNT_PATTERN.match(value):
+        raise Invalid(
+            key, f"'{value}' is not an AWS account ID",
+            'write its 12 digits in quotes (e.g. "012345678901")',
+        )  # fmt: skip
     if key == "image" and not IMAGE_REF.match(value):
         raise Invalid(
             key,

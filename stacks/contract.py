@@ -230,6 +230,42 @@ def foundation_role_path(project: str, stage: str) -> str:
     return f"/bootstrap-foundation/{project}/{stage}/"
 
 
+def alarm_reader_role_name(project: str, stage: str) -> str:
+    """The role in a stage's account that the next stage's deploy job assumes to read this
+    stage's alarms (promotion's soak gate): read-only, this stage's alarms only."""
+    return f"{stage_prefix(project, stage)}-alarms-read"
+
+
+# --- stages in their own AWS accounts (stacks/accounts.py, docs/accounts.md) -------------------
+# A stage's stack file may name its AWS account (`<project>:account`, 12 digits) and region
+# (`aws:region`); a stage without `account` lives in the tooling account: the shared stack's, which
+# also holds the registry and the Pulumi state. `bootstrap --profile KEY=PROFILE` (KEY a stage,
+# `shared`, or an account ID; also PROFILES_ENV) names the AWS profile of each account.
+
+ACCOUNT_KEY = "account"
+ACCOUNT_PATTERN = re.compile(r"^[0-9]{12}$")
+PROFILES_ENV = "BOOTSTRAP_AWS_PROFILES"  # "prod=prod-admin,shared=tooling", as --profile gives
+ACCOUNT_OUTPUT = "account"  # every stack exports the AWS account it lives in
+# A stage in its own account has its own GitHub OIDC provider, part of its foundation.
+GITHUB_OIDC_COMPONENT = "bootstrap:index:GithubOidc"
+ALARM_READER_OUTPUT = "alarmReaderRoleArn"  # a stage's alarm reader (the last stage has none)
+# The next stage's environment variable naming the alarm reader of the stage before it.
+VAR_PREVIOUS_ALARMS_ROLE = "AWS_PREVIOUS_ALARMS_ROLE_ARN"
+# Every stage's alarms (stacks/observability.py names them `<project>-<stage>.<kind>`): promotion's
+# alarms gate reads them by name, which the alarm reader's resource-level grant authorises.
+STAGE_ALARMS = ("5xx-rate", "latency", "errors")
+
+
+def stage_alarm_names(project: str, stage: str) -> list[str]:
+    return [f"{stage_prefix(project, stage)}.{kind}" for kind in STAGE_ALARMS]
+
+
+def previous_alarms_role_variable(stage: str) -> str:
+    """The repository variable naming the alarm reader of the stage before `stage` when there are
+    no environments (as `stage_role_variable` names its deploy role)."""
+    return f"{VAR_PREVIOUS_ALARMS_ROLE}_{stage.upper().replace('-', '_')}"
+
+
 # --- GitHub variables and secrets ---------------------------------------------------------------
 
 VAR_REGION = "AWS_REGION"
@@ -272,8 +308,9 @@ def urn_glob(pattern: str) -> re.Pattern[str]:
 def foundation_urns(project: str, stage: str, *, network: bool) -> list[str]:
     """URN patterns (Pulumi's `**` wildcards) of a stage's foundation: the stack, its AWS
     providers and StackReference, the `Stage` component with its permissions boundary, the
-    `DeployRole` component and its children, and (for stages with a network) the VPC the deploy
-    policy names. Nothing of the workload."""
+    `DeployRole` component and its children, the stage's own GitHub OIDC provider (a stage in
+    its own account), and (for stages with a network) the VPC the deploy policy names. Nothing
+    of the workload."""
     base = f"urn:pulumi:{stage}::{project}::"
     prefix = stage_prefix(project, stage)
     patterns = [
@@ -286,6 +323,10 @@ def foundation_urns(project: str, stage: str, *, network: bool) -> list[str]:
         f"{base}{STAGE_COMPONENT}$aws:iam/policy:Policy::{prefix}-boundary",
         f"{base}{STAGE_COMPONENT}${DEPLOY_ROLE_COMPONENT}::{prefix}-deploy",
         f"{base}{STAGE_COMPONENT}${DEPLOY_ROLE_COMPONENT}$**",
+        # A wildcard only: single-account stages have no provider, and the engine refuses a
+        # literal --target URN that is neither in the stack nor in the program (a pattern that
+        # matches nothing is fine: pulumi/pulumi deployment_executor.go, checkTargets).
+        f"{base}{STAGE_COMPONENT}${GITHUB_OIDC_COMPONENT}**",
     ]
     if network:
         component = f"{STAGE_COMPONENT}${NETWORK_COMPONENT}"
@@ -361,6 +402,14 @@ PREVIEW_COMMENT_MARKER = "<!-- bootstrap:preview-environment -->"  # finds the o
 PREVIEW_OUTPUTS = ("url", "image", "target", "region", "stage", "pullRequest")
 PR_ROLE_OUTPUT = "prRoleArn"  # the shared stack's output naming the preview deploy role
 PREVIEW_REPOSITORY_OUTPUT = "previewRepositoryUrl"  # and the previews' own image repository
+PREVIEW_TARGET_OUTPUT = "previewTarget"  # and where previews run (a stage reads it)
+# ECS previews (previewTarget ecs) run in the first stage's cluster, behind its load balancer on a
+# listener of their own: pull request N listens on PREVIEW_PORT_BASE + N % PREVIEW_PORTS. The
+# first stage opens the range in its load balancer's security group and exports what a preview
+# reuses as PREVIEW_PLATFORM_OUTPUT.
+PREVIEW_PORT_BASE = 8001
+PREVIEW_PORTS = 999  # ports 8001..8999
+PREVIEW_PLATFORM_OUTPUT = "previewPlatform"
 _PREVIEW_STACK = re.compile(r"^pr-([1-9][0-9]{0,9})$")
 
 
@@ -380,6 +429,16 @@ def preview_number(stack: str) -> int | None:
 def is_preview_name(name: str) -> bool:
     """Names a stage may not take: `pr` and `pr-*` belong to the previews."""
     return name == PREVIEW_STACK_PREFIX.rstrip("-") or name.startswith(PREVIEW_STACK_PREFIX)
+
+
+def preview_port(number: int) -> int:
+    """The first stage's load balancer port of pull request `number`'s ECS preview."""
+    return PREVIEW_PORT_BASE + number % PREVIEW_PORTS
+
+
+def preview_port_range() -> tuple[int, int]:
+    """The first port and the last one ECS previews may listen on."""
+    return PREVIEW_PORT_BASE, PREVIEW_PORT_BASE + PREVIEW_PORTS - 1
 
 
 def pr_role_name(project: str) -> str:

@@ -85,6 +85,10 @@ class EcsServiceArgs:
     # Makes the stage's alarms once the load balancer exists (its ARN suffix in, their names
     # out): ECS fails and rolls back a deployment when one of them fires.
     deployment_alarms: Callable[[pulumi.Output[str]], Sequence[pulumi.Input[str]]] | None = None
+    # The first stage when previews run on ECS (`contract.preview_port_range`, from the shared
+    # stack's previewTarget): its load balancer takes the previews' ports from the internet too.
+    # The security group's rules are inline, so only this stack may add them.
+    preview_ports: pulumi.Output[tuple[int, int] | None] | tuple[int, int] | None = None
 
 
 def check_sizing(cpu: int, memory: int, min_capacity: int, max_capacity: int) -> None:
@@ -240,16 +244,13 @@ class EcsService(pulumi.ComponentResource):
             f"{name}-lb",
             vpc_id=args.vpc_id,
             description=f"{name} load balancer",
-            ingress=[
-                {
-                    "protocol": "tcp",
-                    "from_port": port,
-                    "to_port": port,
-                    "cidr_blocks": ["0.0.0.0/0"],
-                    "description": "HTTP(S) from the internet",
-                }
-                for port in listen_ports
-            ],
+            ingress=(
+                lb_ingress(listen_ports, None)
+                if args.preview_ports is None
+                else pulumi.Output.from_input(args.preview_ports).apply(
+                    lambda ports: lb_ingress(listen_ports, ports)
+                )
+            ),
             egress=[
                 {
                     "protocol": "tcp",
@@ -479,7 +480,46 @@ class EcsService(pulumi.ComponentResource):
         self.load_balancer_arn_suffix = self.load_balancer.arn_suffix
         self.target_group_arn_suffix = self.target_group.arn_suffix
         self.alarm_names = alarm_names
+        # What an ECS preview reuses of this stage (stacks/pr_ecs.py reads it).
+        self.preview_platform: dict[str, Any] = {
+            "clusterArn": self.cluster.arn,
+            "clusterName": self.cluster.name,
+            "vpcId": args.vpc_id,
+            "privateSubnetIds": list(args.private_subnet_ids),
+            "serviceSecurityGroupId": self.service_security_group.id,
+            "loadBalancerArn": self.load_balancer.arn,
+            "loadBalancerDnsName": self.load_balancer.dns_name,
+            "loadBalancerSecurityGroupId": self.lb_security_group.id,
+        }
         self.register_outputs({"url": self.url, "clusterName": self.cluster.name})
+
+
+def lb_ingress(
+    listen_ports: Sequence[int], preview_ports: tuple[int, int] | None
+) -> list[dict[str, Any]]:
+    """The load balancer's rules in: its listeners' ports, and the previews' range if any."""
+    rules: list[dict[str, Any]] = [
+        {
+            "protocol": "tcp",
+            "from_port": port,
+            "to_port": port,
+            "cidr_blocks": ["0.0.0.0/0"],
+            "description": "HTTP(S) from the internet",
+        }
+        for port in listen_ports
+    ]
+    if preview_ports:
+        low, high = preview_ports
+        rules.append(
+            {
+                "protocol": "tcp",
+                "from_port": low,
+                "to_port": high,
+                "cidr_blocks": ["0.0.0.0/0"],
+                "description": "pull-request previews (HTTP) from the internet",
+            }
+        )
+    return rules
 
 
 def deployment_configuration(rollout: Rollout) -> dict[str, Any]:

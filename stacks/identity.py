@@ -123,7 +123,7 @@ class GithubOidc(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: GithubOidcArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("bootstrap:index:GithubOidc", name, None, opts)
+        super().__init__(contract.GITHUB_OIDC_COMPONENT, name, None, opts)
         issuer = args.github.issuer
         if args.existing_provider_arn:
             if not args.existing_provider_arn.endswith(f":oidc-provider/{issuer}"):

@@ -93,6 +93,9 @@ class StageScope:
     vpc_arn: str | None = None
     state: StateBucket | None = None
     lambda_in_vpc: bool = False
+    # The stage after this one, whose deploy job reads this stage's alarms through the alarm
+    # reader of this stage's foundation (stacks/alarm_reader.py); None for the last stage.
+    next_stage: str | None = None
 
     @property
     def prefix(self) -> str:
@@ -123,6 +126,13 @@ class StageScope:
     @property
     def deploy_role_arn(self) -> str:
         return self.ctx.iam_arn(f"role{self.naming.deploy_role_path}{self.deploy_role_name}")
+
+    @property
+    def alarm_reader_arn(self) -> str | None:
+        if self.next_stage is None:
+            return None
+        name = contract.alarm_reader_role_name(self.naming.project, self.naming.stage)
+        return self.ctx.iam_arn(f"role{self.naming.deploy_role_path}{name}")
 
     @property
     def workload_roles(self) -> str:
@@ -244,13 +254,20 @@ def _state(scope: StageScope, state: StateBucket) -> list[Statement]:
             "Sid": "StateWriteOwnStack",
             "Effect": "Allow",
             "Action": ["s3:DeleteObject", "s3:PutObject"],
-            "Resource": [
-                f"{root}/stacks/{project}/{stage}.json*",
-                f"{root}/history/{project}/{stage}/*",
-                f"{root}/backups/{project}/{stage}/*",
-                f"{root}/locks/*/{project}/{stage}/*",
-            ],
+            "Resource": own_stack_objects(root, project, stage),
         },
+    ]
+
+
+def own_stack_objects(root: str, project: str, stack: str) -> list[str]:
+    """A stack's own objects in Pulumi's DIY backend under `root` (`StateBucket.root_arn`): its
+    checkpoint (with `.bak`/`.gz`, the first pattern), history, backups and locks. The deploy
+    role's grants and the state bucket's policy for other accounts (bootstrap) both use it."""
+    return [
+        f"{root}/stacks/{project}/{stack}.json*",
+        f"{root}/history/{project}/{stack}/*",
+        f"{root}/backups/{project}/{stack}/*",
+        f"{root}/locks/*/{project}/{stack}/*",
     ]
 
 
@@ -268,8 +285,8 @@ _WITHIN_BOUNDARY = [
 def _roles_within_boundary(scope: StageScope) -> list[Statement]:
     return [
         {
-            # Refresh reads the deploy role, the boundary and the foundation's service roles, but
-            # may not change them.
+            # Refresh reads the deploy role, the boundary, the foundation's service roles and the
+            # stage's alarm reader, but may not change them.
             "Sid": "ReadOwnIdentity",
             "Effect": "Allow",
             "Action": [
@@ -284,6 +301,7 @@ def _roles_within_boundary(scope: StageScope) -> list[Statement]:
             "Resource": [
                 scope.deploy_role_arn,
                 scope.boundary_arn,
+                *([scope.alarm_reader_arn] if scope.alarm_reader_arn else []),
                 *([scope.foundation_roles] if scope.has_foundation_roles else []),
             ],
         },

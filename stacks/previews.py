@@ -10,7 +10,8 @@ pulumi/pulumi `pkg/cmd/pulumi/stack/stack_ls.go`, stackSummaryJSON).
 - `open-check`: the pull request is open (a deploy checks it right before `pulumi up`, so a fast
   merge leaves no orphan) and, when given, its head is still the commit being deployed.
 - `cap`: whether pull request N may have a preview: it has one already, or fewer than
-  `previewMaxActive` others are live.
+  `previewMaxActive` others are live; ECS previews (`previewTarget: ecs`) also need their port
+  on the first stage's load balancer (`contract.preview_port`) free of every other live preview.
 - `sweep`: which previews to destroy: the pull request is closed (or gone), or the preview was
   not deployed for `previewTtlHours`. GitHub sends no close event for some pull requests, and a
   close run uses the pull request's own workflow file, which may predate the previews.
@@ -25,7 +26,8 @@ the job):
 
     python3 -m stacks.previews limits
     python3 -m stacks.previews open-check --pull N [--sha SHA]          # open=true|false
-    python3 -m stacks.previews cap --pull N --stacks FILE [--max M]      # allowed=, active=, limit=
+    python3 -m stacks.previews cap --pull N --stacks FILE [--max M] [--target T]
+                                            # allowed=, active=, limit=, port=, taken_by=
     python3 -m stacks.previews sweep --stacks FILE [--ttl-hours H]       # destroy=pr-1 pr-9
     python3 -m stacks.previews comment --pull N --state S [--url U] [--image I] [--sha SHA]
     python3 -m stacks.previews body ...   # the same options: the comment's text, as `body`
@@ -48,8 +50,10 @@ from . import config_schema as schema
 from .contract import (
     INFRA_DIR,
     PREVIEW_COMMENT_MARKER,
+    PREVIEW_PORTS,
     SHARED,
     preview_number,
+    preview_port,
     preview_stack,
 )
 from .github_api import (
@@ -65,7 +69,7 @@ from .github_api import (
 COMMAND_ACTIONS: dict[str, tuple[str, ...]] = {
     command: () for command in ("limits", "open-check", "cap", "sweep", "comment", "body")
 }
-STATES = ("deployed", "capped", "destroyed", "failed", "closed")
+STATES = ("deployed", "capped", "collision", "destroyed", "failed", "closed")
 PAGE = 100  # GitHub's largest page of issue comments
 
 
@@ -127,13 +131,25 @@ class Cap:
     allowed: bool
     active: int  # live previews of other pull requests
     limit: int
+    port: int | None = None  # an ECS preview's port on the first stage's load balancer
+    taken_by: int | None = None  # the live preview whose port that is already
 
 
-def cap(live: Sequence[Preview], number: int, limit: int) -> Cap:
-    """A pull request keeps its preview; a new one needs fewer than `limit` others live."""
+def cap(live: Sequence[Preview], number: int, limit: int, target: str = "lambda") -> Cap:
+    """A pull request keeps its preview; a new one needs fewer than `limit` others live. An ECS
+    preview also needs its port: pull requests N and N + PREVIEW_PORTS share one, and the first
+    to deploy keeps it (refused here, in words, rather than by the load balancer)."""
     others = [p for p in live if p.live and p.number != number]
     has_one = any(p.live and p.number == number for p in live)
-    return Cap(allowed=has_one or len(others) < limit, active=len(others), limit=limit)
+    allowed = has_one or len(others) < limit
+    if target != "ecs":
+        return Cap(allowed=allowed, active=len(others), limit=limit)
+    port = preview_port(number)
+    taken = next((p.number for p in others if preview_port(p.number) == port), None)
+    return Cap(
+        allowed=allowed and taken is None, active=len(others), limit=limit, port=port,
+        taken_by=taken,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -198,6 +214,7 @@ def sweep(
 def comment_body(
     state: str, number: int, *, url: str = "", image: str = "", sha: str = "",
     limit: int | None = None, active: int | None = None, run_url: str = "", reason: str = "",
+    taken_by: int | None = None,
 ) -> str:  # fmt: skip
     """The comment's text: the marker, then what the preview is now."""
     stack = preview_stack(number)
@@ -215,6 +232,15 @@ def comment_body(
             "(`previewMaxActive` in infra/Pulumi.shared.yaml).",
             "",
             "Close a pull request you no longer need, or push again once one has closed.",
+        ]
+    elif state == "collision":
+        other = preview_stack(taken_by) if taken_by else "another preview"
+        lines += [
+            f"No preview: its port {preview_port(number)} on the first stage's load balancer is "
+            f"taken by `{other}` (pull requests whose numbers differ by a multiple of "
+            f"{PREVIEW_PORTS} share a port).",
+            "",
+            "Push again once that pull request has closed.",
         ]
     elif state == "destroyed":
         lines += [f"The preview `{stack}` was destroyed" + (f": {reason}." if reason else ".")]
@@ -312,6 +338,7 @@ def _parser() -> argparse.ArgumentParser:
     capped.add_argument("--pull", type=int, required=True)
     capped.add_argument("--stacks", type=Path, required=True, help="`pulumi stack ls --json`")
     capped.add_argument("--max", type=int)
+    capped.add_argument("--target", help="previewTarget (default: as the stacks read it)")
     swept = commands.add_parser("sweep")
     swept.add_argument("--stacks", type=Path, required=True, help="`pulumi stack ls --json`")
     swept.add_argument("--ttl-hours", type=int)
@@ -329,7 +356,7 @@ def _comment_options(comment: argparse.ArgumentParser) -> None:
     comment.add_argument("--reason", default="")
     comment.add_argument("--max", type=int)
     comment.add_argument("--active", type=int)
-
+    comment.add_argument("--taken-by", type=int)
 
 
 def main(
@@ -355,14 +382,18 @@ def _run(args: argparse.Namespace, transport: Transport | None, now: datetime, i
         return 0
     if args.command == "cap":
         live = previews(json.loads(args.stacks.read_text() or "[]"))
-        decided = cap(live, args.pull, args.max or limits(infra).max_active)
-        _write(
-            {
-                "allowed": str(decided.allowed).lower(),
-                "active": decided.active,
-                "limit": decided.limit,
-            }
-        )
+        settings = None if args.max and args.target else limits(infra)
+        target = args.target or (settings.target if settings else "lambda")
+        limit = args.max or (settings.max_active if settings else 0)
+        decided = cap(live, args.pull, limit, target)
+        results: dict[str, object] = {
+            "allowed": str(decided.allowed).lower(),
+            "active": decided.active,
+            "limit": decided.limit,
+        }
+        if decided.port is not None:  # ECS previews: the port, and whose it is already
+            results.update(port=decided.port, taken_by=decided.taken_by or "")
+        _write(results)
         return 0
     if args.command == "body":
         _write({"body": _body(args)})
@@ -406,7 +437,7 @@ def _run(args: argparse.Namespace, transport: Transport | None, now: datetime, i
 def _body(args: argparse.Namespace) -> str:
     return comment_body(
         args.state, args.pull, url=args.url, image=args.image, sha=args.sha, limit=args.max,
-        active=args.active, run_url=args.run_url, reason=args.reason,
+        active=args.active, run_url=args.run_url, reason=args.reason, taken_by=args.taken_by,
     )  # fmt: skip
 
 

@@ -20,7 +20,7 @@ from . import config_checks as checks
 from . import config_schema as schema
 from .aws_values import DEFAULT_KUBERNETES_VERSION, LOG_RETENTION_DAYS
 from .config_schema import OFFLINE_PLAN_KEY, OFFLINE_PLAN_NAMESPACE, TARGETS, TRUST_SUBJECTS
-from .contract import FOUNDATION_ONLY_ENV, IMAGE_REF, PLACEHOLDER_DIGEST, SHARED
+from .contract import ACCOUNT_KEY, FOUNDATION_ONLY_ENV, IMAGE_REF, PLACEHOLDER_DIGEST, SHARED
 from .delivery import Rollout
 
 __all__ = [
@@ -191,6 +191,10 @@ class StageSettings:
     github_subject_prefix: str
     github_oidc_issuer: str
     monthly_budget: float | None = None  # USD; stacks/budget.py
+    # The stage's own AWS account (None: the shared stack's), and the existing GitHub OIDC
+    # provider there to reuse (None: the stage makes one when its account is not the shared's).
+    account: str | None = None
+    oidc_provider_arn: str | None = None
 
     @property
     def needs_network(self) -> bool:
@@ -231,6 +235,8 @@ class StageSettings:
             error_count_threshold=values["errorCountThreshold"],
             alarm_topic_arn=values["alarmTopicArn"] or None,
             monthly_budget=values["monthlyBudget"],
+            account=values[ACCOUNT_KEY] or None,
+            oidc_provider_arn=values["oidcProviderArn"] or None,
             rollout=Rollout.from_config(values),
             state_backend=values["stateBackend"] or None,
             **_identity(values),

@@ -12,17 +12,19 @@ component may not do, so the target is not a child of this component.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
 from . import budget, contract, ecs, eks, lambda_fn, network, observability
+from .accounts import arn_account, wrong_account
+from .alarm_reader import AlarmReader, AlarmReaderArgs
 from .common import AwsContext, Naming, Statement, child, policy
 from .ecs import EcsRoles, EcsRolesArgs
 from .eks import EksRoles, EksRolesArgs
-from .identity import DeployRole, DeployRoleArgs, GithubIdentity
+from .identity import DeployRole, DeployRoleArgs, GithubIdentity, GithubOidc, GithubOidcArgs
 from .network import Network, NetworkArgs
 from .permissions import StageScope, StateBucket, boundary_statements, foundation_grants
 
@@ -33,12 +35,17 @@ TARGET_GRANTS: dict[str, Callable[[StageScope], list[Statement]]] = {
 }
 
 
-def deploy_policies(scope: StageScope) -> dict[str, list[Statement]]:
-    """The deploy role's inline policies, by name: what it needs for everything of its stage."""
+def deploy_policies(
+    scope: StageScope, *, own_oidc_issuer: str | None = None
+) -> dict[str, list[Statement]]:
+    """The deploy role's inline policies, by name: what it needs for everything of its stage.
+    `own_oidc_issuer`: the issuer of the stage's own OIDC provider (a stage in its own account)."""
     foundation = foundation_grants(scope)
     documents: dict[str, list[Statement]] = {
         key: foundation[key] for key in ("state", "iam") if key in foundation
     }
+    if own_oidc_issuer:
+        documents["iam"] = [*documents["iam"], read_own_provider(scope, own_oidc_issuer)]
     if scope.has_network:
         documents["network"] = network.deploy_grants(scope)
     documents["platform"] = TARGET_GRANTS[scope.target](scope)
@@ -73,12 +80,22 @@ class StageArgs:
     # The Pulumi state backend URL; for s3:// the deploy role may write this stack's state.
     state_backend: str | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
+    # A stage in its own account (`<project>:account`) cannot trust the shared stack's OIDC
+    # provider (a role trusts a provider of its own account only): it has its own, a child of
+    # the stage in its foundation, or reuses the one that account has (`oidcProviderArn`).
+    own_oidc: bool = False
+    existing_oidc_provider_arn: str | None = None
+    # The stage after this one (None: the last): its deploy job reads this stage's alarms through
+    # this stage's alarm reader (stacks/alarm_reader.py), promotion's alarms gate.
+    next_stage: str | None = None
 
 
 class Stage(pulumi.ComponentResource):
     boundary: Any
     network: Network | None
+    oidc: GithubOidc | None
     deploy_role: DeployRole
+    alarm_reader: AlarmReader | None
     eks_roles: EksRoles | None
     ecs_roles: EcsRoles | None
 
@@ -99,6 +116,7 @@ class Stage(pulumi.ComponentResource):
                 vpc_arn=vpc_arn,
                 state=state,
                 lambda_in_vpc=args.lambda_in_vpc,
+                next_stage=args.next_stage,
             )
 
         probe = scope("")
@@ -135,21 +153,42 @@ class Stage(pulumi.ComponentResource):
             )
             vpc_arn = self.network.vpc_arn
 
+        # The stage's own provider (made here, not reused), which a refresh reads.
+        issuer = args.github.issuer if args.own_oidc and not args.existing_oidc_provider_arn else None
         documents = pulumi.Output.all(args.repository_arn, vpc_arn).apply(
             lambda values: {
                 key: policy(statements)
-                for key, statements in deploy_policies(scope(values[0], values[1])).items()
+                for key, statements in deploy_policies(
+                    scope(values[0], values[1]), own_oidc_issuer=issuer
+                ).items()
             }
         )
         # Which policies there are depends only on the stage's shape, known now; their text waits
         # for the repository and VPC ARNs.
         names = deploy_policies(scope("", "" if args.network is not None else None)).keys()
         subject = args.github.subject(args.trust_subject, naming.stage)
+        self.oidc = None
+        provider_arn = args.oidc_provider_arn
+        if args.own_oidc:
+            self.oidc = GithubOidc(
+                f"{name}-github",
+                GithubOidcArgs(
+                    github=args.github,
+                    existing_provider_arn=args.existing_oidc_provider_arn,
+                    tags=tags,
+                ),
+                opts=child(self),
+            )
+            provider_arn = self.oidc.provider_arn
+            if not args.existing_oidc_provider_arn:
+                provider_arn = pulumi.Output.all(provider_arn, args.oidc_provider_arn).apply(
+                    _not_the_shared_account(args.ctx.account_id, naming)
+                )
         self.deploy_role = DeployRole(
             f"{name}-deploy",
             DeployRoleArgs(
                 github=args.github,
-                provider_arn=args.oidc_provider_arn,
+                provider_arn=provider_arn,
                 subject=subject,
                 role_name=probe.deploy_role_name,
                 path=naming.deploy_role_path,
@@ -159,6 +198,16 @@ class Stage(pulumi.ComponentResource):
             ),
             opts=child(self),
         )
+        self.alarm_reader = None
+        if args.next_stage is not None:  # a foundation role: a child of the deploy role's
+            self.alarm_reader = AlarmReader(
+                f"{name}-deploy-alarms-read",
+                AlarmReaderArgs(
+                    ctx=args.ctx, naming=naming, next_stage=args.next_stage, github=args.github,
+                    trust_subject=args.trust_subject, provider_arn=provider_arn, tags=tags,
+                ),
+                opts=child(self.deploy_role),
+            )  # fmt: skip
         self.eks_roles = None
         if args.target == "eks":
             self.eks_roles = EksRoles(
@@ -179,9 +228,57 @@ class Stage(pulumi.ComponentResource):
                 opts=child(self.deploy_role),
             )
         self.register_outputs(
-            {"deployRoleArn": self.deploy_role.arn, "boundaryArn": self.boundary.arn}
+            {
+                "deployRoleArn": self.deploy_role.arn,
+                "boundaryArn": self.boundary.arn,
+                "oidcProviderArn": provider_arn,
+            }
         )
+
+
+def read_own_provider(scope: StageScope, issuer: str) -> Statement:
+    """A refresh reads the stage's own GitHub OIDC provider (its foundation: never changed by the
+    deploy role), as it reads the deploy role and the boundary."""
+    return {
+        "Sid": "ReadOwnOidcProvider",
+        "Effect": "Allow",
+        "Action": "iam:GetOpenIDConnectProvider",
+        "Resource": scope.ctx.iam_arn(f"oidc-provider/{issuer}"),
+    }
 
 
 def _pick(key: str) -> Callable[[dict[str, str]], str]:
     return lambda documents: documents[key]
+
+
+def _not_the_shared_account(account: str, naming: Naming) -> Callable[[list[str]], str]:
+    """The stage's own provider, unless the stage names the shared stack's account as its own:
+    an account has one provider per URL, so a second one there would be refused."""
+
+    def check(arns: list[str]) -> str:
+        own, shared = arns
+        if arn_account(shared) == account:
+            raise pulumi.RunError(
+                f"config {naming.project}:{contract.ACCOUNT_KEY}: stage {naming.stage} names "
+                f"account {account}, which is the shared stack's account and has its GitHub "
+                f"OIDC provider already; remove {naming.project}:{contract.ACCOUNT_KEY} from "
+                f"{contract.stack_file(naming.stage)} (the stage then uses the shared stack's "
+                f"provider), or set {naming.project}:oidcProviderArn there to {shared}"
+            )
+        return own
+
+    return check
+
+
+def stage_context(
+    ctx: AwsContext, naming: Naming, account: str | None, *, offline: bool
+) -> AwsContext:
+    """Where the stage runs, checked: with `<project>:account` set, the credentials must be that
+    account's (a run against another account would plan or change the wrong resources). bootstrap's
+    offline plan answers for an account of its own: there the stage's account stands in."""
+    if account is None or account == ctx.account_id:
+        return ctx
+    if offline:
+        return replace(ctx, account_id=account)
+    problem = wrong_account(naming.project, naming.stage, account, ctx.account_id)
+    raise pulumi.RunError(problem or "")

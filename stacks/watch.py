@@ -12,7 +12,9 @@ whether the release stays or the stage rolls back to the image it ran before.
   for `minutes` from its own start, until the decision is not `WATCHING`; the clock and sleep are
   injected (tests use a fixed one).
 - `CloudWatchReader`: `cloudwatch:DescribeAlarms` (boto3, in batches of 100 names: botocore's
-  cloudwatch model, `AlarmNames` max 100), metric and composite alarms. `WATCH_ACTIONS` is every
+  cloudwatch model, `AlarmNames` max 100), metric alarms: a grant narrower than `*` returns no
+  composite alarm (CloudWatch's permissions reference), and the stages have none. The promotion
+  gates read the stage before's alarms through it too (stacks/gates.py). `WATCH_ACTIONS` is every
   IAM action it calls: the stage's deploy role runs it, and its policy grants them on the stage's
   own alarms (observability.py, `OwnAlarms`); the IAM coverage check reads `COMMAND_ACTIONS`.
 
@@ -150,12 +152,12 @@ class CloudWatchReader:
             while True:
                 request: dict[str, Any] = {
                     "AlarmNames": batch,
-                    "AlarmTypes": ["MetricAlarm", "CompositeAlarm"],
+                    "AlarmTypes": ["MetricAlarm"],
                 }
                 if token:
                     request["NextToken"] = token
                 answer = self.client.describe_alarms(**request)
-                for alarm in [*answer.get("MetricAlarms", []), *answer.get("CompositeAlarms", [])]:
+                for alarm in answer.get("MetricAlarms", []):
                     found[alarm["AlarmName"]] = _state(alarm)
                 token = answer.get("NextToken")
                 if not token:

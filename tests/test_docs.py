@@ -97,8 +97,8 @@ def test_the_write_counts_are_the_measured_ones() -> None:
     assert f"{ARCHIVE_WRITES} writes for {len(STAGES)} stages" in provision
     github = _text(REPO_ROOT / "docs/github.md")
     assert f"makes {FRESH_WRITES} API writes" in github
-    assert 9 + 5 * len(STAGES) == FRESH_WRITES  # the formula both docs give
-    assert "`9 + 5 × stages`" in provision and "`9 + 5 × stages`" in github
+    assert 8 + 6 * len(STAGES) == FRESH_WRITES  # the formula both docs give
+    assert "`8 + 6 × stages`" in provision and "`8 + 6 × stages`" in github
 
 
 def test_the_workflow_test_matrix_is_the_one_quoted() -> None:

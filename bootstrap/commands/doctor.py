@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bootstrap.options import JsonOpt, RepoOpt, VerboseOpt
+from bootstrap.options import JsonOpt, ProfileOpt, RepoOpt, VerboseOpt
 
 _MARKS = {
     "ok": ("✓", "green"),
@@ -13,14 +13,27 @@ _MARKS = {
     "error": ("✗", "red"),
 }
 
-def doctor(repo: RepoOpt = None, json_output: JsonOpt = False, verbose: VerboseOpt = False) -> None:
+def doctor(
+    repo: RepoOpt = None,
+    profile: ProfileOpt = None,
+    json_output: JsonOpt = False,
+    verbose: VerboseOpt = False,
+) -> None:
     """Check the Pulumi CLI, AWS credentials, the GitHub token and Docker (and in a generated
-    repository the roles' trust); print each fix. Exit code 5 when credentials are missing, else
-    4 when tools are, else 1 when the roles trust another subject than GitHub issues."""
+    repository each account's credentials and the roles' trust); print each fix. Exit code 5
+    when credentials are missing, else 4 when tools are, else 1 when the roles trust another
+    subject than GitHub issues."""
     from bootstrap import ui
     from bootstrap.doctor import run_checks
 
-    report = run_checks(repo=_generated_repo(repo))
+    generated = _generated_repo(repo)
+    accounts = None
+    if generated is not None:
+        from bootstrap.lifecycle import accounts_of
+        from bootstrap.repo import load_spec
+
+        accounts = accounts_of(generated, load_spec(generated), profile)  # bad keys: exit 2
+    report = run_checks(repo=generated, accounts=accounts)
     ui.print_json(report.to_json())
     if not json_output:
         show(report)
@@ -44,9 +57,23 @@ def show(report: Any) -> None:
         ui.say(check.detail, first=lead)
         for row in check.data.get("subjects") or []:  # trust: one line per subject
             trusted = {True: "trusted", False: "NOT trusted", None: "not deployed"}[row["trusted"]]
-            ui.say(f"{row['subject']}  {row['role']}: {trusted}", first=f"{'':{width + 4}}{row['for']}: ")
+            where = f" in {row['account']}" if row.get("account") else ""
+            ui.say(f"{row['subject']}  {row['role']}{where}: {trusted}",
+                   first=f"{'':{width + 4}}{row['for']}: ")  # fmt: skip
+        for row in check.data.get("accounts") or []:  # accounts: one line per account
+            ui.say(account_line(row), first=f"{'':{width + 4}}{row['account'] or '?'}: ")
         if check.fix and check.status != "ok":
             ui.say(check.fix, first=Text.assemble(" " * (width + 4), ("fix: ", "bold")))
+
+
+def account_line(row: dict[str, Any]) -> str:
+    """`dev, test: profile 'tooling' signs in as arn:...: ok`."""
+    profile = f"profile '{row['profile']}'" if row["profile"] else "default credentials"
+    stacks = ", ".join(row["stacks"])
+    if row["identity"] is None:
+        return f"{stacks}: {profile}: {row['problem']}"
+    verdict = "ok" if row["ok"] else f"NOT this account (signs in to {row['signs_in_to']})"
+    return f"{stacks}: {profile} signs in as {row['identity']}: {verdict}"
 
 
 def failure(problems: list[Any], *, json_output: bool) -> Exception:
@@ -62,6 +89,7 @@ def failure(problems: list[Any], *, json_output: bool) -> Exception:
         "github": CredentialsError,
         "pulumi": ToolMissingError,
         "docker": ToolMissingError,
+        "accounts": CredentialsError,
         "trust": UserError,
     }
     failed = {meaning[c.name] for c in problems}

@@ -15,6 +15,7 @@ from bootstrap.options import (
     JsonOpt,
     OwnerOpt,
     PollIntervalOpt,
+    ProfileOpt,
     PublicOpt,
     ReviewersOpt,
     VerboseOpt,
@@ -46,6 +47,24 @@ def new(
         ),
     ] = None,
     region: Annotated[str, typer.Option(help="AWS region.")] = "us-east-1",
+    account: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--account",
+            metavar="STAGE=ACCOUNT_ID",
+            help="The AWS account a stage lives in (repeatable; default: the tooling account, "
+            "the one of the shared stack, the registry and the state).",
+        ),
+    ] = None,
+    stage_region: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--stage-region",
+            metavar="STAGE=REGION",
+            help="The AWS region of a stage, when not --region (repeatable).",
+        ),
+    ] = None,
+    profile: ProfileOpt = None,
     owner: OwnerOpt = None,
     directory: Annotated[
         Path, typer.Option("--dir", help="Parent folder of the new repository.", file_okay=False)
@@ -72,6 +91,7 @@ def new(
     credentials, also its state bucket, shared stack, deploy roles and GitHub repository."""
     from bootstrap import spec as spec_mod
     from bootstrap import ui
+    from bootstrap.accounts import Accounts, Profiles, spec_placements
     from bootstrap.commands.provision import callbacks, execute, render_text
     from bootstrap.errors import SpecError
     from bootstrap.provision import Provisioner, Request
@@ -90,8 +110,12 @@ def new(
         manual=manual,
         region=region,
         backend=backend,
+        accounts=account,
+        stage_regions=stage_region,
     )
     spec = make(owner=owner or None)  # every value is checked before anything else
+    profiles = Profiles.parse(profile or ())
+    Accounts(profiles, spec_placements(spec), region=spec.region).check_profiles()
     dest = directory.resolve() / spec.name
     check_destination(dest)  # nothing is asked or touched when it is in the way
     check_writable(dest.parent)
@@ -113,6 +137,7 @@ def new(
         wait_timeout=wait_timeout,
         poll_interval=poll_interval,
         verbose=verbose,
+        profiles=profiles,
     )
     runner = Provisioner(
         spec, dest, request, scaffold=True, provision=not no_provision, **callbacks(json_output)
@@ -143,6 +168,13 @@ def new(
         + " → ".join(f"{s.name}{' (manual)' if s.manual else ''}" for s in spec.stages)
         + f"  target: {spec.target.value}  region: {spec.region}"
     )
+    elsewhere = [
+        f"{s.name} in {' '.join(filter(None, (s.account, s.region)))}"
+        for s in spec.stages
+        if s.account or s.region
+    ]
+    if elsewhere:
+        ui.say("; ".join(elsewhere), first="Placed: ")
     if cost is not None:
         from bootstrap.cost.brief import brief_lines
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from bootstrap.options import AllStacksOpt, JsonOpt, RepoOpt, StackOpt, VerboseOpt
+from bootstrap.options import AllStacksOpt, JsonOpt, ProfileOpt, RepoOpt, StackOpt, VerboseOpt
 
 if TYPE_CHECKING:
     from bootstrap.cost import CostReport
@@ -32,11 +32,13 @@ def preview(
     stage: StackOpt = None,
     all_stacks: AllStacksOpt = False,
     offline: OfflineOpt = False,
+    profile: ProfileOpt = None,
     json_output: JsonOpt = False,
     repo: RepoOpt = None,
     verbose: VerboseOpt = False,
 ) -> None:
-    """Show the resources each stack would create: `pulumi preview`, or an offline plan."""
+    """Show the resources each stack would create: `pulumi preview` (each stack with its
+    account's credentials, --profile), or an offline plan."""
     from bootstrap import lifecycle, planview, ui
     from bootstrap.automation import INSTALL_COMMAND, cli_available
 
@@ -53,7 +55,10 @@ def preview(
         plans = lifecycle.plan_offline(project, stacks, quiet=json_output)
         title = f"Offline plan of {project.spec.name} (Pulumi mocks: nothing read from AWS)"
     else:
-        plans = lifecycle.preview_stacks(project, stacks, verbose=verbose, quiet=json_output)
+        accounts = lifecycle.open_accounts(project, profile)
+        plans = lifecycle.preview_stacks(
+            project, stacks, verbose=verbose, quiet=json_output, accounts=accounts
+        )
         title = f"Preview of {project.spec.name} ({project.backend.describe()})"
 
     for plan in plans:

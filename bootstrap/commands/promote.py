@@ -6,7 +6,15 @@ from typing import Annotated, Any
 
 import typer
 
-from bootstrap.options import GitHubApiOpt, JsonOpt, LocalOpt, RepoOpt, VerboseOpt, YesOpt
+from bootstrap.options import (
+    GitHubApiOpt,
+    JsonOpt,
+    LocalOpt,
+    ProfileOpt,
+    RepoOpt,
+    VerboseOpt,
+    YesOpt,
+)
 
 
 def promote(
@@ -28,11 +36,13 @@ def promote(
     ] = None,
     yes: YesOpt = False,
     github_api_url: GitHubApiOpt = None,
+    profile: ProfileOpt = None,
     json_output: JsonOpt = False,
     repo: RepoOpt = None,
     verbose: VerboseOpt = False,
 ) -> None:
-    """Deploy to STAGE the image the stage before it runs (never a rebuild)."""
+    """Deploy to STAGE the image the stage before it runs (never a rebuild). With --local, the
+    deploy runs here with STAGE's account's credentials (--profile STAGE=PROFILE)."""
     from bootstrap import release
     from bootstrap import status as core
     from bootstrap.errors import SpecError
@@ -47,7 +57,9 @@ def promote(
         )
     project = open_project(repo)
     target = release.promotable(project.spec, to)  # said before GitHub is looked at
-    context = Context.open(project, local=local, api_url=github_api_url, verbose=verbose)
+    context = Context.open(
+        project, local=local, api_url=github_api_url, verbose=verbose, profiles=profile
+    )
     spec = context.spec
     by_github = not local and spec.trust_subject == "environment"
     earlier = spec.stage_names[: spec.stage_names.index(target)]
@@ -58,9 +70,11 @@ def promote(
     )
     move.reason = reason
     if context.github is not None:
-        alarms = release.alarm_reader(spec)
-        if alarms is None:
-            move.warnings.append("the alarms were not read (no AWS credentials)")
+        alarms = None
+        if move.source:  # read in the source stage's account, with its credentials
+            alarms, why = release.alarm_reader(spec, context.accounts, move.source)
+            if alarms is None:
+                move.warnings.append(f"the alarms of '{move.source}' were not read ({why})")
         release.gate_promotion(spec, context.project.repo, context.github, move, force=force,
                                reason=reason, alarms=alarms)  # fmt: skip
         changes = release.change_list(context.github, move)
@@ -71,25 +85,36 @@ def promote(
 class Context:
     """What promote and rollback share: the project, its sources and the way to deploy."""
 
-    def __init__(self, project: Any, github: Any, sources: Any, *, local: bool, verbose: bool):
+    def __init__(
+        self, project: Any, github: Any, sources: Any, accounts: Any, *, local: bool,
+        verbose: bool,
+    ) -> None:  # fmt: skip
         self.project = project
         self.spec = project.spec
         self.github = github
         self.sources = sources
+        self.accounts = accounts  # bootstrap.accounts.Accounts: each stage's credentials
         self.local = local
         self.verbose = verbose
 
     @classmethod
-    def open(cls, project: Any, *, local: bool, api_url: str | None, verbose: bool) -> Context:
+    def open(
+        cls, project: Any, *, local: bool, api_url: str | None, verbose: bool,
+        profiles: list[str] | None = None,
+    ) -> Context:  # fmt: skip
         from bootstrap import status as core
         from bootstrap import ui
+        from bootstrap.lifecycle import open_accounts
 
+        accounts = open_accounts(project, profiles)  # a bad --profile is said before GitHub
         github = core.github_from_env(project.spec, project.repo, api_url=api_url, notify=ui.warn)
         if github is None and not local:
             raise no_github(project)
         why = None if github else "no GITHUB_TOKEN, or no owner in the spec"
-        sources = core.project_sources(project, github=github, verbose=verbose, why_no_github=why)
-        return cls(project, github, sources, local=local, verbose=verbose)
+        sources = core.project_sources(
+            project, github=github, verbose=verbose, why_no_github=why, accounts=accounts
+        )
+        return cls(project, github, sources, accounts, local=local, verbose=verbose)
 
     def require_github(self, report: Any) -> None:
         """Through GitHub, what GitHub says must have been read."""
@@ -153,28 +178,30 @@ class Context:
     ) -> None:
         import sys
 
-        from bootstrap import release, ui
-        from bootstrap.automation import open_ops
-        from bootstrap.aws import aws_session, caller_identity
+        from bootstrap import lifecycle, release, ui
         from bootstrap.errors import Aborted
         from bootstrap.status import check_health
 
-        spec = self.spec
-        ops = open_ops(self.project.repo, spec, self.project.backend, verbose=self.verbose)
+        spec, accounts = self.spec, self.accounts
+        ops = lifecycle.open_stacks(self.project, accounts, verbose=self.verbose)
         ops.check()
         interactive = not yes and not json_output and sys.stdin.isatty()
         question = f"'{move.stage}' is a manual stage. Deploy {move.label} to it from here?"
         if spec.stage(move.stage).manual and interactive and not typer.confirm(question):
             raise Aborted("nothing was deployed", "run again and confirm, or pass --yes")
-        identity = caller_identity(region=spec.region)
-        ecr = aws_session(spec.region).client("ecr", region_name=spec.region)
+        # STS before any write: the stage's account (the deploy), then the tooling account
+        # (the registry's tags).
+        lifecycle.verify_stack(accounts, move.stage)
+        lifecycle.verify_stack(accounts, lifecycle.SHARED)
+        region = accounts.region_of(lifecycle.SHARED)
+        ecr = accounts.session(lifecycle.SHARED).client("ecr", region_name=region)
         running = f"Deploying {move.label} to {move.stage}"
         with ui.step(running, f"deployed {move.label} to {move.stage}", quiet=json_output):
             outcome = release.deploy_local(
                 ops,
                 spec,
                 move,
-                identity=identity,
+                accounts=accounts,
                 ecr_client=ecr,
                 repository_name=report.registry,
                 check=check_health,

@@ -12,6 +12,7 @@ from bootstrap.options import (
     JsonOpt,
     OwnerOpt,
     PollIntervalOpt,
+    ProfileOpt,
     PublicOpt,
     RepoOpt,
     ReviewersOpt,
@@ -35,11 +36,13 @@ def provision(
     wait: WaitOpt = False,
     wait_timeout: WaitTimeoutOpt = 1800.0,
     poll_interval: PollIntervalOpt = 10.0,
+    profile: ProfileOpt = None,
     json_output: JsonOpt = False,
     verbose: VerboseOpt = False,
 ) -> None:
     """Provision a generated repository on AWS and GitHub; safe to re-run (it continues)."""
     from bootstrap import stackconfig, ui
+    from bootstrap.accounts import Accounts, Profiles, placements
     from bootstrap.provision import Provisioner, Request
     from bootstrap.repo import find_repo, load_spec
     from bootstrap.spec import parse_list
@@ -50,6 +53,9 @@ def provision(
         ui.warn(warning)
     spec.require_owner(owner)  # options that contradict the repository: before credentials
     spec.check_backend_option(backend)
+    profiles = Profiles.parse(profile or ())
+    where = placements(path, spec.name, spec.stacks, spec.region)
+    Accounts(profiles, where, region=spec.region).check_profiles()
     request = Request(
         owner=owner,
         public=public,
@@ -61,6 +67,7 @@ def provision(
         wait_timeout=wait_timeout,
         poll_interval=poll_interval,
         verbose=verbose,
+        profiles=profiles,
     )
     runner = Provisioner(spec, path, request, **callbacks(json_output))
     summary = execute(runner, json_output=json_output)
@@ -120,6 +127,14 @@ def render_text(summary: Summary, *, verbose: bool) -> None:
     )
     if summary.backend:
         ui.say(summary.backend, first="  state: ")
+    if len(summary.accounts) > 1:  # stages in their own accounts: what lives and was done where
+        for account, entry in summary.accounts.items():
+            profiles = f" (profile {', '.join(entry['profiles'])})" if entry["profiles"] else ""
+            ui.say(
+                f"{', '.join(entry['stacks'])}; AWS writes {entry['aws_writes']}, Pulumi "
+                f"updates {entry['pulumi_updates']}",
+                first=f"  account {account}{profiles}: ",
+            )
     if summary.repository:
         ui.say(summary.html_url or summary.repository, first="  repository: ")
     if verbose:

@@ -11,6 +11,7 @@ from bootstrap.options import (
     GitHubApiOpt,
     JsonOpt,
     LocalOpt,
+    ProfileOpt,
     RepoOpt,
     VerboseOpt,
     YesOpt,
@@ -35,11 +36,13 @@ def rollback(
     local: LocalOpt = False,
     yes: YesOpt = False,
     github_api_url: GitHubApiOpt = None,
+    profile: ProfileOpt = None,
     json_output: JsonOpt = False,
     repo: RepoOpt = None,
     verbose: VerboseOpt = False,
 ) -> None:
-    """Redeploy the release STAGE ran before the current one, or the one given with --to."""
+    """Redeploy the release STAGE ran before the current one, or the one given with --to. With
+    --local, the deploy runs here with STAGE's account's credentials (--profile STAGE=PROFILE)."""
     from bootstrap import release
     from bootstrap import status as core
     from bootstrap.commands.promote import Context
@@ -50,7 +53,9 @@ def rollback(
         raise SpecError("--stage is required", "name the stage to roll back, e.g. --stage prod")
     project = open_project(repo)
     name = project.spec.stage(stage).name  # a bad stage is said before GitHub is looked at
-    context = Context.open(project, local=local, api_url=github_api_url, verbose=verbose)
+    context = Context.open(
+        project, local=local, api_url=github_api_url, verbose=verbose, profiles=profile
+    )
     spec = context.spec
     report = core.collect(spec, context.sources, health_for=[])
     context.require_github(report)

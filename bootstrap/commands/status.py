@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from bootstrap.options import GitHubApiOpt, JsonOpt, RepoOpt, VerboseOpt
+from bootstrap.options import GitHubApiOpt, JsonOpt, ProfileOpt, RepoOpt, VerboseOpt
 
 PLAIN_WIDTH = 200  # the grid's width when stdout is not a terminal: one line per stage
 
@@ -20,21 +20,26 @@ def status(
         typer.Option("--interval", min=2.0, metavar="SECONDS", help="Seconds between refreshes."),
     ] = 10.0,
     github_api_url: GitHubApiOpt = None,
+    profile: ProfileOpt = None,
     json_output: JsonOpt = False,
     repo: RepoOpt = None,
     verbose: VerboseOpt = False,
 ) -> None:
     """Show the release each stage runs, its previous one, URL, health and pending approvals.
-    With --watch --json: one JSON document per line, per refresh."""
+    With --watch --json: one JSON document per line, per refresh. Stages in other AWS accounts
+    are read with their own credentials (--profile STAGE=PROFILE)."""
     from bootstrap import status as core
     from bootstrap import ui
-    from bootstrap.lifecycle import open_project
+    from bootstrap.lifecycle import open_accounts, open_project
 
     project = open_project(repo)
     spec = project.spec
+    accounts = open_accounts(project, profile)
     github = core.github_from_env(spec, project.repo, api_url=github_api_url, notify=ui.warn)
     why = None if github else "no GITHUB_TOKEN, or no owner in the spec"
-    sources = core.project_sources(project, github=github, verbose=verbose, why_no_github=why)
+    sources = core.project_sources(
+        project, github=github, verbose=verbose, why_no_github=why, accounts=accounts
+    )
 
     def collect() -> core.Report:
         return core.collect(spec, sources)

@@ -10,6 +10,7 @@ import typer
 from bootstrap.options import (
     HardenBackendOpt,
     JsonOpt,
+    ProfileOpt,
     RepoOpt,
     VerboseOpt,
     YesOpt,
@@ -40,15 +41,15 @@ def up(
         typer.Option("--reason", metavar="TEXT", help="Deploy inside a freeze window, for this reason."),
     ] = None,
     harden_backend: HardenBackendOpt = False,
+    profile: ProfileOpt = None,
     yes: YesOpt = False,
     json_output: JsonOpt = False,
     repo: RepoOpt = None,
     verbose: VerboseOpt = False,
 ) -> None:
-    """Deploy a stack (create or update its resources), after the stack before it."""
+    """Deploy a stack (create or update its resources), after the stack before it, with its
+    account's credentials (--profile)."""
     from bootstrap import lifecycle, release, ui
-    from bootstrap.automation import open_ops
-    from bootstrap.aws import caller_identity
     from bootstrap.backend import ensure_backend
     from bootstrap.errors import Aborted, SpecError
 
@@ -62,7 +63,8 @@ def up(
     frozen = None
     if stack != lifecycle.SHARED:  # a stage's freeze windows (stacks/freeze.py)
         frozen = release.check_freeze(project.repo, stack, reason or "")
-    ops = open_ops(project.repo, spec, project.backend, verbose=verbose)
+    accounts = lifecycle.open_accounts(project, profile)
+    ops = lifecycle.open_stacks(project, accounts, verbose=verbose)
     ops.check()
     interactive = not yes and not json_output and sys.stdin.isatty()
     manual = stack != lifecycle.SHARED and spec.stage(stack).manual
@@ -72,13 +74,20 @@ def up(
 
     if frozen and not json_output:
         ui.warn(f"'{stack}' is frozen ({frozen}); deploying for this reason: {reason}")
+    # STS before any write: the stack's own account, then the tooling one (the state bucket).
+    lifecycle.verify_stack(accounts, stack)
+    tooling = None
+    if project.backend.kind != "file":
+        lifecycle.verify_stack(accounts, lifecycle.SHARED)
+        tooling = accounts.session(lifecycle.SHARED)
     with ui.step("Checking the state backend", "state backend checked", quiet=json_output):
-        report = ensure_backend(project.backend, region=spec.region, harden=harden_backend)
+        report = ensure_backend(
+            project.backend, region=spec.region, harden=harden_backend, session=tooling
+        )
     if report.changed and not json_output:
         ui.info(report.message)
-    identity = caller_identity(region=spec.region)
     with ui.step(f"Deploying {stack}", f"deployed {stack}", quiet=json_output):
-        result = lifecycle.run_up(ops, spec, stack, image=image, force=force, identity=identity)
+        result = lifecycle.run_up(ops, spec, stack, image=image, force=force, accounts=accounts)
 
     ui.print_json(
         {

@@ -4,7 +4,9 @@ repository's key), `main` (fast-forward only), and the protection of `main`."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import partial
+from itertools import pairwise
 from typing import Any
 
 from bootstrap.errors import UserError
@@ -58,6 +60,10 @@ def ensure_variables(sync: Sync, values: Values) -> None:
             )
         if branch_mode:
             repo_vars[contract.stage_role_variable(stage.name)] = role
+    readers = alarm_readers(sync, outputs)
+    if branch_mode:
+        for name, reader in readers.items():
+            repo_vars[contract.previous_alarms_role_variable(name)] = reader
     scope = sync.repo_path("actions", "variables")
     for name, value in repo_vars.items():
         if value is not None:
@@ -73,6 +79,7 @@ def ensure_variables(sync: Sync, values: Values) -> None:
             contract.VAR_DEPLOY_ROLE: _text(stage_out.get("deployRoleArn")),
             contract.VAR_REGION: _text(stage_out.get("region")) or sync.spec.region,
             contract.VAR_STACK: stage.name,
+            contract.VAR_PREVIOUS_ALARMS_ROLE: readers.get(stage.name),
         }
         env_scope = sync.repo_path("environments", stage.name, "variables")
         for name, value in env_vars.items():
@@ -82,6 +89,23 @@ def ensure_variables(sync: Sync, values: Values) -> None:
                     partial(variable, sync, env_scope, name, value, stage.name),
                 )
     sync.progress("Variables set")
+
+
+def alarm_readers(sync: Sync, outputs: Mapping[str, Mapping[str, Any]]) -> dict[str, str | None]:
+    """For each stage after the first, the alarm reader of the stage before it (that stack's
+    output): its deploy job reads the stage before's alarms through it (promotion's alarms gate)."""
+    readers: dict[str, str | None] = {}
+    names = [stage.name for stage in sync.spec.stages]
+    for previous, stage in pairwise(names):
+        reader = _text((outputs.get(previous) or {}).get(contract.ALARM_READER_OUTPUT))
+        if reader is None:
+            sync.skip(
+                f"{contract.VAR_PREVIOUS_ALARMS_ROLE} for {stage}: the {previous} stack has no "
+                f"output {contract.ALARM_READER_OUTPUT} yet (deploy its foundation); until then "
+                f"{stage}'s promotions do not check {previous}'s alarms"
+            )
+        readers[stage] = reader
+    return readers
 
 
 def backend_url(sync: Sync, url: str | None) -> str | None:

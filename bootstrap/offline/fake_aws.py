@@ -23,9 +23,10 @@ def _partition(region: str) -> str:
 class _Ids:
     """Deterministic, realistic-looking identifiers (same program + stack = same ids)."""
 
-    def __init__(self, stack: str, region: str) -> None:
+    def __init__(self, stack: str, region: str, account: str) -> None:
         self.stack = stack
         self.region = region
+        self.account = account
         self.partition = _partition(region)
 
     def hex(self, *seed: object, length: int = 17) -> str:
@@ -43,7 +44,7 @@ class _Ids:
             self.partition,
             service,
             self.region if region else "",
-            ACCOUNT_ID if account else "",
+            self.account if account else "",
             resource,
         )
 
@@ -51,8 +52,13 @@ class _Ids:
 class FakeAws:
     """The answers of the engine and providers (implements pulumi.runtime.Mocks)."""
 
-    def __init__(self, stack: str, region: str, stack_outputs: Mapping[str, Mapping[str, Any]]):
-        self.ids = _Ids(stack, region)
+    def __init__(
+        self, stack: str, region: str, stack_outputs: Mapping[str, Mapping[str, Any]],
+        account: str | None = None,
+    ) -> None:  # fmt: skip
+        # A stage in its own account (`<project>:account`) is planned in that account.
+        self.account = account or ACCOUNT_ID
+        self.ids = _Ids(stack, region, self.account)
         self.region = region
         self.stack_outputs = stack_outputs
 
@@ -77,10 +83,10 @@ class FakeAws:
         region = args.args.get("region") or self.region
         if invoke == "aws:index/getCallerIdentity:getCallerIdentity":
             return {
-                "accountId": ACCOUNT_ID,
-                "arn": f"arn:{ids.partition}:sts::{ACCOUNT_ID}:assumed-role/bootstrap-offline/plan",
+                "accountId": self.account,
+                "arn": f"arn:{ids.partition}:sts::{self.account}:assumed-role/bootstrap-offline/plan",
                 "userId": "AROAOFFLINEPLAN000001:plan",
-                "id": ACCOUNT_ID,
+                "id": self.account,
             }
         if invoke == "aws:index/getPartition:getPartition":
             suffix = "amazonaws.com.cn" if ids.partition == "aws-cn" else "amazonaws.com"
@@ -175,7 +181,7 @@ class FakeAws:
             prefix = _EC2_PREFIXES.get(kind, kind.lower())
             physical_id = f"{prefix}-{ids.hex(typ, logical)}"
             state["arn"] = ids.arn("ec2", f"{_EC2_ARN_TYPES.get(kind, kind.lower())}/{physical_id}")
-            state["ownerId"] = ACCOUNT_ID
+            state["ownerId"] = self.account
             if kind == "Vpc":
                 state["defaultSecurityGroupId"] = f"sg-{ids.hex('default-sg', logical)}"
                 state["mainRouteTableId"] = f"rtb-{ids.hex('main-rtb', logical)}"
@@ -194,23 +200,23 @@ class FakeAws:
 
     def _aws_ecr_repository(self, typ: str, logical: str, name: str, state: dict) -> str:
         state["arn"] = self.ids.arn("ecr", f"repository/{name}")
-        state["registryId"] = ACCOUNT_ID
-        state["repositoryUrl"] = f"{ACCOUNT_ID}.dkr.ecr.{self.region}.amazonaws.com/{name}"
+        state["registryId"] = self.account
+        state["repositoryUrl"] = f"{self.account}.dkr.ecr.{self.region}.amazonaws.com/{name}"
         return name
 
     def _aws_ecr_lifecyclepolicy(self, typ: str, logical: str, name: str, state: dict) -> str:
-        state["registryId"] = ACCOUNT_ID
+        state["registryId"] = self.account
         return str(state.get("repository", name))
 
     def _aws_ecr_repositorypolicy(self, typ: str, logical: str, name: str, state: dict) -> str:
-        state["registryId"] = ACCOUNT_ID
+        state["registryId"] = self.account
         return str(state.get("repository", name))
 
     def _aws_ecr_registryscanningconfiguration(
         self, typ: str, logical: str, name: str, state: dict
     ) -> str:
-        state["registryId"] = ACCOUNT_ID
-        return ACCOUNT_ID
+        state["registryId"] = self.account
+        return self.account
 
     def _aws_iam_openidconnectprovider(self, typ: str, logical: str, name: str, state: dict) -> str:
         host = str(state.get("url", "")).removeprefix("https://")
@@ -250,8 +256,8 @@ class FakeAws:
     def _aws_budgets_budget(self, typ: str, logical: str, name: str, state: dict) -> str:
         # AWS Budgets is global: no region in the ARN; the provider's id is ACCOUNT:NAME.
         state["arn"] = self.ids.arn("budgets", f"budget/{name}", region=False)
-        state["accountId"] = ACCOUNT_ID
-        return f"{ACCOUNT_ID}:{name}"
+        state["accountId"] = self.account
+        return f"{self.account}:{name}"
 
     def _aws_cloudwatch_loggroup(self, typ: str, logical: str, name: str, state: dict) -> str:
         state["arn"] = self.ids.arn("logs", f"log-group:{name}")
@@ -358,7 +364,7 @@ class FakeAws:
         cluster = state.get("clusterName", "")
         state["accessEntryArn"] = self.ids.arn(
             "eks",
-            f"access-entry/{cluster}/role/{ACCOUNT_ID}/{self.ids.hex('ae', logical, length=36)}",
+            f"access-entry/{cluster}/role/{self.account}/{self.ids.hex('ae', logical, length=36)}",
         )
         return f"{cluster}:{state.get('principalArn', '')}"
 

@@ -31,7 +31,7 @@ from bootstrap.offline.plan import (
     masked,
     plain,
 )
-from stacks.contract import stack_file
+from stacks.contract import ACCOUNT_KEY, stack_file
 
 ORGANIZATION = "organization"  # what the DIY (file and s3) backends call every organisation
 OFFLINE_PLAN_CONFIG = "bootstrap:offlinePlan"
@@ -135,7 +135,15 @@ def _run_in_thread(
     values, secret_keys = dict(config[0]), config[1]
     # A caller may pass "false" to run the program as a real update would (tests of refusals).
     values.setdefault(OFFLINE_PLAN_CONFIG, "true")
-    mocks = FakeAws(stack, values.get("aws:region", "us-east-1"), stack_outputs)
+    # An offline plan answers in the stage's own account (`<project>:account`); a run as a real
+    # update answers in the mocks' account, as credentials of one account would.
+    account = None
+    if str(values[OFFLINE_PLAN_CONFIG]).lower() == "true":
+        account = next(
+            (v for k, v in values.items() if k.endswith(f":{ACCOUNT_KEY}") and k[:4] != "aws:"),
+            None,
+        )
+    mocks = FakeAws(stack, values.get("aws:region", "us-east-1"), stack_outputs, account or None)
     monitor = _monitor_class()(mocks)
     logger = logging.getLogger(f"bootstrap.offline.{stack}")
     logger.propagate = False

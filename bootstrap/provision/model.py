@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from bootstrap.errors import CredentialsError, ToolMissingError, UserError
 
 if TYPE_CHECKING:
+    from bootstrap.accounts import Profiles
     from bootstrap.doctor import Check
 
 STEPS = ("checks", "repository", "scaffold", "backend", "shared", "roles", "commit", "github", "wait")
@@ -32,6 +33,7 @@ class Request:
     wait_timeout: float = DEFAULT_WAIT_TIMEOUT
     poll_interval: float = DEFAULT_POLL_INTERVAL
     verbose: bool = False
+    profiles: Profiles | None = None  # --profile, BOOTSTRAP_AWS_PROFILES (parsed and checked)
 
 
 @dataclass
@@ -58,6 +60,9 @@ class Summary:
     repository: str | None = None
     html_url: str | None = None
     subject_prefix: str | None = None  # the OIDC subject prefix GitHub issues (and roles trust)
+    # account -> {"stacks", "profile", "aws_writes", "pulumi_updates"}: what lives where, and what
+    # this run wrote there (docs/accounts.md)
+    accounts: dict[str, dict[str, Any]] = field(default_factory=dict)
     url: str | None = None  # the first stage's URL (stack output)
     run: dict[str, Any] | None = None  # the first workflow run (`--wait`)
     status: dict[str, Any] | None = None  # the status grid (`--wait`)

@@ -2,7 +2,9 @@
 
 1. `checks`     every credential and tool first (GitHub token and owner, AWS credentials, Pulumi
                 CLI, the stacks' passphrase); one missing stops the run before anything is
-                written, naming each fix. With no credentials at all, `new` stays local.
+                written, naming each fix. With no credentials at all, `new` stays local. Every
+                account's credentials (`--profile`, bootstrap/accounts.py) are checked with STS
+                against the account its stacks name.
 2. `repository` GitHub: the repository (created or adopted, or followed after a rename), the
                 OIDC subject GitHub issues for it, its environments (which tell what the plan
                 allows). Nothing of the trust can be right before this.
@@ -15,7 +17,8 @@
                 existing one, CI and preview roles) when an output is missing or a role trusts
                 another subject than GitHub issues.
 6. `roles`      a targeted `up` of each stage's foundation (`contract.foundation_urns`) when its
-                deploy role is missing or trusts another subject.
+                deploy role is missing or trusts another subject, each with its own account's
+                credentials; a stage that fails does not stop the others (docs/accounts.md).
 7. `commit`     what Pulumi wrote into `infra/Pulumi.<stack>.yaml`, committed before the push.
 8. `github`     variables (from the stack outputs), secrets, the push of `main`, branch protection.
 9. `wait`       (`--wait`) the first workflow run of the pushed commit, to the first stage's
@@ -57,9 +60,10 @@ from stacks import contract
 if TYPE_CHECKING:
     import boto3
 
+    from bootstrap.accounts import Accounts
     from bootstrap.automation import StackOps
     from bootstrap.aws import Identity
-    from bootstrap.backend import Backend
+    from bootstrap.backend import Backend, StateAccess
     from bootstrap.doctor import Check
     from bootstrap.github.client import GitHubClient
     from bootstrap.github.context import Sync
@@ -122,8 +126,10 @@ class Provisioner:
         self.owner = spec.github_owner(self.request.owner)
         self.outputs: dict[str, dict[str, Any]] = {}
         self.aws_calls: list[str] = []
+        self.aws_by_profile: dict[str | None, int] = {}  # AWS writes per profile (None: ambient)
+        self.pulumi_by_stack: dict[str, int] = {}
         self.sync: Sync | None = None
-        self._session: boto3.Session | None = None
+        self._accounts: Accounts | None = None
         self._ops: StackOps | None = None
         self._backend: Backend | None = None
         self._client: GitHubClient | None = None
@@ -140,7 +146,11 @@ class Provisioner:
 
     @property
     def resume_command(self) -> str:
-        return self.command("bootstrap provision" + (" --wait" if self.request.wait else ""))
+        profiles = self.request.profiles.by_key if self.request.profiles else {}
+        again = "".join(f" --profile {key}={name}" for key, name in profiles.items())
+        return self.command(
+            "bootstrap provision" + again + (" --wait" if self.request.wait else "")
+        )
 
     def _report(
         self, status: StepStatus, detail: str, *, writes: int = 0, **data: Any
@@ -239,6 +249,29 @@ class Provisioner:
         self.summary.writes["aws"] = len(self.aws_calls)
         if self._client is not None:
             self.summary.writes["github"] = self._client.writes
+        self._collect_accounts()
+
+    def _collect_accounts(self) -> None:
+        """What lives in which account, and what this run wrote there (known once checked)."""
+        accounts = self._accounts
+        if accounts is None or not accounts.account_of_profile(accounts.profile(contract.SHARED)):
+            return  # the tooling account was never checked: nothing to say per account
+        found: dict[str, dict[str, Any]] = {}
+        for stack in self.spec.stacks:
+            profile = accounts.profile(stack)
+            account = accounts.expected_account(stack)  # where it lives (its stack file)
+            entry = found.setdefault(
+                account, {"stacks": [], "profiles": [], "aws_writes": 0, "pulumi_updates": 0}
+            )
+            entry["stacks"].append(stack)
+            if profile and profile not in entry["profiles"]:
+                entry["profiles"].append(profile)
+            entry["pulumi_updates"] += self.pulumi_by_stack.get(stack, 0)
+        for profile, writes in self.aws_by_profile.items():
+            signed_in = accounts.account_of_profile(profile)
+            if signed_in in found:
+                found[signed_in]["aws_writes"] += writes
+        self.summary.accounts = found
 
     def _finish(self) -> None:
         self._collect_writes()
@@ -261,20 +294,38 @@ class Provisioner:
     # -- shared resources -----------------------------------------------------------------------
 
     @property
+    def accounts(self) -> Accounts:
+        """The run's AWS sessions, one per profile (bootstrap/accounts.py); every AWS write
+        through them is counted, per profile."""
+        if self._accounts is None:
+            from bootstrap.accounts import Accounts, Profiles, placements, spec_placements
+
+            if self.new:  # the spec is what `new` was asked; the stack files say the same
+                where = spec_placements(self.spec)
+            else:
+                where = placements(self.path, self.spec.name, self.spec.stacks, self.spec.region)
+            self._accounts = Accounts(
+                self.request.profiles or Profiles(),
+                where,
+                region=self.spec.region,
+                on_session=self._watch,
+            )
+        return self._accounts
+
+    @property
     def session(self) -> boto3.Session:
-        """One boto3 session for the run; every AWS write through it is counted."""
-        if self._session is None:
-            from bootstrap.aws import aws_session
+        """The tooling account's session (shared stack, registry, state)."""
+        return self.accounts.session(contract.SHARED)
 
-            self._session = aws_session(self.spec.region)
-            self._session.events.register("after-call", self._count_aws)
-        return self._session
+    def _watch(self, profile: str | None, session: boto3.Session) -> None:
+        def count(model: Any = None, http_response: Any = None, **_: Any) -> None:
+            name = str(getattr(model, "name", ""))
+            status = int(getattr(http_response, "status_code", 0) or 0)
+            if is_write(name) and 200 <= status < 300:
+                self.aws_calls.append(name)
+                self.aws_by_profile[profile] = self.aws_by_profile.get(profile, 0) + 1
 
-    def _count_aws(self, model: Any = None, http_response: Any = None, **_: Any) -> None:
-        name = str(getattr(model, "name", ""))
-        status = int(getattr(http_response, "status_code", 0) or 0)
-        if is_write(name) and 200 <= status < 300:
-            self.aws_calls.append(name)
+        session.events.register("after-call", count)
 
     @property
     def ops(self) -> StackOps:
@@ -282,7 +333,11 @@ class Provisioner:
             from bootstrap.automation import open_ops
 
             self._ops = open_ops(
-                self.path, self.spec, self.backend_of(), verbose=self.request.verbose
+                self.path,
+                self.spec,
+                self.backend_of(),
+                verbose=self.request.verbose,
+                env_for=self.accounts.pulumi_env,  # each stack with its account's credentials
             )
         return self._ops
 
@@ -296,6 +351,7 @@ class Provisioner:
     def _up(self, stack: str, **kwargs: Any) -> Any:
         result = self.ops.up(stack, **kwargs)
         self.summary.writes["pulumi"] += 1
+        self.pulumi_by_stack[stack] = self.pulumi_by_stack.get(stack, 0) + 1
         return result
 
     def client(self) -> tuple[GitHubClient, GitHubIdentity]:
@@ -337,6 +393,8 @@ class Provisioner:
                 checks=[asdict(aws), asdict(github)],
             )
             return
+        self.accounts.check_profiles()  # a --profile key that names nothing: before any call
+        aws = self._tooling_check(aws)
         checks = [github, self._owner_check(github), aws, self._pulumi_check()]
         checks += self._passphrase_check()
         problems = [c for c in checks if not c.ok]
@@ -345,14 +403,34 @@ class Provisioner:
                          checks=[asdict(c) for c in checks])  # fmt: skip
             raise PreflightError(problems, scaffold_only=self.new)
         self.identity = Identity(account=str(aws.data["account"]), arn=str(aws.data["arn"]))
+        placed = self.accounts.verify(self.spec.stacks)  # every account, before any write
         self.token = token_from_env()
         if self.new and not self.spec.backend:
             self._set_spec(backend=self._default_backend())
+        others = sorted(set(placed.values()) - {self.identity.account})
+        where = f" (stages also in {', '.join(others)})" if others else ""
         self.done(
             f"GitHub {github.data.get('user')} for {self.owner}, AWS account "
-            f"{self.identity.account}, Pulumi",
-            checks=[asdict(c) for c in checks],
-        )
+            f"{self.identity.account}{where}, Pulumi",
+            checks=[asdict(c) for c in checks], accounts=placed,
+        )  # fmt: skip
+
+    def _tooling_check(self, ambient: Check) -> Check:
+        """The tooling account's check: the ambient credentials' (doctor), or those of the
+        profile given for `shared`."""
+        from bootstrap.doctor import Check
+
+        profile = self.accounts.profile(contract.SHARED)
+        if profile is None:
+            return ambient
+        try:
+            identity = self.accounts.identity(contract.SHARED)
+        except UserError as exc:
+            return Check("aws", "error", exc.problem, exc.fix)
+        return Check(
+            "aws", "ok", f"account {identity.account} as {identity.arn} (profile {profile})",
+            data={"account": identity.account, "arn": identity.arn},
+        )  # fmt: skip
 
     def _owner_check(self, github: Check) -> Check:
         from bootstrap.doctor import Check
@@ -529,13 +607,23 @@ class Provisioner:
         before = len(self.aws_calls)
         session = self.session if backend.kind == "s3" else None
         report = ensure_backend(
-            backend, region=self.spec.region, harden=self.request.harden_backend, session=session
-        )
+            backend, region=self.spec.region, harden=self.request.harden_backend,
+            session=session, access=self._state_access() if session else None,
+        )  # fmt: skip
         writes = len(self.aws_calls) - before
         if report.changed:
             self.done(report.message, writes=writes, url=backend.url)
         else:
             self.skipped(report.message, url=backend.url)
+
+    def _state_access(self) -> StateAccess:
+        """The stages outside the tooling account, which reach their state through the
+        bucket's policy (the state stays in the tooling account)."""
+        from bootstrap.backend import StateAccess
+        from bootstrap.spec import region_partition
+
+        partition = region_partition(self.spec.region) or "aws"
+        return StateAccess(self.spec.name, self.accounts.foreign(), partition)
 
     # -- 5. shared ------------------------------------------------------------------------------
 
@@ -553,7 +641,7 @@ class Provisioner:
         issuer = self.spec.github_oidc_issuer
         stale = []
         for name, wanted in roles.items():
-            role = read_role(self.session, name, issuer)
+            role = read_role(self.session, name, issuer)  # the shared stack's: tooling account
             if role.readable and role.exists and not role.trusts(wanted):
                 stale.append(name)
         return stale
@@ -579,7 +667,9 @@ class Provisioner:
             return
         config: dict[str, str] = {}
         reused = None
-        if not self._configured_provider() and ops.resource_count(contract.SHARED) == 0:
+        if not self._configured_provider(contract.SHARED) and not ops.resource_count(
+            contract.SHARED
+        ):
             reused = find_github_oidc_provider(self.session, self.spec.github_oidc_issuer)
             if reused:
                 config[f"{self.spec.name}:oidcProviderArn"] = reused
@@ -602,11 +692,11 @@ class Provisioner:
             writes=1, outputs=outputs, oidc_provider_reused=reused,
         )  # fmt: skip
 
-    def _configured_provider(self) -> bool:
-        """The shared stack's settings already name a provider (the user's choice stands)."""
+    def _configured_provider(self, stack: str) -> bool:
+        """The stack's settings already name a provider (the user's choice stands)."""
         import yaml
 
-        file = self.path / contract.stack_file(contract.SHARED)
+        file = self.path / contract.stack_file(stack)
         try:
             data = yaml.safe_load(file.read_text()) or {}
         except (OSError, yaml.YAMLError):
@@ -617,43 +707,24 @@ class Provisioner:
     # -- 6. roles -------------------------------------------------------------------------------
 
     def roles(self) -> None:
-        from bootstrap.lifecycle import check_account
-
-        ops = self.ops
         made: dict[str, str] = {}
         kept: dict[str, str] = {}
+        failed: list[tuple[str, UserError]] = []
+        stopped: set[str] = set()  # accounts where a stage failed: their later stages wait
         for stage in self.spec.stage_names:
-            check_account(ops, stage, self.identity)
-            outputs = dict(ops.outputs(stage))
-            expected = self.stage_subject(stage)
-            name = contract.deploy_role_name(self.spec.name, stage)
-            role = read_role(self.session, name, self.spec.github_oidc_issuer)
-            arn = None
-            if role.readable:
-                if role.arn and role.trusts(expected):
-                    arn = role.arn
-            else:
-                arn = outputs.get("deployRoleArn")
-            if arn:
-                kept[stage] = str(arn)
-                self.outputs[stage] = {**outputs, "deployRoleArn": str(arn)}
+            account = self.accounts.expected_account(stage)
+            if account in stopped:
                 continue
-            self.progress(f"Deploying the foundation of {stage} (its deploy role trusts {expected})")
-            network = self.spec.stage(stage).target.value != "lambda"
-            targets = contract.foundation_urns(self.spec.name, stage, network=network)
-            result = self._up(stage, targets=targets)
-            outputs = {**outputs, **dict(result.outputs or {})}
-            arn = outputs.get("deployRoleArn")
-            if not arn:
-                arn = read_role(self.session, name, self.spec.github_oidc_issuer).arn
-            if not arn:
-                raise RemoteError(
-                    f"no deploy role for stage '{stage}' after the targeted `pulumi up`",
-                    f"see the engine output; deploy it with `bootstrap up --stage {stage}`",
-                )
-            made[stage] = str(arn)
-            self.outputs[stage] = {**outputs, "deployRoleArn": str(arn)}
+            try:
+                arn, deployed = self._stage_role(stage)
+            except UserError as exc:  # this account's trouble: the other accounts go on
+                failed.append((stage, exc))
+                stopped.add(account)
+                continue
+            (made if deployed else kept)[stage] = arn
         roles = {**kept, **made}
+        if failed:
+            raise self._stages_failed(failed, roles)
         if not made:
             self.skipped(f"deploy roles in place: {', '.join(kept)}", roles=roles)
             return
@@ -662,6 +733,73 @@ class Provisioner:
             + (f" (in place: {', '.join(kept)})" if kept else ""),
             writes=len(made), roles=roles,
         )  # fmt: skip
+
+    def _stage_role(self, stage: str) -> tuple[str, bool]:
+        """The stage's deploy role ARN, and whether its foundation was deployed for it: read
+        and deployed with the stage's own account's credentials."""
+        from bootstrap.lifecycle import check_account
+
+        ops = self.ops
+        session = self.accounts.session(stage)
+        check_account(ops, stage, self.accounts.identity(stage))
+        outputs = dict(ops.outputs(stage))
+        outputs.setdefault("region", self.accounts.region_of(stage))
+        expected = self.stage_subject(stage)
+        name = contract.deploy_role_name(self.spec.name, stage)
+        issuer = self.spec.github_oidc_issuer
+        role = read_role(session, name, issuer)
+        arn = None
+        if role.readable:
+            if role.arn and role.trusts(expected):
+                arn = role.arn
+        else:
+            arn = outputs.get("deployRoleArn")
+        if arn:
+            self.outputs[stage] = {**outputs, "deployRoleArn": str(arn)}
+            return str(arn), False
+        self.progress(f"Deploying the foundation of {stage} (its deploy role trusts {expected})")
+        network = self.spec.stage(stage).target.value != "lambda"
+        targets = contract.foundation_urns(self.spec.name, stage, network=network)
+        config = self._stage_provider(stage, session)
+        result = self._up(stage, targets=targets, **({"config": config} if config else {}))
+        outputs = {**outputs, **dict(result.outputs or {})}
+        arn = outputs.get("deployRoleArn") or read_role(session, name, issuer).arn
+        if not arn:
+            raise RemoteError(
+                f"no deploy role for stage '{stage}' after the targeted `pulumi up`",
+                f"see the engine output; deploy it with `bootstrap up --stage {stage}`",
+            )
+        self.outputs[stage] = {**outputs, "deployRoleArn": str(arn)}
+        return str(arn), True
+
+    def _stage_provider(self, stage: str, session: boto3.Session) -> dict[str, str]:
+        """A stage in another account trusts its own account's GitHub OIDC provider: the one
+        there already when there is one (an account has one per URL), else the stage makes it."""
+        if stage not in self.accounts.foreign() or self._configured_provider(stage):
+            return {}
+        if self.ops.resource_count(stage):  # deployed before: the stack's choice stands
+            return {}
+        found = find_github_oidc_provider(session, self.spec.github_oidc_issuer)
+        return {f"{self.spec.name}:oidcProviderArn": found} if found else {}
+
+    def _stages_failed(
+        self, failed: list[tuple[str, UserError]], roles: dict[str, str]
+    ) -> UserError:
+        """One error naming each stage that failed and its account, with the gravest exit code
+        (the stages that succeeded are in the step's data)."""
+        parts = []
+        for stage, exc in failed:
+            account = self.accounts.where[stage].account if stage in self.accounts.where else None
+            label = f"{stage} (account {account})" if account else stage
+            parts.append(f"{label}: {exc.problem}" if account or len(failed) > 1 else exc.problem)
+        fixes = list(dict.fromkeys(exc.fix for _, exc in failed if exc.fix))
+        problem = "; ".join(parts)
+        if len(failed) > 1:
+            problem = f"{len(failed)} stages failed - {problem}"
+        error = UserError(problem, "; ".join(fixes) or None)
+        error.exit_code = max(exc.exit_code for _, exc in failed)
+        self._report("failed", error.problem, roles=roles, failed=[s for s, _ in failed])
+        return error
 
     def stage_subject(self, stage: str) -> str:
         """The subject a stage's deploy role must trust: its environment, or `main`."""

@@ -29,11 +29,12 @@ from bootstrap.stackconfig.files import (
     qualify,
     read_project,
     read_stack,
+    stack_config,
 )
 from bootstrap.stackconfig.findings import ConfigError, Finding, Report, Unreadable
 from stacks import config_checks as checks
 from stacks import config_schema as schema
-from stacks.contract import INFRA_DIR, SHARED, stack_file
+from stacks.contract import ACCOUNT_KEY, INFRA_DIR, SHARED, stack_file
 
 if TYPE_CHECKING:
     from bootstrap.spec import Spec
@@ -190,7 +191,7 @@ class _Checker:
             )
             self.check_unused(file, values)
         else:
-            issues = checks.check_shared(values)
+            issues = checks.check_shared(values) + self.preview_target_issues(values)
         issues += checks.check_project(values) if kind == "shared" else []
         for issue in issues:
             if invalid.intersection(issue.keys):
@@ -205,6 +206,22 @@ class _Checker:
         return (
             file.shown if f"{self.project}:{key}" in file.config else f"{INFRA_DIR}/{PROJECT_FILE}"
         )
+
+    def preview_target_issues(self, values: dict[str, Any]) -> list[checks.Issue]:
+        """ECS previews need the first stage to be an ECS stage of the tooling account (its stack
+        file says which account)."""
+        first = self.spec.stages[0] if self.spec.stages else None
+        account = None
+        if first is not None and (self.repo / stack_file(first.name)).is_file():
+            try:
+                merged = stack_config(self.repo / INFRA_DIR, self.project, first.name)
+            except ConfigError:
+                merged = {}  # the stage's own check reports its file
+            account = str(merged.get(f"{self.project}:{ACCOUNT_KEY}") or "") or None
+        return checks.check_preview_target(
+            str(values["previewTarget"]), int(values["previewMaxActive"]),
+            first.name if first else None, first.target.value if first else None, account,
+        )  # fmt: skip
 
     def check_required(self, stack: str, kind: Kind, file: StackFile) -> None:
         required = [schema.REGION_KEY] + [
@@ -258,7 +275,7 @@ class _Checker:
                 "remove it from this file (`bootstrap update` does so in repos of older templates; "
                 "docs/configuration.md says how to change the fact)",
             )  # fmt: skip
-        elif setting.scope != kind:
+        elif kind not in setting.scopes:
             home = stack_file(SHARED) if setting.scope == "shared" else "the stage files"
             self.add(
                 file.shown, key, f"is a setting of {home}; this stack ignores it",

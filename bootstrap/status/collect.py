@@ -7,7 +7,9 @@
   except runs started by hand, which stay unattributed rather than guessed;
 - the previous release: the stack's `previousImage`, else GitHub's history, else the registry's
   `deployed.<stage>.` tags;
-- git SHAs and push times from the registry; /health of every deployed stage at once.
+- git SHAs and push times from the registry; /health of every deployed stage at once;
+- each stage's account, and its alarms read with that account's credentials (`live.py`): a stage
+  whose credentials are missing says so in its row, the others are read as usual.
 
 A source that fails is a note, unless nothing at all could be read (docs/status.md).
 """
@@ -39,6 +41,7 @@ from stacks.contract import INFRA_DIR, SHARED
 
 if TYPE_CHECKING:
     from bootstrap.spec import Spec
+    from bootstrap.status.live import AlarmRead, StageReads
 
 
 @dataclass
@@ -201,6 +204,9 @@ def collect(spec: Spec, sources: Sources, *, health_for: Iterable[str] | None = 
 
     if sources.infra is not None:
         _freezes(stages, sources.infra, sources.now(), notes)
+    multi_account = False
+    if sources.live is not None:
+        multi_account = _live(stages, sources.live, read.outputs or {}, notes)
 
     wanted = set(spec.stage_names if health_for is None else health_for)
     urls = {s.stage: s.url for s in stages if s.url and s.stage in wanted and s.deployed}
@@ -224,7 +230,60 @@ def collect(spec: Spec, sources: Sources, *, health_for: Iterable[str] | None = 
         lookup=registry,
         template=sources.template,
         previews=sources.previews() if sources.previews is not None else [],
+        multi_account=multi_account,
     )
+
+
+def _one(accounts: set[str]) -> str | None:
+    return next(iter(accounts)) if len(accounts) == 1 else None
+
+
+def _live(
+    stages: list[StageStatus], live: StageReads, outputs: dict[str, dict[str, Any]],
+    notes: list[str],
+) -> bool:  # fmt: skip
+    """Each stage's account, and the alarms of each running stage read with its own account's
+    credentials (in parallel); whether the stages span more than one account. A stage that
+    cannot be read says why in its row when the project spans accounts, else in one note."""
+    from bootstrap.lifecycle import stack_accounts
+
+    tooling = _one(stack_accounts(outputs.get(SHARED, {})))
+    readers: dict[str, AlarmRead] = {}
+    problems: list[str] = []
+    for stage in stages:
+        recorded = _one(stack_accounts(outputs.get(stage.stage, {})))
+        stage.account = live.named_account(stage.stage) or recorded or tooling
+        if not stage.deployed or stage.torn_down:
+            continue
+        # STS (one call per profile) and the stage's client, made here: boto3's sessions are
+        # not thread-safe, its clients are (the reads below run in parallel)
+        access = live.open(stage.stage, tooling)
+        stage.account = access.account or stage.account
+        if access.problem is not None:
+            problems.append(access.cause or access.problem)
+            if live.multi_account:
+                stage.credentials = access.problem
+                stage.notes.append(access.problem)
+        elif access.alarms is not None:
+            readers[stage.stage] = access.alarms
+    if problems and not live.multi_account:
+        notes.append(f"alarms not read ({problems[0]})")
+    if readers:
+        with ThreadPoolExecutor(max_workers=len(readers), thread_name_prefix="alarms") as pool:
+            futures = {name: pool.submit(read) for name, read in readers.items()}
+        for stage in stages:
+            if stage.stage not in futures:
+                continue
+            try:
+                stage.alarms = list(futures[stage.stage].result())
+            except UserError as exc:
+                stage.notes.append(f"alarms not read ({exc.problem})")
+                continue
+            firing = [name for name, state in stage.alarms if state == "ALARM"]
+            if firing:
+                stage.notes.append(f"alarm firing: {', '.join(firing)}")
+    known = {stage.account for stage in stages}
+    return len(known - {None}) > 1 or (None in known and live.multi_account)
 
 
 def _attribute(deployments: list[Deployment], registry: Registry | None) -> None:

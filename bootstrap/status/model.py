@@ -169,6 +169,9 @@ class StageStatus:
     freezes_ahead: list[str] = field(default_factory=list)  # windows starting within a week
     last_deployment: str | None = None  # the newest GitHub deployment's state, when not current
     torn_down: bool = False  # the teardown workflow removed the workload; the foundation stays
+    account: str | None = None  # the AWS account it lives in (None: unknown)
+    alarms: list[tuple[str, str | None]] | None = None  # (name, state) in its account; None: unread
+    credentials: str | None = None  # why its account could not be read (the profile it needs)
     notes: list[str] = field(default_factory=list)
     deployments: list[Deployment] = field(default_factory=list, repr=False)
 
@@ -188,6 +191,11 @@ class StageStatus:
             "freeze": self.freeze,
             "freezes_ahead": list(self.freezes_ahead),
             "last_deployment": self.last_deployment,
+            "account": self.account,
+            "alarms": None
+            if self.alarms is None
+            else [{"name": name, "state": state} for name, state in self.alarms],
+            "credentials": self.credentials,
             "notes": list(self.notes),
         }
 
@@ -204,6 +212,7 @@ class Report:
     lookup: Registry | None = field(default=None, repr=False)  # the registry, for promote/rollback
     template: dict[str, Any] | None = None  # template and tool versions the repo was made with
     previews: list[Any] = field(default_factory=list)  # bootstrap.previews.PreviewStatus
+    multi_account: bool = False  # the stages live in more than one AWS account
 
     def stage(self, name: str) -> StageStatus:
         return next(s for s in self.stages if s.stage == name)

@@ -7,7 +7,7 @@ import json
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bootstrap.status.model import Report, StageStatus
 
@@ -20,13 +20,17 @@ def human_time(when: datetime | None) -> str:
 
 
 def build_table(report: Report) -> Table:
-    """The grid: one line per stage, in lifecycle order."""
+    """The grid: one line per stage, in lifecycle order; the stage's AWS account after its
+    name when the stages live in more than one account."""
     from rich import box
     from rich.table import Table
     from rich.text import Text
 
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, expand=False)
-    for column in ("STAGE", "RELEASE", "DEPLOYED (UTC)", "BY", "PREVIOUS", "URL", "HEALTH"):
+    columns = ["STAGE", "RELEASE", "DEPLOYED (UTC)", "BY", "PREVIOUS", "URL", "HEALTH"]
+    if report.multi_account:
+        columns.insert(1, "ACCOUNT")
+    for column in columns:
         table.add_column(column, no_wrap=True, overflow="fold")
     table.add_column("NOTES", overflow="fold")
     for stage in report.stages:
@@ -55,9 +59,10 @@ def build_table(report: Report) -> Table:
             commits = f" by {count} commit{'s' if count != 1 else ''}" if count is not None else ""
             notes.append(f"behind {stage.behind}{commits}")
         notes.extend(stage.notes)
-        table.add_row(
-            name, release, when, by, previous, stage.url or "-", health, "; ".join(notes) or "-"
-        )
+        cells: list[Any] = [name, release, when, by, previous, stage.url or "-", health]
+        if report.multi_account:
+            cells.insert(1, stage.account or "?")
+        table.add_row(*cells, "; ".join(notes) or "-")
     return table
 
 

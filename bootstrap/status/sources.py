@@ -1,5 +1,9 @@
 """Where `status` reads from, each optional: the stacks' outputs (Pulumi), GitHub
-(`github.py`), the registry (`bootstrap.aws`) and the service's /health (`health.py`).
+(`github.py`), the registry (`bootstrap.aws`), the service's /health (`health.py`) and each
+stage's alarms in its own account (`live.py`).
+
+The state and the registry live in the tooling account: they are read with its credentials
+(`--profile shared=...`, else the ambient ones); a stage's alarms with the stage's own.
 
 Reading writes nothing: the stacks are opened read-only (`open_ops(read_only=True)`: no
 passphrase is generated for a project that has none; its stacks are then a note), and a project
@@ -19,10 +23,12 @@ from bootstrap.status.model import Health
 from stacks.contract import INFRA_DIR
 
 if TYPE_CHECKING:
+    from bootstrap.accounts import Accounts
     from bootstrap.automation import StackOps
     from bootstrap.lifecycle import Project
     from bootstrap.spec import Spec
     from bootstrap.status.github import GitHubView
+    from bootstrap.status.live import StageReads
     from bootstrap.status.registry import Registry
 
 
@@ -41,6 +47,7 @@ class Sources:
     template: dict[str, Any] | None = None  # bootstrap.update.template_info of the repo
     previews: Callable[[], list[Any]] | None = None  # bootstrap.previews.live, bound
     infra: Path | None = None  # the Pulumi project folder: the stages' freeze windows
+    live: StageReads | None = None  # each stage's alarms, with its own account's credentials
 
 
 class NoState:
@@ -59,25 +66,29 @@ def project_sources(
     github: GitHubView | None,
     verbose: bool = False,
     why_no_github: str | None = None,
+    accounts: Accounts | None = None,
 ) -> Sources:
-    """The sources of a generated repo: its stacks (Automation API, or the installed seam), its
-    registry (boto3, with whatever AWS credentials there are) and `github` when configured."""
-    from bootstrap.automation import open_ops
-    from bootstrap.aws import opener
+    """The sources of a generated repo: its stacks (Automation API, or the installed seam) and
+    its registry, both with the tooling account's credentials, each stage's alarms with its own
+    (`accounts`; default: the profiles of BOOTSTRAP_AWS_PROFILES) and `github` when
+    configured."""
     from bootstrap.errors import ToolMissingError
+    from bootstrap.lifecycle import open_accounts, open_stacks
+    from bootstrap.status.live import StageReads
     from bootstrap.update import template_info
 
     spec = project.spec
+    accounts = accounts or open_accounts(project)
     sources = Sources(
-        github=github, registry=opener(spec.region), registry_name=spec.name,
+        github=github, registry=tooling_registry(accounts), registry_name=spec.name,
         why_no_github=why_no_github, template=template_info(project.repo),
-        infra=project.repo / INFRA_DIR,
+        infra=project.repo / INFRA_DIR, live=StageReads(accounts, spec.name),
     )  # fmt: skip
     backend = project.backend
     if backend.kind == "file" and (backend.path is None or not backend.path.is_dir()):
         sources.ops = NoState()  # type: ignore[assignment]
         return sources
-    ops = open_ops(project.repo, spec, backend, verbose=verbose, read_only=True)
+    ops = open_stacks(project, accounts, verbose=verbose, read_only=True, as_tooling=True)
     try:
         ops.check()
         sources.ops = ops
@@ -85,6 +96,19 @@ def project_sources(
     except ToolMissingError as exc:
         sources.why_no_stacks = exc.problem
     return sources
+
+
+def tooling_registry(accounts: Accounts) -> Callable[[str], Registry]:
+    """Repository name -> the registry, opened with the tooling account's credentials at the
+    first call (a missing profile is that call's error: a note, not the grid's failure)."""
+    from bootstrap.aws import repository
+    from stacks.contract import SHARED
+
+    def open_repository(name: str) -> Registry:
+        region = accounts.region_of(SHARED)
+        return repository(accounts.session(SHARED).client("ecr", region_name=region), name)
+
+    return open_repository
 
 
 def _previews(project: Project, ops: StackOps, sources: Sources) -> Callable[[], list[Any]]:

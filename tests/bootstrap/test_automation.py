@@ -226,3 +226,28 @@ def test_engine_progress_collects_planned_resources(capsys) -> None:  # type: ig
         "inputs": {"name": "shop"},
     }
     assert "Previewing update (dev)" in capsys.readouterr().err  # streamed when not a terminal
+
+
+def test_each_stack_runs_with_its_own_account_s_credentials(repo_copy) -> None:  # type: ignore[no-untyped-def]
+    from tests.fakes.stack_ops import RecordingOps
+
+    repo = repo_copy()
+    spec = load_spec(repo)
+
+    def env_for(stack: str) -> dict[str, str]:
+        return {"AWS_ACCESS_KEY_ID": "prod-key", "AWS_PROFILE": ""} if stack == "prod" else {}
+
+    ops = automation.open_ops(repo, spec, resolve_backend(None, repo), env_for=env_for)
+    assert isinstance(ops, AutomationOps)
+    ops._command = object()  # what `PulumiCommand()` gives where the CLI is installed
+    prod, shared = ops._options("prod").env_vars or {}, ops._options().env_vars or {}
+    assert prod["AWS_ACCESS_KEY_ID"] == "prod-key" and prod["AWS_PROFILE"] == ""
+    assert "AWS_ACCESS_KEY_ID" not in shared  # the tooling account's: the caller's own
+    assert prod["PULUMI_BACKEND_URL"] == shared["PULUMI_BACKEND_URL"]  # one state backend
+    # another implementation (the tests' seam) is given the same environments
+    recording = RecordingOps(spec)
+    with automation.use_ops(lambda *_: recording):
+        automation.open_ops(repo, spec, resolve_backend(None, repo), env_for=env_for)
+    recording.up("prod")
+    recording.up("dev")
+    assert recording.envs == [("up", "prod", env_for("prod")), ("up", "dev", {})]

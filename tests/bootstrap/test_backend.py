@@ -6,6 +6,7 @@ import json
 import stat
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -255,3 +256,98 @@ def test_state_bucket_existence_is_read_only(aws) -> None:  # type: ignore[no-un
     )
     be.ensure_state_bucket("shop-state", REGION)
     assert be.backend_has_state(be.resolve_backend("s3://shop-state", Path("/")), region=REGION)
+
+
+# --- stages in other accounts ------------------------------------------------------------------
+
+PROD, OTHER = "222222222222", "333333333333"
+
+
+def test_state_access_grants_each_account_its_own_stages_and_the_shared_checkpoint() -> None:
+    from stacks.permissions import own_stack_objects
+
+    access = be.StateAccess("shop", {"prod": PROD, "qa": PROD, "test": OTHER}, "aws-cn")
+    statements = be.state_access_statements("s3://state/team?region=cn-north-1", access)
+    by_sid = {s["Sid"]: s for s in statements}
+    assert list(by_sid) == [
+        f"BootstrapStateList{PROD}", f"BootstrapStateLocation{PROD}", f"BootstrapStateRead{PROD}",
+        f"BootstrapStateStack{PROD}Prod", f"BootstrapStateStack{PROD}Qa",
+        f"BootstrapStateList{OTHER}", f"BootstrapStateLocation{OTHER}",
+        f"BootstrapStateRead{OTHER}", f"BootstrapStateStack{OTHER}Test",
+    ]  # fmt: skip
+    root = "arn:aws-cn:s3:::state/team/.pulumi"
+    assert all(s["Principal"] == {"AWS": f"arn:aws-cn:iam::{s['Sid'][-12:]}:root"}
+               for s in statements if s["Sid"][-12:].isdigit())  # fmt: skip
+    listing = by_sid[f"BootstrapStateList{PROD}"]
+    assert listing["Action"] == "s3:ListBucket" and listing["Resource"] == "arn:aws-cn:s3:::state"
+    assert listing["Condition"] == {"StringLike": {"s3:prefix": ["team/.pulumi/*"]}}
+    assert by_sid[f"BootstrapStateRead{OTHER}"]["Resource"] == [
+        f"{root}/meta.yaml", f"{root}/stacks/shop/shared.json*"
+    ]  # fmt: skip
+    # a stage's own objects: the same layout as its deploy role's grant (one definition)
+    prod = by_sid[f"BootstrapStateStack{PROD}Prod"]
+    assert prod["Resource"] == own_stack_objects(root, "shop", "prod")
+    assert prod["Action"] == ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"]
+    assert not any("/test" in r for r in prod["Resource"])  # not another stage's state
+    # nothing to grant: no stage elsewhere, or a backend that is not a bucket
+    assert be.state_access_statements("s3://state", be.StateAccess("shop", {})) == []
+    assert be.state_access_statements("https://api.pulumi.com", access) == []
+
+
+def test_state_access_merged_into_the_policy_once_and_kept_current(aws) -> None:  # type: ignore[no-untyped-def]
+    s3 = boto3.client("s3", region_name=REGION)
+    session, calls = _recording_session()
+    access = be.StateAccess("shop", {"prod": PROD})
+    report = be.ensure_state_bucket("shop-state", REGION, session=session, access=access)
+    assert report.created and report.granted == [PROD] and report.access_written
+    assert f"the stages of account {PROD} now reach their own state" in report.summary()
+    sids = _sids(s3)
+    assert sids[0] == be.TLS_SID and f"BootstrapStateStack{PROD}Prod" in sids
+    # someone else's statement stays; a re-run writes nothing
+    policy = json.loads(s3.get_bucket_policy(Bucket="shop-state")["Policy"])
+    policy["Statement"].append({"Sid": "Auditors", "Effect": "Allow", "Action": "s3:GetObject",
+                                "Principal": {"AWS": f"arn:aws:iam::{OTHER}:root"},
+                                "Resource": "arn:aws:s3:::shop-state/*"})  # fmt: skip
+    s3.put_bucket_policy(Bucket="shop-state", Policy=json.dumps(policy))
+    calls.clear()
+    again = be.ensure_state_bucket("shop-state", REGION, session=session, access=access)
+    assert not again.changed and _writes(calls) == []
+    # prod moved back to the tooling account: its statements go, the others stay
+    moved = be.ensure_state_bucket(
+        "shop-state", REGION, session=session, access=be.StateAccess("shop", {})
+    )
+    assert moved.access_written and _writes(calls) == ["PutBucketPolicy"]
+    sids = _sids(s3)
+    assert sids == [be.TLS_SID, "Auditors"]
+
+
+def _sids(s3: Any) -> list[str]:
+    policy = json.loads(s3.get_bucket_policy(Bucket="shop-state")["Policy"])
+    return [s["Sid"] for s in policy["Statement"]]
+
+
+def test_the_aws_managed_key_is_refused_for_other_accounts(aws) -> None:  # type: ignore[no-untyped-def]
+    be.ensure_state_bucket("shop-state", REGION)
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.put_bucket_encryption(
+        Bucket="shop-state",
+        ServerSideEncryptionConfiguration={
+            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}}]
+        },
+    )
+    session, calls = _recording_session()
+    with pytest.raises(be.BucketConflictError) as info:
+        be.ensure_state_bucket(
+            "shop-state", REGION, session=session, access=be.StateAccess("shop", {"prod": PROD})
+        )
+    assert f"AWS managed key aws/s3, which the accounts {PROD} cannot use" in info.value.problem
+    assert "SSE-S3 (AES256)" in str(info.value.fix) and _writes(calls) == []
+    # a customer managed key (by ARN) is the user's to share: accepted
+    key = f"arn:aws:kms:{REGION}:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    s3.put_bucket_encryption(
+        Bucket="shop-state",
+        ServerSideEncryptionConfiguration={"Rules": [{"ApplyServerSideEncryptionByDefault": {
+            "SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key}}]},
+    )  # fmt: skip
+    access = be.StateAccess("shop", {"prod": PROD})
+    assert be.ensure_state_bucket("shop-state", REGION, session=session, access=access).granted

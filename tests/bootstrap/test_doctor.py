@@ -218,3 +218,71 @@ def test_trust_without_github_or_a_recorded_prefix_is_missing(repo_copy) -> None
     check = doctor.check_trust(repo_copy("lambda"))
     assert check.status == "missing" and "not recorded yet" in check.detail
     assert check.fix and "bootstrap github sync" in check.fix
+
+
+def test_doctor_checks_each_account_and_looks_up_each_stage_role_in_its_own(
+    repo_copy,  # type: ignore[no-untyped-def]
+    tools: Path,
+    github: FakeGitHub,
+    aws,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import shutil
+
+    import boto3
+
+    from tests.fakes.moto_accounts import profiles
+
+    prod = "222222222222"
+    git = shutil.which("git", path="/usr/local/bin:/usr/bin:/bin")
+    _exe(tools, "git", f'exec {git} "$@"\n')
+    _user(github)
+    github.add_org("acme", members=("octocat",), plan="enterprise")
+    github.add_repo("acme", "shop")
+    prefix = github.subject_prefix("acme/shop")
+    profiles(tmp_path, monkeypatch, {"prod-admin": prod, "wrong": "333333333333"})
+    in_prod = boto3.Session(profile_name="prod-admin", region_name="eu-west-1").client("iam")
+    issuer = "token.actions.githubusercontent.com"
+    provider = in_prod.create_open_id_connect_provider(
+        Url=f"https://{issuer}", ClientIDList=["sts.amazonaws.com"], ThumbprintList=["a" * 40]
+    )["OpenIDConnectProviderArn"]
+    _role(in_prod, "shop-prod-deploy", f"{prefix}:environment:prod")  # in prod's account only
+    _role(boto3.client("iam"), "shop-dev-deploy", f"{prefix}:environment:dev")
+    repo = repo_copy("ecs")
+    stack_file = repo / "infra" / "Pulumi.prod.yaml"
+    stack_file.write_text(
+        stack_file.read_text().replace("config:\n", f'config:\n  shop:account: "{prod}"\n', 1)
+    )
+
+    def checks(*args: str) -> tuple[int, dict[str, dict]]:  # type: ignore[type-arg]
+        result = CliRunner().invoke(app, ["doctor", "--json", "--repo", str(repo), *args])
+        assert "Traceback" not in result.output
+        return result.exit_code, {c["name"]: c for c in json.loads(result.stdout)["checks"]}
+
+    code, found = checks("--profile", "prod=prod-admin")
+    assert code == 0, found
+    rows = {row["account"]: row for row in found["accounts"]["data"]["accounts"]}
+    assert set(rows) == {ACCOUNT, prod} and all(row["ok"] for row in rows.values())
+    assert (rows[prod]["stacks"], rows[prod]["profile"]) == (["prod"], "prod-admin")
+    assert rows[prod]["identity"].startswith(f"arn:aws:sts::{prod}:assumed-role/")
+    assert rows[ACCOUNT]["stacks"] == ["shared", "dev", "test"] and rows[ACCOUNT]["profile"] is None
+    trust = {row["for"]: row for row in found["trust"]["data"]["subjects"]}
+    assert (trust["prod"]["account"], trust["prod"]["trusted"]) == (prod, True)
+    assert trust["prod"]["provider"] == provider  # looked up in prod's account
+    assert (trust["dev"]["account"], trust["dev"]["provider"]) == (ACCOUNT, None)
+    human = CliRunner().invoke(app, ["doctor", "--repo", str(repo), "--profile", "prod=prod-admin"])
+    assert f"{prod}: prod: profile 'prod-admin' signs in as arn:aws:sts::{prod}:" in human.stdout
+    assert f"shop-prod-deploy in {prod}: trusted" in human.stdout
+
+    code, found = checks("--profile", "prod=wrong")
+    assert code == 5  # credentials (ExitCode.CREDENTIALS)
+    accounts = found["accounts"]
+    assert accounts["status"] == "error"
+    assert "prod: profile 'wrong' signs in to 333333333333, not 222222222222" in accounts["detail"]
+    assert "--profile prod=PROFILE" in accounts["fix"]
+    trust = {row["for"]: row for row in found["trust"]["data"]["subjects"]}
+    assert trust["prod"]["trusted"] is None and trust["dev"]["trusted"] is True
+
+    single = CliRunner().invoke(app, ["doctor", "--json", "--repo", str(repo_copy("lambda"))])
+    assert "accounts" not in {c["name"] for c in json.loads(single.stdout)["checks"]}

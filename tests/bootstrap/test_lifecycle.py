@@ -9,7 +9,6 @@ import pytest
 import yaml
 
 from bootstrap import lifecycle
-from bootstrap.aws import Identity
 from bootstrap.errors import Aborted, CredentialsError, RemoteError, SpecError, UserError
 from bootstrap.repo import load_spec
 from tests.conftest import make_spec
@@ -71,17 +70,79 @@ def test_up_with_image_digest(spec) -> None:  # type: ignore[no-untyped-def]
         lifecycle.run_up(ops, spec, "shared", image=DIGEST)
 
 
-def test_wrong_account_is_refused(spec) -> None:  # type: ignore[no-untyped-def]
+def accounts_for(spec, profiles=(), placed=None):  # type: ignore[no-untyped-def]
+    """The project's accounts as its stack files would place them (`placed`: stage -> account)."""
+    from bootstrap.accounts import Accounts, Placement, Profiles
+
+    where = {s: Placement(s, (placed or {}).get(s), spec.region) for s in spec.stacks}
+    return Accounts(Profiles.parse(profiles, env=""), where, region=spec.region)
+
+
+def test_wrong_account_is_refused(spec, aws) -> None:  # type: ignore[no-untyped-def]
     ops = RecordingOps(spec, account="999999999999").deploy("shared", "dev")
-    me = Identity(account=ACCOUNT, arn=f"arn:aws:iam::{ACCOUNT}:user/me")
+    accounts = accounts_for(spec)  # the ambient keys: moto's default account
     with pytest.raises(CredentialsError, match="lives in AWS account 999999999999") as info:
-        lifecycle.run_up(ops, spec, "dev", identity=me)
-    assert "AWS_PROFILE" in str(info.value) and ops.writes == []
+        lifecycle.run_up(ops, spec, "dev", accounts=accounts)
+    assert "--profile dev=PROFILE" in str(info.value) and ops.writes == []
     plan = lifecycle.destroy_plan(spec, stage="dev", all_stacks=False)
     with pytest.raises(lifecycle.DestroyFailed, match="999999999999") as failed:
-        lifecycle.run_destroy(ops, spec, plan, identity=me)
+        lifecycle.run_destroy(ops, spec, plan, accounts=accounts)
     assert failed.value.exit_code == CredentialsError.exit_code
     assert ops.writes == []
+
+
+PROD = "222222222222"  # the account of prod in the tests of stages in their own accounts
+
+
+def prod_apart(spec) -> RecordingOps:  # type: ignore[no-untyped-def]
+    """Every stack deployed; prod's state records account 222222222222, the others moto's."""
+    ops = RecordingOps(spec).deploy(*spec.stacks)
+    ops.stacks["prod"].outputs = realistic_outputs(spec, "prod", account=PROD)
+    return ops
+
+
+def test_destroy_checks_every_account_before_the_first_write(  # type: ignore[no-untyped-def]
+    spec, aws, tmp_path, monkeypatch
+) -> None:
+    from tests.fakes.moto_accounts import profiles
+
+    key_ids = profiles(tmp_path, monkeypatch, {"tooling": ACCOUNT, "prod-admin": PROD,
+                                                "wrong": "333333333333"})  # fmt: skip
+    ops = prod_apart(spec)
+    plan = lifecycle.destroy_plan(spec, stage=None, all_stacks=True)
+    for given, message in [
+        ([], "but your default AWS credentials signs in to 123456789012"),
+        (["prod=wrong"], "but profile 'wrong' signs in to 333333333333"),
+        (["prod=missing"], "no usable credentials for AWS account 222222222222"),
+    ]:
+        accounts = accounts_for(spec, given, {"prod": PROD})
+        with pytest.raises(CredentialsError, match=message) as info:
+            lifecycle.run_destroy(ops, spec, plan, accounts=accounts)
+        assert "222222222222" in str(info.value) and "--profile prod=PROFILE" in str(info.value)
+        assert ops.writes == []  # prod comes first, and nothing else was touched either
+
+    accounts = accounts_for(spec, ["prod=prod-admin", "shared=tooling"], {"prod": PROD})
+    ops.use_env(accounts.pulumi_env)
+    outcomes = lifecycle.run_destroy(ops, spec, plan, accounts=accounts)
+    assert [o.stack for o in outcomes] == ["prod", "test", "dev", "shared"]
+    keys = {stack: env.get("AWS_ACCESS_KEY_ID") for _, stack, env in ops.envs}
+    # each stack's Pulumi run got its own account's keys; the stages without a profile, none
+    # (the ambient credentials of the tooling account)
+    assert keys == {"prod": key_ids["prod-admin"], "test": None, "dev": None,
+                    "shared": key_ids["tooling"]}  # fmt: skip
+    assert key_ids["prod-admin"] != key_ids["tooling"]
+
+
+def test_up_checks_the_stack_own_account(spec, aws, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from tests.fakes.moto_accounts import profiles
+
+    profiles(tmp_path, monkeypatch, {"prod-admin": PROD})
+    ops = prod_apart(spec)
+    with pytest.raises(CredentialsError, match="lives in AWS account 222222222222"):
+        lifecycle.run_up(ops, spec, "prod", accounts=accounts_for(spec, (), {"prod": PROD}))
+    accounts = accounts_for(spec, ["prod=prod-admin"], {"prod": PROD})
+    assert lifecycle.run_up(ops, spec, "prod", accounts=accounts).stack == "prod"
+    assert ops.writes == [("up", "prod")]
 
 
 def test_destroy_plan_order_and_protection(spec) -> None:  # type: ignore[no-untyped-def]
@@ -436,3 +497,39 @@ def test_cli_destroy_of_a_stage_says_when_to_use_the_workflow(seam, aws) -> None
     assert human.exit_code == 0, human.output
     assert "to remove only its workload, run the teardown workflow" in human.stderr
     assert "nothing deployed, skipped" in human.stderr  # finished before: nothing left
+
+
+def place(repo, stage: str, account: str) -> None:  # type: ignore[no-untyped-def]
+    """Name the stage's account in its stack file, as `new --account` writes it."""
+    path = repo / "infra" / f"Pulumi.{stage}.yaml"
+    text = path.read_text().replace("config:\n", f'config:\n  shop:account: "{account}"\n', 1)
+    path.write_text(text)
+
+
+def test_cli_destroy_of_a_stage_checks_its_account_first(  # type: ignore[no-untyped-def]
+    seam, aws, tmp_path, monkeypatch
+) -> None:
+    from tests.fakes.moto_accounts import profiles
+
+    key_ids = profiles(tmp_path, monkeypatch, {"prod-admin": PROD, "wrong": "333333333333"})
+    place(seam.repo, "prod", PROD)
+    (seam.repo / ".pulumi-state").mkdir()
+    seam.ops.stacks = prod_apart(seam.ops.spec).stacks
+    args = ("destroy", "--stage", "prod", "--yes", "--confirm", "prod")
+    refused = seam.run(*args, "--profile", "prod=wrong")
+    assert refused.exit_code == 5, refused.output
+    line = one_line_error(refused)
+    assert "lives in AWS account 222222222222, but profile 'wrong' signs in to 333333333333" in line
+    assert seam.ops.calls == []  # checked before the state was even read
+    typo = seam.run(*args, "--profile", "prdo=prod-admin")
+    assert typo.exit_code == 2 and "names 'prdo', which is no stack" in one_line_error(typo)
+
+    monkeypatch.setenv("BOOTSTRAP_AWS_PROFILES", "prod=prod-admin")
+    done = seam.run(*args, "--json")
+    assert done.exit_code == 0, done.output
+    assert [(s["stack"], s["status"]) for s in json.loads(done.stdout)["stacks"]] == [
+        ("prod", "destroyed")
+    ]
+    [(_, stack, env)] = seam.ops.envs
+    assert (stack, env["AWS_ACCESS_KEY_ID"]) == ("prod", key_ids["prod-admin"])
+    assert env["AWS_ACCESS_KEY_ID"] not in done.output  # never printed

@@ -93,7 +93,7 @@ def test_status_shows_the_previews_section(repo: Path) -> None:
     assert "previews: 2 live, $1.36/month" in render_text(report)
 
 
-def test_destroy_preview_removes_its_resources(repo: Path) -> None:
+def test_destroy_preview_removes_its_resources(repo: Path, aws: None) -> None:
     ops = listing(repo)
     (repo / ".pulumi-state").mkdir(exist_ok=True)
     with automation.use_ops(lambda *_: ops):

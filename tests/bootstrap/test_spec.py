@@ -123,3 +123,35 @@ def test_from_options_keeps_stage_order_and_target() -> None:
     assert spec.stage_names == ["b", "a", "c"]
     assert {s.target for s in spec.stages} == {Target.EKS}
     assert spec.owner is None and spec.repository is None
+
+
+def test_a_stage_may_name_its_account_and_region() -> None:
+    spec = make_spec(accounts=["prod=222222222222"], stage_regions=[" prod = eu-central-1 "])
+    prod = spec.stage("prod")
+    assert (prod.account, prod.region) == ("222222222222", "eu-central-1")
+    assert (spec.stage("dev").account, spec.stage("dev").region) == (None, None)
+    answers = spec.to_answers()["stages"]
+    # only a placed stage's answer carries them: older answers read back unchanged
+    assert answers[0] == {"name": "dev", "manual": False, "target": "ecs"}
+    assert answers[2] == {"name": "prod", "manual": True, "target": "ecs",
+                          "account": "222222222222", "region": "eu-central-1"}  # fmt: skip
+    assert Spec.from_answers(spec.to_answers()) == spec
+
+
+@pytest.mark.parametrize(
+    ("accounts", "regions", "needle"),
+    [
+        (["prod=2222"], [], "the account of stage 'prod' ('2222') is not an AWS account ID"),
+        (["prod=22222222222a"], [], "is not an AWS account ID"),
+        (["qa=222222222222"], [], "--account names the stage 'qa', which is not in --stages"),
+        (["prod"], [], "--account 'prod' is not STAGE=ACCOUNT_ID"),
+        ([], ["prod=mars-1"], "unknown AWS region 'mars-1'"),
+        ([], ["=eu-west-1"], "--stage-region '=eu-west-1' is not STAGE=REGION"),
+    ],
+)
+def test_bad_accounts_and_stage_regions(
+    accounts: list[str], regions: list[str], needle: str
+) -> None:
+    with pytest.raises(SpecError) as info:
+        make_spec(accounts=accounts, stage_regions=regions)
+    assert needle in str(info.value) and info.value.exit_code == 2

@@ -22,7 +22,7 @@ from .calls import PHASES, Call, Gap, input_keys, invoke_calls, resource_calls, 
 from .evaluator import Decision, Request, describe, evaluate
 from .model import StackModel, build
 from .projects import PROJECT, Project
-from .workflows import StepCall
+from .workflows import ALARM_READER, StepCall
 from .workflows import calls as workflow_calls
 
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
@@ -75,7 +75,8 @@ _MODELS: dict[tuple[int, str], StackModel] = {}
 def model(project: Project, stack: str) -> StackModel:
     key = (id(project.plans[stack]), stack)
     if key not in _MODELS:
-        _MODELS[key] = build(project.plans[stack], region_of(project, stack))
+        region = region_of(project, stack)
+        _MODELS[key] = build(project.plans[stack], region, project.accounts.get(stack))
     return _MODELS[key]
 
 
@@ -244,8 +245,27 @@ def _repository_arn(project: Project) -> str:
     return str(project.plans[contract.SHARED].outputs.get("repositoryArn", ""))
 
 
+def alarm_reader_role(
+    project: Project, stage: str, documents: list[dict[str, Any]] | None = None
+) -> RoleReport:
+    """The alarm reader of `stage` (stacks/alarm_reader.py): what the next stage's deploy job
+    runs as it (the promotion gates), on this stage's alarms."""
+    stack = model(project, stage)
+    report = RoleReport(project.label, f"alarms {stage}")
+    _workflow(report, project, ALARM_READER, stack)
+    if documents is None:
+        documents = role_documents(stack, contract.alarm_reader_role_name(PROJECT, stage))
+    return _check(report, documents)
+
+
+def has_alarm_reader(project: Project, stage: str) -> bool:
+    name = contract.alarm_reader_role_name(PROJECT, stage)
+    return any(r.type == ROLE and r.inputs.get("name") == name for r in model(project, stage).resources)
+
+
 def all_reports(project: Project) -> list[RoleReport]:
     reports = [deploy_role(project, stage) for stage in project.stages]
+    reports += [alarm_reader_role(project, s) for s in project.stages if has_alarm_reader(project, s)]
     if contract.SHARED in project.plans and project.label != "lambda-vpc":
         reports += [preview_role(project), ci_role(project)]
     return reports

@@ -58,10 +58,7 @@ class StackModel:
     partition: str
     resources: list[Resource]
     by_key: dict[str, list[Resource]]  # physical id, name and ARNs -> resources
-
-    @property
-    def account(self) -> str:
-        return ACCOUNT_ID
+    account: str = ACCOUNT_ID  # the account the stack runs in
 
     def owner(self, arn: str) -> Resource | None:
         found = self.by_key.get(arn) or []
@@ -114,20 +111,37 @@ def strings(value: Any) -> Iterator[str]:
             yield from strings(item)
 
 
-def build(plan: StackPlan, region: str) -> StackModel:
+@contextlib.contextmanager
+def in_account(account: str | None) -> Iterator[None]:
+    """Run the offline plan's mocks as if in `account` (None: their one account), as a stack
+    deployed with that account's credentials sees its ARNs."""
     from bootstrap.offline import fake_aws
 
-    # The same answers as the plan's run: the mocks are deterministic per stack and region.
-    mocks = fake_aws.FakeAws(plan.stack, region, {})
+    original = fake_aws.ACCOUNT_ID
+    fake_aws.ACCOUNT_ID = account or original
+    try:
+        yield
+    finally:
+        fake_aws.ACCOUNT_ID = original
+
+
+def build(plan: StackPlan, region: str, account: str | None = None) -> StackModel:
+    from bootstrap.offline import fake_aws
+
     resources: list[Resource] = []
-    for planned in plan.resources:
-        if not planned.type.startswith("aws:") or not planned.custom:
-            continue
-        args = SimpleNamespace(typ=planned.type, name=planned.name, inputs=dict(planned.inputs))
-        physical_id, state = mocks.new_resource(args)
-        resource = Resource(plan.stack, planned, str(physical_id), dict(state))
-        resource.arns = _own_arns(resource, mocks.ids.partition, region)
-        resources.append(resource)
+    with in_account(account):
+        account = fake_aws.ACCOUNT_ID
+        # The same answers as the plan's run: the mocks are deterministic per stack and region.
+        mocks = fake_aws.FakeAws(plan.stack, region, {}, account)
+        for planned in plan.resources:
+            if not planned.type.startswith("aws:") or not planned.custom:
+                continue
+            inputs = dict(planned.inputs)
+            args = SimpleNamespace(typ=planned.type, name=planned.name, inputs=inputs)
+            physical_id, state = mocks.new_resource(args)
+            resource = Resource(plan.stack, planned, str(physical_id), dict(state))
+            resource.arns = _own_arns(resource, mocks.ids.partition, region, account)
+            resources.append(resource)
     by_key: dict[str, list[Resource]] = {}
     for resource in resources:
         keys = {resource.physical_id, *resource.arns}
@@ -136,15 +150,15 @@ def build(plan: StackPlan, region: str) -> StackModel:
             keys.add(name)
         for key in keys:
             by_key.setdefault(key, []).append(resource)
-    return StackModel(plan.stack, region, mocks.ids.partition, resources, by_key)
+    return StackModel(plan.stack, region, mocks.ids.partition, resources, by_key, account)
 
 
-def _own_arns(resource: Resource, partition: str, region: str) -> list[str]:
+def _own_arns(resource: Resource, partition: str, region: str, account: str) -> list[str]:
     """The ARNs IAM authorizes this resource's actions on."""
     inputs, state = resource.inputs, resource.state
     candidates = (state.get("arn"), state.get("dashboardArn"), resource.physical_id)
     arns = [v for v in candidates if isinstance(v, str) and ARN.match(v)]
-    prefix = f"arn:{partition}:lambda:{region}:{ACCOUNT_ID}:function:"
+    prefix = f"arn:{partition}:lambda:{region}:{account}:function:"
     if resource.type in ("aws:lambda/functionUrl:FunctionUrl", "aws:lambda/permission:Permission"):
         function = inputs.get("functionName") or inputs.get("function")
         qualifier = inputs.get("qualifier")
@@ -157,8 +171,8 @@ def _own_arns(resource: Resource, partition: str, region: str) -> list[str]:
         principal = str(inputs.get("principalArn", ""))
         kind, _, name = principal.split(":", 5)[-1].partition("/")
         arns = [
-            f"arn:{partition}:eks:{region}:{ACCOUNT_ID}:access-entry/{inputs.get('clusterName')}/"
-            f"{kind}/{ACCOUNT_ID}/{name.rsplit('/', 1)[-1]}/{UUID}"
+            f"arn:{partition}:eks:{region}:{account}:access-entry/{inputs.get('clusterName')}/"
+            f"{kind}/{account}/{name.rsplit('/', 1)[-1]}/{UUID}"
         ]
     seen: list[str] = []
     for arn in arns:

@@ -37,6 +37,7 @@ class Project:
     invokes: dict[str, list[str]]  # stack name -> invoke tokens, in call order
     files: dict[str, str] = field(default_factory=dict)  # repo-relative path -> text
     state_backend: str | None = None  # the stacks' stateBackend, when the repo has an S3 backend
+    accounts: dict[str, str] = field(default_factory=dict)  # stack -> its AWS account, if set
 
     @property
     def stages(self) -> list[str]:

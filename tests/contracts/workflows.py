@@ -2,8 +2,9 @@
 `aws` CLI calls (mapped to IAM actions through botocore's CLI-name -> operation-name), and the
 Pulumi CLI's state access.
 
-A job's role is the one its `configure-aws-credentials` step assumes: the CI role
-(`vars.AWS_CI_ROLE_ARN`), the preview role (`vars.AWS_PREVIEW_ROLE_ARN`), otherwise a stage's
+A step's role is the one the last `configure-aws-credentials` step before it assumes: the CI role
+(`vars.AWS_CI_ROLE_ARN`), the preview role (`vars.AWS_PREVIEW_ROLE_ARN`), the stage before's alarm
+reader (the deploy job's gates step, `steps.check.outputs.alarms-reader`), otherwise a stage's
 deploy role. Scripts under `.github/scripts/` that a step runs are read as part of the step.
 """
 
@@ -30,7 +31,7 @@ _CUSTOM = {("ecr", "get-login-password"): "ecr:GetAuthorizationToken"}
 class StepCall:
     workflow: str
     job: str
-    role: str  # ci | preview | pr | deploy
+    role: str  # ci | preview | pr | deploy | alarms-reader
     action: str | None  # IAM action, for AWS calls
     state: str | None  # "read" / "write" for Pulumi commands
     on: str | None  # "repository" when the action acts on the project's registry
@@ -41,7 +42,12 @@ class StepCall:
         return f"{self.workflow} job {self.job}: {self.text}"
 
 
+ALARM_READER = "alarms-reader"  # the stage before's alarm reader (stacks/alarm_reader.py)
+
+
 def role_of(expression: str) -> str:
+    if ALARM_READER in expression or "AWS_PREVIOUS_ALARMS_ROLE_ARN" in expression:
+        return ALARM_READER
     if "AWS_CI_ROLE_ARN" in expression:
         return "ci"
     if "AWS_PREVIEW_ROLE_ARN" in expression:

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bootstrap.automation import OpResult, tool_missing
+from bootstrap.automation import EnvFor, OpResult, tool_missing
 from bootstrap.errors import RemoteError
 from bootstrap.spec import Spec
 from stacks import contract
@@ -51,6 +51,10 @@ def realistic_outputs(
         "region": region,
         "deployRoleArn": f"arn:aws:iam::{account}:role/{name}-{stack}-deploy",
         "stage": stack,
+        # every stage but the last: the next stage's deploy job reads its alarms through it
+        **({contract.ALARM_READER_OUTPUT: f"arn:aws:iam::{account}:role"
+            f"{contract.deploy_role_path(name)}{contract.alarm_reader_role_name(name, stack)}"}
+           if stack != spec.stage_names[-1] else {}),
     }
 
 
@@ -110,6 +114,10 @@ class RecordingOps:
         self.calls: list[tuple[str, str]] = []
         self.missing_cli = missing_cli
         self._failures: dict[tuple[str, str], list[BaseException]] = {}
+        self.env_for: EnvFor | None = None
+        # (operation, stack, the environment it got) of each `up`/`destroy`/`preview` after
+        # `use_env`: which account's credentials each run had
+        self.envs: list[tuple[str, str, dict[str, str]]] = []
 
     # test controls
 
@@ -150,6 +158,8 @@ class RecordingOps:
 
     def _record(self, operation: str, stack: str) -> None:
         self.calls.append((operation, stack))
+        if self.env_for is not None and operation in ("up", "destroy", "preview"):
+            self.envs.append((operation, stack, dict(self.env_for(stack))))
         pending = self._failures.get((operation, stack))
         if pending:
             raise pending.pop(0)
@@ -158,6 +168,9 @@ class RecordingOps:
         kind = "shared" if stack == "shared" else self.spec.stage(stack).target.value
         outputs = realistic_outputs(self.spec, stack, account=self.account, image=image)
         return RecordedStack(_RESOURCES[kind], outputs)
+
+    def use_env(self, env_for: EnvFor) -> None:
+        self.env_for = env_for
 
     def check(self) -> None:
         if self.missing_cli:

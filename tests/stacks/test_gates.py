@@ -171,3 +171,139 @@ def test_the_command_line_reads_the_stage_files(
     assert code == 2 and out.startswith("::error title=promotion gates::soakMinutes:")
     code, out = run("--previous", "qa")
     assert code == 2 and "Pulumi.qa.yaml does not exist" in out
+
+
+# --- the alarms gate: by name, missing alarms, and the workflow's alarm reader ------------------
+
+
+def test_a_missing_alarm_is_said_and_no_alarm_at_all_refuses(records_world: RecordsWorld) -> None:
+    world = records_world
+    deploy(world, "dev", rec.DEPLOYED, rec.SMOKE_PASSED, rec.ACCEPTANCE_PASSED)
+    some = [("shop-dev.5xx-rate", "OK"), ("shop-dev.latency", None), ("shop-dev.errors", "OK")]
+    decision = decide(world, alarms=lambda stage: some)
+    assert decision.allowed
+    assert lines(decision)["alarms"] == (
+        "alarms: ok: no alarm of dev is firing (no such alarm: shop-dev.latency)")  # fmt: skip
+    gone = [(name, None) for name, _ in some]
+    (gate,) = decide(world, alarms=lambda stage: gone).failing
+    assert gate.line() == (
+        "alarms: none of dev's alarms exists (shop-dev.5xx-rate, shop-dev.errors, "
+        "shop-dev.latency); deploy dev again (its alarms come with its stack), or read them with "
+        "credentials of dev's account and region")  # fmt: skip
+
+
+def test_alarms_not_read_are_reported_as_not_checked_and_refuse_nothing(
+    records_world: RecordsWorld,
+) -> None:
+    world = records_world
+    deploy(world, "dev", rec.DEPLOYED, rec.SMOKE_PASSED, rec.ACCEPTANCE_PASSED)
+    decision = decide(world, unread_alarms="no reader")
+    assert decision.allowed and not decision.failing
+    assert lines(decision)["alarms"] == "alarms: not checked: no reader"
+    assert {g["name"]: g["checked"] for g in decision.as_dict()["gates"]}["alarms"] is False
+    assert "| alarms | not checked: no reader |" in gates.summary(decision)
+    # a reader, when there is one, wins; the first stage has no alarms gate at all
+    assert lines(decide(world, alarms=lambda s: [], unread_alarms="x"))["alarms"].startswith(
+        "alarms: ok")  # fmt: skip
+    first = decide(world, target="dev", source=None, unread_alarms="x")
+    assert "alarms" not in lines(first)
+
+
+@pytest.fixture
+def cloudwatch_in(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """moto's CloudWatch, with the credentials a job has after assuming the alarm reader."""
+    from moto import mock_aws
+
+    for key, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"),
+                       ("AWS_SESSION_TOKEN", "testing"), ("AWS_REGION", "us-east-1")):  # fmt: skip
+        monkeypatch.setenv(key, value)
+    with mock_aws():
+        import boto3
+
+        def make(region: str, *states: tuple[str, str]):  # type: ignore[no-untyped-def]
+            client = boto3.client("cloudwatch", region_name=region)
+            for name, state in states:
+                client.put_metric_alarm(
+                    AlarmName=name, MetricName="Errors", Namespace="AWS/Lambda", Statistic="Sum",
+                    Period=60, EvaluationPeriods=3, Threshold=5,
+                    ComparisonOperator="GreaterThanThreshold",
+                )  # fmt: skip
+                client.set_alarm_state(AlarmName=name, StateValue=state, StateReason="test")
+            return client
+
+        yield make
+
+
+def test_the_reader_asks_for_the_stages_alarms_by_name(cloudwatch_in) -> None:  # type: ignore[no-untyped-def]
+    """By name (a resource-level grant authorises exactly those), metric alarms only; another
+    stage's alarm with the same prefix is never read."""
+    client = cloudwatch_in("eu-west-1", ("shop-dev.latency", "ALARM"), ("shop-dev-2.errors", "ALARM"))
+    requests: list[dict] = []
+    client.meta.events.register("provide-client-params.cloudwatch.DescribeAlarms",
+                                lambda params, **_: requests.append(dict(params)))  # fmt: skip
+    states = dict(gates.cloudwatch_alarms(client, "shop")("dev"))
+    assert states == {"shop-dev.5xx-rate": None, "shop-dev.latency": "ALARM", "shop-dev.errors": None}
+    assert requests == [{"AlarmNames": ["shop-dev.5xx-rate", "shop-dev.latency", "shop-dev.errors"],
+                         "AlarmTypes": ["MetricAlarm"]}]  # fmt: skip
+
+
+def test_the_command_line_reads_the_stage_befores_alarms_in_its_region(
+    records_world: RecordsWorld, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch, cloudwatch_in,  # type: ignore[no-untyped-def]
+) -> None:  # fmt: skip
+    """The deploy job's gates step: `--read-alarms` reads dev's alarms where dev lives (its stack
+    file's region, not the job's); without it the gate says why it did not, in the job's summary
+    too; a firing alarm refuses with one line naming it and the fix."""
+    world = records_world
+    infra = stage_files(tmp_path / "infra", dev="  aws:region: eu-central-1\n", test="  {}\n")
+    deploy(world, "dev", rec.DEPLOYED, rec.SMOKE_PASSED, rec.ACCEPTANCE_PASSED)
+    client = cloudwatch_in("eu-central-1", ("shop-dev.5xx-rate", "OK"), ("shop-dev.latency", "OK"),
+                           ("shop-dev.errors", "OK"))  # fmt: skip
+    cloudwatch_in("us-east-1", ("shop-dev.latency", "ALARM"))  # the job's region: never read
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+
+    def run(*extra: str) -> tuple[int, str]:
+        code = gates.main(["check", "--stage", "test", "--previous", "dev", "--digest", D,
+                           "--infra", str(infra), "--repository", "acme/shop", *extra],
+                          transport=world.records.transport, now=at(world))  # fmt: skip
+        return code, capsys.readouterr().out
+
+    code, out = run("--read-alarms")
+    assert code == 0, out
+    assert "alarms: ok: no alarm of dev is firing" in out
+    assert f"### Promotion gates: {rec.short(D)} to test from dev" in summary.read_text()
+    assert "| alarms | ok: no alarm of dev is firing |" in summary.read_text()
+    client.set_alarm_state(AlarmName="shop-dev.errors", StateValue="ALARM", StateReason="test")
+    code, out = run("--read-alarms")
+    assert code == 1
+    assert ("::error title=gate alarms::alarms: dev's alarms in ALARM: shop-dev.errors; find out "
+            "why and wait until they clear in dev") in out  # fmt: skip
+    assert "| alarms | refused: dev's alarms in ALARM: shop-dev.errors;" in summary.read_text()
+    code, out = run()  # no reader: not checked, said, and nothing refused for it
+    assert code == 0, out
+    assert ("::notice title=gate alarms::alarms: not checked: test's deploy job has no reader of "
+            "dev's alarms (AWS_PREVIOUS_ALARMS_ROLE_ARN is not set") in out  # fmt: skip
+
+
+def test_alarms_that_cannot_be_read_fail_the_step_with_the_fix(
+    records_world: RecordsWorld, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    from botocore.exceptions import ClientError
+
+    world = records_world
+    infra = stage_files(tmp_path / "infra", dev="  {}\n", test="  {}\n")
+    deploy(world, "dev", rec.DEPLOYED, rec.SMOKE_PASSED, rec.ACCEPTANCE_PASSED)
+
+    def refused(stage: str) -> list[tuple[str, str | None]]:
+        raise ClientError({"Error": {"Code": "AccessDenied", "Message": "not authorized"}},
+                          "DescribeAlarms")  # fmt: skip
+
+    code = gates.main(["check", "--stage", "test", "--previous", "dev", "--digest", D,
+                       "--infra", str(infra), "--repository", "acme/shop"],
+                      transport=world.records.transport, now=at(world), alarms=refused)  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 1
+    assert out.startswith("::error title=gate alarms::reading dev's alarms failed: An error "
+                          "occurred (AccessDenied)")  # fmt: skip
+    assert "check its alarm reader (AWS_PREVIOUS_ALARMS_ROLE_ARN) and that it trusts this job" in out

@@ -142,6 +142,8 @@ def test_unknown_subject_is_marked_never_guessed(unknown_subject_plans):
             "github-subject-prefix-not-yet-known:ref:refs/heads/main",
             "github-subject-prefix-not-yet-known:pull_request",
             "github-subject-prefix-not-yet-known:environment:dev",
+            # dev's alarm reader: test's deploy job (tests/stacks/test_alarm_reader.py)
+            "github-subject-prefix-not-yet-known:environment:test",
             # the previews' deploy role: pull requests, and main for the sweep
             "github-subject-prefix-not-yet-known:ref:refs/heads/main",
             "github-subject-prefix-not-yet-known:pull_request",
@@ -404,8 +406,9 @@ def test_workload_roles_carry_the_boundary(project_plans, target):
     for role in roles:
         component = component_of(plan, role)
         assert component is not None
-        if component.type in ("bootstrap:index:EksRoles", "bootstrap:index:EcsRoles"):
-            continue  # the foundation's roles: test_eks_roles_are_foundation, tests/stacks/test_delivery.py
+        if component.type in ("bootstrap:index:EksRoles", "bootstrap:index:EcsRoles",
+                              "bootstrap:index:AlarmReader"):  # fmt: skip
+            continue  # the foundation's roles: test_eks_roles_are_foundation, tests/stacks/test_delivery.py, test_alarm_reader.py
         assert role.inputs["path"] == f"/bootstrap/{PROJECT}/dev/", role.name
         assert role.inputs["permissionsBoundary"] == boundary, role.name
     assert inline_roles  # the boundary matters because these roles have inline policies

@@ -72,6 +72,28 @@ def test_the_cap_keeps_a_running_preview_and_refuses_one_more() -> None:
     assert previews.cap(live, 3, 2).allowed is False  # a destroyed one counts for nothing
 
 
+def test_an_ecs_preview_is_refused_a_port_another_live_preview_has(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pull requests 5 and 5 + PREVIEW_PORTS share a port on the first stage's load balancer:
+    the first to deploy keeps it, the other is told why (a destroyed one holds nothing)."""
+    clash = 5 + contract.PREVIEW_PORTS
+    assert contract.preview_port(5) == contract.preview_port(clash) == 8006
+    live = previews.previews(stack_ls(("pr-5", NOW, 9), ("pr-6", NOW, 0)))
+    assert previews.cap(live, clash, 5, "ecs") == previews.Cap(False, 1, 5, port=8006, taken_by=5)
+    assert previews.cap(live, 5, 5, "ecs") == previews.Cap(True, 0, 5, port=8006)  # its own port
+    assert previews.cap(live, 6 + contract.PREVIEW_PORTS, 5, "ecs").allowed  # pr-6 is destroyed
+    assert previews.cap(live, clash, 5).allowed  # Lambda previews have no ports
+    monkeypatch.setenv("GITHUB_OUTPUT", str(tmp_path / "out"))
+    listed = tmp_path / "stacks.json"
+    listed.write_text(json.dumps(stack_ls(("pr-5", NOW, 9))))
+    argv = ["cap", "--pull", str(clash), "--stacks", str(listed), "--max", "5", "--target", "ecs"]
+    assert previews.main(argv, infra=tmp_path) == 0
+    assert capsys.readouterr().out.splitlines() == ["allowed=false", "active=1", "limit=5", "port=8006", "taken_by=5"]
+    body = previews.comment_body("collision", clash, taken_by=5)
+    assert "port 8006" in body and "`pr-5`" in body and str(contract.PREVIEW_PORTS) in body
+
+
 def test_the_open_check_follows_the_pull_request(world: World) -> None:
     number = world.pull()
     assert previews.is_open(previews.pull_request(world.transport, REPOSITORY, number), SHA) == (True, "open")

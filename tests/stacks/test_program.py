@@ -27,13 +27,18 @@ def test_stage_outputs_are_the_contract(project_plans, target):
         outputs = project_plans[target][stage].outputs
         # what provisioning and status read, and what the deploy workflow's watch and traffic
         # shifting read (docs/stacks.md, "Progressive delivery")
-        delivery = {contract.ALARM_NAMES_OUTPUT}
+        delivery = {contract.ALARM_NAMES_OUTPUT, contract.ACCOUNT_OUTPUT}
         if target == "lambda":
             delivery |= {contract.LIVE_VERSION_OUTPUT, contract.NEW_VERSION_OUTPUT}
+        if stage != "prod":  # the next stage's deploy job reads its alarms (stacks/alarm_reader.py)
+            delivery |= {contract.ALARM_READER_OUTPUT}
+        if target == "ecs" and stage == "dev":  # what ECS previews would reuse (stacks/pr_ecs.py)
+            delivery |= {contract.PREVIEW_PLATFORM_OUTPUT}
         assert set(outputs) == set(contract.STAGE_OUTPUTS) | delivery
         assert outputs["stage"] == stage
         assert outputs["target"] == target
         assert outputs["region"] == REGION
+        assert outputs[contract.ACCOUNT_OUTPUT] == ACCOUNT
         assert outputs["url"].startswith(("http://", "https://"))
         assert DIGEST_REF.match(outputs["image"])
         assert outputs["deployRoleArn"].startswith(f"arn:aws:iam::{ACCOUNT}:role/bootstrap-deploy/")

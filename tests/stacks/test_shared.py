@@ -207,8 +207,10 @@ def test_ci_role_reads_never_writes_the_state(mixed_plans):
 def test_outputs_are_the_contract(shared):
     # what provisioning reads; the previews' deploy role is optional (previewTarget none)
     assert set(shared.outputs) == {
-        *contract.SHARED_OUTPUTS, contract.PR_ROLE_OUTPUT, contract.PREVIEW_REPOSITORY_OUTPUT
+        *contract.SHARED_OUTPUTS, contract.PR_ROLE_OUTPUT, contract.PREVIEW_REPOSITORY_OUTPUT,
+        contract.ACCOUNT_OUTPUT, contract.PREVIEW_TARGET_OUTPUT,
     }
+    assert shared.outputs[contract.ACCOUNT_OUTPUT] == ACCOUNT
     assert shared.outputs["repositoryUrl"] == f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{PROJECT}"
     assert shared.outputs["repositoryName"] == PROJECT
     assert shared.outputs["repositoryArn"] == REPOSITORY_ARN

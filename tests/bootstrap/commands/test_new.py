@@ -59,6 +59,22 @@ def test_one_stage_config_per_stage_in_lifecycle_order(tmp_path: Path) -> None:
     assert declared["stages"]["default"] == "qa,stage,live"
 
 
+def test_a_stage_s_account_and_region_are_rendered_into_its_stack_file(tmp_path: Path) -> None:
+    spec = make_spec(accounts=["prod=222222222222"], stage_regions=["prod=eu-central-1"])
+    repo = Scaffolder(spec, tmp_path / "shop").run().path
+    prod_text = (repo / "infra/Pulumi.prod.yaml").read_text()
+    prod = yaml.safe_load(prod_text)["config"]
+    assert prod["shop:account"] == "222222222222"  # a string: quoted, as AWS writes IDs
+    assert prod["aws:region"] == "eu-central-1"
+    assert "arn:aws:sns:eu-central-1:" in prod_text  # the examples are in the stage's region
+    dev_text = (repo / "infra/Pulumi.dev.yaml").read_text()
+    dev = yaml.safe_load(dev_text)["config"]
+    assert "shop:account" not in dev and dev["aws:region"] == "eu-west-1"
+    assert '# shop:account: "222222222222"' in dev_text  # the commented example
+    answers = yaml.safe_load((repo / ".copier-answers.yml").read_text())
+    assert answers["stages"][2]["account"] == "222222222222"
+
+
 def test_components_are_copied_from_the_single_source(tmp_path: Path) -> None:
     repo = Scaffolder(make_spec(), tmp_path / "shop").run().path
     source = REPO_ROOT / "stacks"
@@ -117,6 +133,9 @@ def test_without_owner_the_scaffold_completes_and_says_where_to_set_it(tmp_path:
         (["shop", "--region", "mars-1"], "unknown AWS region"),
         (["shop", "--owner", "-acme"], "GitHub owner"),
         (["a-very-long-project-name"], "too long"),
+        (["shop", "--account", "prod=12345"], "('12345') is not an AWS account ID"),
+        (["shop", "--stage-region", "qa=eu-west-1"], "names the stage 'qa', which is not in"),
+        (["shop", "--profile", "staging=admin"], "--profile names 'staging', which is no stack"),
     ],
 )
 def test_bad_input_is_one_line_nonzero_and_writes_nothing(
@@ -204,7 +223,8 @@ def test_verbose_shows_the_traceback(tmp_path: Path) -> None:
 def test_help_lists_every_option() -> None:
     result = runner.invoke(app, ["new", "--help"])
     for option in ("--target", "--stages", "--manual", "--region", "--owner", "--dir",
-                   "--backend", "--yes", "--json", "--verbose"):
+                   "--backend", "--yes", "--json", "--verbose", "--account", "--stage-region",
+                   "--profile"):
         assert option in result.output
 
 

@@ -35,6 +35,9 @@ OUTPUTS: dict[str, dict[str, Any]] = {
         stage: {
             "deployRoleArn": f"arn:aws:iam::{ACCOUNT}:role/shop-{stage}-deploy",
             "region": "eu-west-1",
+            # every stage but the last: the next stage's deploy job reads its alarms through it
+            **({"alarmReaderRoleArn": f"arn:aws:iam::{ACCOUNT}:role/shop-{stage}-alarms-read"}
+               if stage != "prod" else {}),
         }
         for stage in ("dev", "test", "prod")
     },
@@ -45,9 +48,10 @@ VALUES = Values(
     secrets={"PULUMI_CONFIG_PASSPHRASE": PASSPHRASE},
 )
 # A fresh 3-stage run (prod manual): repository, topics, 3 environments, 3 branch policies,
-# 5 repository variables, 9 environment variables, 1 secret, branch protection: 9 + 5 x stages
-# (docs/github.md and docs/provision.md quote it; tests/test_docs.py keeps them true).
-FRESH_WRITES = 24
+# 5 repository variables, 11 environment variables (3 per stage, and the alarm reader of the stage
+# before for each later one), 1 secret, branch protection: 8 + 6 x stages (docs/github.md and
+# docs/provision.md quote it; tests/test_docs.py keeps them true).
+FRESH_WRITES = 26
 
 _RENDERS: dict[tuple[tuple[str, Any], ...], Path] = {}
 

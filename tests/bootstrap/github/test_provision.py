@@ -32,10 +32,13 @@ def test_fresh_create_under_an_organisation(world: World, project: Callable[...,
         assert env.branch_policy == {"protected_branches": False, "custom_branch_policies": True}
         assert [(p["name"], p["type"]) for p in env.branch_policies] == [("main", "branch")]
         assert env.reviewers == ([{"type": "User", "id": octo}] if name == "prod" else [])
+        previous = {"test": "dev", "prod": "test"}.get(name)  # its alarm reader (the gates)
         assert {k: v["value"] for k, v in env.variables.items()} == {
             "AWS_DEPLOY_ROLE_ARN": OUTPUTS[name]["deployRoleArn"],
             "AWS_REGION": "eu-west-1",
             "PULUMI_STACK": name,
+            **({"AWS_PREVIOUS_ALARMS_ROLE_ARN": OUTPUTS[previous]["alarmReaderRoleArn"]}
+               if previous else {}),
         }
     assert {k: v["value"] for k, v in gh.variables.items()} == {
         "AWS_REGION": "eu-west-1",
@@ -179,9 +182,13 @@ def test_free_plan_switches_to_the_branch_trust_subject(
     variables = {k: v["value"] for k, v in gh.variables.items()}
     for stage in ("dev", "test", "prod"):
         assert variables[f"AWS_DEPLOY_ROLE_ARN_{stage.upper()}"] == OUTPUTS[stage]["deployRoleArn"]
+    # and each later stage's reader of the stage before's alarms
+    assert variables["AWS_PREVIOUS_ALARMS_ROLE_ARN_TEST"] == OUTPUTS["dev"]["alarmReaderRoleArn"]
+    assert variables["AWS_PREVIOUS_ALARMS_ROLE_ARN_PROD"] == OUTPUTS["test"]["alarmReaderRoleArn"]
+    assert "AWS_PREVIOUS_ALARMS_ROLE_ARN_DEV" not in variables
     assert any("bootstrap provision" in step for step in result.next_steps)
-    # repository, topics, 5 + 3 repository variables, secret (environment attempts failed)
-    assert result.writes == 11
+    # repository, topics, 5 + 3 + 2 repository variables, secret (environment attempts failed)
+    assert result.writes == 13
 
     world.server.clear_log()
     again = world.sync(repo)
@@ -261,6 +268,11 @@ def test_missing_stack_outputs_and_secrets_are_skipped_and_said(
     for expected in ("AWS_CI_ROLE_ARN", "ECR_REPOSITORY_URL", "PULUMI_BACKEND_URL", "secrets"):
         assert expected in text
     assert "deployRoleArn" in text
+    # each later stage's reader of the stage before's alarms, and what that means
+    assert ("AWS_PREVIOUS_ALARMS_ROLE_ARN for test: the dev stack has no output alarmReaderRoleArn "
+            "yet (deploy its foundation); until then test's promotions do not check dev's "
+            "alarms") in text  # fmt: skip
+    assert "AWS_PREVIOUS_ALARMS_ROLE_ARN for dev" not in text
     # the low layer names the problem; the command (`github sync`, `provision`) names itself
     assert not any("bootstrap" in s for s in result.skipped + result.next_steps)
 

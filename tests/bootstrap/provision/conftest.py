@@ -124,6 +124,9 @@ class CloudOps(RecordingOps):
     - a stage (a targeted up of its deploy role): the role in IAM under
       `/bootstrap-deploy/<project>/`, trusting the subject of the repository's current answers;
       the stack then holds only those resources and outputs (no URL before the first deploy);
+    - each stack acts in the account of the credentials its run is given (`use_env`, the
+      stack's profile), else the ambient one; a stage in another account than the shared
+      stack's gets that account's OIDC provider (reused when its config names it, else made);
     - like the passphrase secrets provider and `pulumi config set`, `infra/Pulumi.<stack>.yaml`
       gets its `encryptionsalt` and the config given.
     """
@@ -145,7 +148,7 @@ class CloudOps(RecordingOps):
         result = super().up(stack, config=config, targets=targets)  # may fail (injected)
         assert self.repo is not None
         spec = load_spec(self.repo)
-        iam = boto3.client("iam", region_name=REGION)
+        iam = self.client("iam", stack)
         state = self.stacks[stack]
         # as the program: a real update refuses a trust GitHub has not told yet
         assert spec.github_subject_prefix, "a real update needs GitHub's subject prefix"
@@ -171,16 +174,57 @@ class CloudOps(RecordingOps):
         else:
             network = spec.stage(stack).target.value != "lambda"
             assert list(targets or []) == contract.foundation_urns(spec.name, stack, network=network)
-            provider = self.stacks["shared"].outputs["oidcProviderArn"]
+            provider = self._stage_provider(iam, stack, state.config)
             arn = self._role(
                 iam, contract.deploy_role_name(spec.name, stack),
                 contract.deploy_role_path(spec.name), provider, _subject(spec, stack),
             )  # fmt: skip
-            outputs = {"deployRoleArn": arn, "stage": stack, "region": spec.region}
+            outputs = {"deployRoleArn": arn, "stage": stack, "region": self._region(stack)}
+            if stack != spec.stage_names[-1]:  # the next stage reads its alarms through it
+                reader = contract.alarm_reader_role_name(spec.name, stack)
+                outputs[contract.ALARM_READER_OUTPUT] = f"{arn.rsplit('/', 1)[0]}/{reader}"
             self.stacks[stack] = RecordedStack(6, outputs, state.config)
         self._write_settings(stack, config or {})
         self.ups.append((stack, dict(config or {}), list(targets or [])))
         return OpResult(stack, "up", result.changes, outputs=dict(self.stacks[stack].outputs))
+
+    def client(self, service: str, stack: str) -> Any:
+        """A boto3 client acting as the stack's Pulumi run would: with the credentials of its
+        environment (`use_env`), else the ambient ones."""
+        env = dict(self.env_for(stack)) if self.env_for is not None else {}
+        if not env.get("AWS_ACCESS_KEY_ID"):
+            return boto3.client(service, region_name=REGION)
+        return boto3.client(
+            service,
+            region_name=REGION,
+            aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+            aws_session_token=env.get("AWS_SESSION_TOKEN") or None,
+        )
+
+    def _stage_provider(self, iam: Any, stack: str, config: Mapping[str, str]) -> str:
+        """The shared stack's provider in its account; in another account, the one the stage's
+        config names, else a new one (a second one for the URL fails, as in AWS)."""
+        shared = str(self.stacks["shared"].outputs["oidcProviderArn"])
+        account = self.client("sts", stack).get_caller_identity()["Account"]
+        if shared.split(":")[4] == account:
+            return shared
+        named = config.get(f"{self.spec.name}:oidcProviderArn")
+        if named:
+            return named
+        made = iam.create_open_id_connect_provider(
+            Url=contract.oidc_provider_url(self.issuer),
+            ClientIDList=[contract.GITHUB_OIDC_AUDIENCE],
+            ThumbprintList=["0" * 40],
+        )
+        return str(made["OpenIDConnectProviderArn"])
+
+    def _region(self, stack: str) -> str:
+        """The stack's region as its file sets it (the program exports it)."""
+        assert self.repo is not None
+        file = self.repo / "infra" / f"Pulumi.{stack}.yaml"
+        config = yaml.safe_load(file.read_text()).get("config") or {}
+        return str(config.get("aws:region") or REGION)
 
     def _role(self, iam: Any, name: str, path: str, provider: str, subject: str) -> str:
         trust = json.dumps(

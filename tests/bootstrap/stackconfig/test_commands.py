@@ -54,3 +54,25 @@ def test_warnings_do_not_stop_a_command(repo_of) -> None:  # type: ignore[no-unt
     note = "infra/Pulumi.dev.yaml: shop:reservedConcurrency: is not used by ecs stages"
     assert note in result.stderr
     assert any(w.startswith(note) for w in json.loads(result.stdout)["warnings"])
+
+
+@pytest.mark.parametrize(
+    ("target", "account", "problem"),
+    [
+        ("lambda", None, "but stage dev runs on lambda"),
+        ("ecs", "222222222222", "account"),
+    ],
+)
+def test_ecs_previews_need_an_ecs_first_stage_in_the_tooling_account(
+    repo_of, target: str, account: str | None, problem: str
+) -> None:  # type: ignore[no-untyped-def]
+    """bootstrap's own check of the files says what the shared stack's update would refuse."""
+    repo = repo_of(target)
+    edit_config(repo, "shared", previewTarget="ecs")
+    if account:
+        edit_config(repo, "dev", account=account)
+    result = CliRunner().invoke(app, ["preview", "--offline", "--stage", "shared", "--repo", str(repo)])
+    assert result.exit_code == 2, result.output
+    assert "infra/Pulumi.shared.yaml: shop:previewTarget:" in result.stderr
+    assert problem in result.stderr
+    assert "Traceback" not in result.output

@@ -162,6 +162,23 @@ def ecr(aws: None) -> Ecr:
     return Ecr()
 
 
+def stage_alarms(stage: str, state: str = "OK", *, session: Any = None) -> None:
+    """The stage's alarms (the names its stack gives them) in moto's CloudWatch, in `state`;
+    in the account of `session` (default: moto's default account)."""
+    import boto3
+
+    from stacks.contract import stage_alarm_names
+
+    cloudwatch = (session or boto3).client("cloudwatch", region_name=REGION)
+    for name in stage_alarm_names("shop", stage):
+        cloudwatch.put_metric_alarm(
+            AlarmName=name, MetricName="5XXError", Namespace="AWS/ApplicationELB",
+            Statistic="Sum", Period=60, EvaluationPeriods=1, Threshold=1,
+            ComparisonOperator="GreaterThanThreshold",
+        )  # fmt: skip
+        cloudwatch.set_alarm_state(AlarmName=name, StateValue=state, StateReason="test")
+
+
 # --- GitHub ---------------------------------------------------------------------------------------
 
 

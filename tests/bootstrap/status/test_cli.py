@@ -21,6 +21,7 @@ from tests.bootstrap.status.conftest import (
     error_line,
     image,
     sha,
+    stage_alarms,
 )
 
 
@@ -42,6 +43,8 @@ def live(cli: Cli, service: Service, ecr: Ecr) -> Cli:
         "prod": service.stage("prod", 200),
     }
     cli.ops.run("dev", 3, previous=2).run("test", 2, previous=1)  # type: ignore[attr-defined]
+    for stage in ("dev", "test"):  # the promotion gates read the source stage's alarms
+        stage_alarms(stage)
     return cli
 
 

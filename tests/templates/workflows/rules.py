@@ -482,6 +482,8 @@ def contract_problems(flows: Workflows, spec: Spec) -> list[str]:
         contract.VAR_DEPLOY_ROLE,
         contract.VAR_STACK,
         *(contract.stage_role_variable(s) for s in spec.stage_names),
+        contract.VAR_PREVIOUS_ALARMS_ROLE,
+        *(contract.previous_alarms_role_variable(s) for s in spec.stage_names[1:]),
     }
     secrets = {contract.SECRET_PASSPHRASE, contract.SECRET_CLOUD_TOKEN}
     for name, text in flows.texts.items():
@@ -663,10 +665,10 @@ def deploy_stage_problems(flows: Workflows, spec: Spec) -> list[str]:
             "deploy-stage.yml: branch mode (only) refuses manual stages outside promote"
         )
     aws = [s for s in steps(job) if action_name(s.get("uses", "")) == AWS_ACTION]
-    if (
-        len(aws) != 1
-        or aws[0].get("with", {}).get("role-to-assume") != "${{ steps.check.outputs.role }}"
-    ):
+    # The stage's deploy role; and with a stage before, its alarm reader around the gates step
+    # and the deploy role again (alarm_reader_problems).
+    expected = [DEPLOY_ROLE] if len(spec.stage_names) == 1 else [DEPLOY_ROLE, READER_ROLE, DEPLOY_ROLE]
+    if [s.get("with", {}).get("role-to-assume") for s in aws] != expected:
         problems.append("deploy-stage.yml: must assume the stage role resolved by the check step")
     up = by_id.get("up", {})
     up_script = script_of(flows, up)
@@ -696,6 +698,70 @@ def deploy_stage_problems(flows: Workflows, spec: Spec) -> list[str]:
             problems.append(
                 "deploy-stage.yml: the smoke test must be the last step that can fail the job"
             )
+    return problems
+
+
+DEPLOY_ROLE = "${{ steps.check.outputs.role }}"
+READER_ROLE = "${{ steps.check.outputs.alarms-reader }}"
+READER_ASSUMED = "steps.check.outputs.alarms-reader != ''"
+READ_ALARMS = 'if [ -n "${ALARMS_READER:-}" ]; then\n  args+=(--read-alarms)\nfi'
+
+
+def alarm_reader_problems(flows: Workflows, spec: Spec) -> list[str]:
+    """Promotion's alarms gate (docs/workflows.md): the stage before's alarms belong to its
+    account, so the deploy job reads them as that stage's alarm reader. The job assumes the reader
+    only when the check step resolved one (from the variables the spec names), immediately before
+    the gates step, which alone runs with it and reads the alarms only then; the stage's deploy
+    role is assumed again immediately after, under the same condition, for everything that
+    follows. Both assumptions drop the credentials before them, so no step sees two roles."""
+    problems = []
+    job = jobs(flows.docs.get("deploy-stage.yml", {})).get("deploy", {})
+    found = steps(job)
+    check = next((s for s in found if s.get("id") == "check"), {})
+    env = check.get("env", {})
+    names = sorted(k for k in env if k.startswith(contract.VAR_PREVIOUS_ALARMS_ROLE))
+    later = spec.stage_names[1:]
+    if spec.trust_subject == "environment":
+        expected = [contract.VAR_PREVIOUS_ALARMS_ROLE] if later else []
+    else:
+        expected = sorted(contract.previous_alarms_role_variable(s) for s in later)
+    if names != expected or any(env[k] != f"${{{{ vars.{k} }}}}" for k in names):
+        problems.append(f"deploy-stage.yml: alarm reader variables {names}, expected {expected}")
+    facts = spec_facts(flows).get("ALARMS_READER_VARIABLE", {})
+    if facts != {s: (names[0] if spec.trust_subject == "environment" else
+                     contract.previous_alarms_role_variable(s)) for s in later}:  # fmt: skip
+        problems.append("spec.sh: ALARMS_READER_VARIABLE must name each later stage's variable")
+    script = script_of(flows, check)
+    if 'reader="${!variable:-}"' not in script or 'echo "alarms-reader=$reader"' not in script:
+        problems.append("deploy-check.sh: must output the stage before's alarm reader")
+    aws = [i for i, s in enumerate(found) if action_name(str(s.get("uses", ""))) == AWS_ACTION]
+    gates = [i for i, s in enumerate(found) if script_name(s) == "deploy-gates.sh"]
+    if len(gates) != 1:
+        return [*problems, "deploy-stage.yml: one step must run deploy-gates.sh"]
+    gate = found[gates[0]]
+    if not later:
+        if len(aws) != 1 or aws[0] > gates[0]:
+            problems.append("deploy-stage.yml: one stage: the deploy role only, before the gates")
+        return problems
+    if [found[i].get("with", {}).get("role-to-assume") for i in aws] != [
+        DEPLOY_ROLE, READER_ROLE, DEPLOY_ROLE
+    ] or aws[1:] != [gates[0] - 1, gates[0] + 1]:  # fmt: skip
+        problems.append(
+            "deploy-stage.yml: the gates step (alone) must run as the stage before's alarm reader, "
+            "between the deploy role and the deploy role again"
+        )
+        return problems
+    for index in aws[1:]:
+        options = found[index].get("with", {})
+        if found[index].get("if") != READER_ASSUMED or options.get("unset-current-credentials") is not True:
+            problems.append(
+                f"deploy-stage.yml: '{found[index].get('name')}' must run only when the check "
+                "step resolved a reader, and drop the credentials before it"
+            )
+    if gate.get("env", {}).get("ALARMS_READER") != READER_ROLE or READ_ALARMS not in script_of(
+        flows, gate
+    ):  # fmt: skip
+        problems.append("deploy-gates.sh: must read the alarms exactly when the reader was assumed")
     return problems
 
 

@@ -114,12 +114,44 @@ def test_the_deploy_sets_the_image_by_digest_then_updates(runner: Previews) -> N
     assert code == 0, log
     assert out == {"state": "deployed", "url": "https://x.lambda-url.eu-west-1.on.aws/", "image": f"{PREVIEWS}@{DIGEST}"}
     made = calls(runner.log)
-    assert made[:3] == [
+    assert made[:4] == [
         ["stack", "select", "--create", stack],
         ["config", "set", "aws:region", "eu-west-1", "--stack", stack],
         ["config", "set", "image", f"{PREVIEWS}@{DIGEST}", "--stack", stack],
+        ["config", "set", "previewTarget", "lambda", "--stack", stack],  # the gate's, else lambda
     ]
-    assert made[3][:5] == ["up", "--yes", "--non-interactive", "--stack", stack]
+    assert made[4][:5] == ["up", "--yes", "--non-interactive", "--stack", stack]
+
+
+def ecs_previews(runner: Previews) -> None:
+    """previewTarget: ecs in the copy's infra/Pulumi.shared.yaml."""
+    shared = runner.repo / "infra/Pulumi.shared.yaml"
+    shared.write_text(shared.read_text() + "  shop:previewTarget: ecs\n")
+
+
+def test_an_ecs_preview_whose_port_is_taken_is_stopped_with_the_reason(runner: Previews) -> None:
+    ecs_previews(runner)
+    number = runner.pull()
+    other = number + contract.PREVIEW_PORTS  # the same port on the first stage's load balancer
+    code, log, out = runner.go("deploy", "pr-gate.sh", PR_NUMBER=str(number), HEAD_SHA=SHA, PULUMI_STACK_LS=stack_ls(f"pr-{other}"))
+    assert code == 0, log
+    assert (out["go"], out["state"], out["taken_by"], out["port"]) == ("false", "collision", str(other), str(contract.preview_port(number)))
+    assert f"is pr-{other}'s" in log
+    code, log, _ = runner.go("deploy", "pr-comment.sh", STATE="collision", PR_NUMBER=str(number), TAKEN_BY=str(other))
+    assert code == 0, log
+    assert f"taken by `pr-{other}`" in (runner.tmp / "output").read_text()
+
+
+def test_an_ecs_preview_with_a_free_port_goes_and_deploys_on_ecs(runner: Previews) -> None:
+    ecs_previews(runner)
+    number = runner.pull()
+    code, log, out = runner.go("deploy", "pr-gate.sh", PR_NUMBER=str(number), HEAD_SHA=SHA, PULUMI_STACK_LS=stack_ls(f"pr-{number + 1}"))
+    assert code == 0, log
+    assert (out["go"], out["target"], out["taken_by"]) == ("true", "ecs", "")
+    code, log, out = runner.go("deploy", "pr-deploy.sh", PR_NUMBER=str(number), HEAD_SHA=SHA, REPOSITORY_URL=PREVIEWS,
+                               DIGEST=DIGEST, AWS_REGION="eu-west-1", PREVIEW_TARGET=out["target"])  # fmt: skip
+    assert code == 0, log
+    assert ["config", "set", "previewTarget", "ecs", "--stack", f"pr-{number}"] in calls(runner.log)
 
 
 @pytest.mark.parametrize("case", ["tag", "merged"])

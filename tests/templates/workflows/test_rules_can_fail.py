@@ -85,8 +85,46 @@ def extra_job_before_deploy(flows: rules.Workflows) -> None:
     jobs["deploy-dev"]["needs"] = ["lint", "test", "build", "scan"]
 
 
+READER_STEP = "Assume the previous stage's alarm reader (OIDC)"
+DEPLOY_AGAIN_STEP = "Assume the stage's deploy role again (OIDC)"
+READER_PROBLEM = "the gates step (alone) must run as the stage before's alarm reader"
+
+
+def deploy_steps(flows: rules.Workflows) -> list[dict[str, Any]]:
+    return job(flows, "deploy-stage.yml", "deploy")["steps"]
+
+
+def drop_step(flows: rules.Workflows, name: str) -> None:
+    deploy_steps(flows).remove(named(flows, "deploy-stage.yml", "deploy", name))
+
+
+def step_beside_the_reader(flows: rules.Workflows) -> None:
+    """The scan (an AWS call of the deploy role's) moved to run as the alarm reader."""
+    found = deploy_steps(flows)
+    scan = found.pop(found.index(step(flows, "deploy-stage.yml", "deploy", "scan")))
+    found.insert(found.index(named(flows, "deploy-stage.yml", "deploy", READER_STEP)) + 1, scan)
+
+
 PIN_SHA = "3d3c42e5aac5ba805825da76410c181273ba90b1"
 ENV_BREAKS: list[tuple[str, Mutation, str, str]] = [
+    ("gates-as-the-deploy-role", lambda f: drop_step(f, READER_STEP), "alarm-reader",
+     READER_PROBLEM),
+    ("reader-kept-after-the-gates", lambda f: drop_step(f, DEPLOY_AGAIN_STEP), "alarm-reader",
+     READER_PROBLEM),
+    ("a-step-beside-the-gates-as-the-reader", step_beside_the_reader, "alarm-reader",
+     READER_PROBLEM),
+    ("reader-assumed-without-one",
+     lambda f: named(f, "deploy-stage.yml", "deploy", READER_STEP).pop("if"), "alarm-reader",
+     "must run only when the check step resolved a reader"),
+    ("deploy-role-mixed-with-the-reader",
+     lambda f: named(f, "deploy-stage.yml", "deploy", DEPLOY_AGAIN_STEP)["with"].update(
+         {"unset-current-credentials": False}), "alarm-reader", "drop the credentials before it"),
+    ("alarms-read-without-the-reader",
+     lambda f: script(f, "deploy-gates.sh", rules.READ_ALARMS, "args+=(--read-alarms)"),
+     "alarm-reader", "must read the alarms exactly when the reader was assumed"),
+    ("no-reader-resolved",
+     lambda f: script(f, "deploy-check.sh", 'echo "alarms-reader=$reader"', "true"),
+     "alarm-reader", "must output the stage before's alarm reader"),
     # (id, mutation, rule, expected problem)
     (
         "other-sha",
@@ -593,6 +631,13 @@ BRANCH_BREAKS: list[tuple[str, Mutation, str, str]] = [
         "deploy-stage",
         "role variables",
     ),
+    ("missing-reader-variable",
+     lambda f: step(f, "deploy-stage.yml", "deploy", "check")["env"].pop(
+         "AWS_PREVIOUS_ALARMS_ROLE_ARN_TEST"), "alarm-reader", "alarm reader variables"),
+    ("reader-variable-drift",
+     lambda f: script(f, "spec.sh", '[prod]="AWS_PREVIOUS_ALARMS_ROLE_ARN_PROD"',
+                      '[prod]="AWS_PREVIOUS_ALARMS_ROLE_ARN_TEST"'),
+     "alarm-reader", "ALARMS_READER_VARIABLE must name each later stage's variable"),
     (
         "no-manual-guard",
         lambda f: script(f, "deploy-check.sh", "workflow_dispatch", "push"),
@@ -655,6 +700,7 @@ def _check(rule: str, flows: rules.Workflows, case: Case) -> list[str]:
         "contract": lambda: rules.contract_problems(flows, spec),
         "registry": lambda: rules.registry_problems(flows),
         "pipeline": lambda: rules.pipeline_problems(flows),
+        "alarm-reader": lambda: rules.alarm_reader_problems(flows, spec),
     }
     return by_name[rule]()
 

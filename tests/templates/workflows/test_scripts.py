@@ -142,9 +142,24 @@ def test_check_builds_the_digest_reference(repo: Runner) -> None:
     assert code == 0, log
     assert out == {
         "role": "arn:aws:iam::123456789012:role/prod-deploy",
+        "alarms-reader": "",  # not provisioned: the gates say the alarms were not checked
         "stack": "prod",
         "image": f"{REPOSITORY_URL}@{DIGEST}",
     }
+
+
+def test_check_resolves_the_stage_befores_alarm_reader(repo: Runner) -> None:
+    """The reader comes from the variable of the stage's environment; the first stage has no
+    stage before, whatever its environment says."""
+    check = repo.step("deploy-stage.yml", "deploy", "check")
+    reader = "arn:aws:iam::222222222222:role/bootstrap-deploy/shop/shop-test-alarms-read"
+    given = {"DIGEST": DIGEST, "MANUAL": "false", "EVENT_NAME": "push",
+             "REPOSITORY_URL": REPOSITORY_URL, "AWS_DEPLOY_ROLE_ARN": "arn",
+             contract.VAR_PREVIOUS_ALARMS_ROLE: reader}  # fmt: skip
+    code, log, out = repo.run(check, STAGE="prod", **given)
+    assert code == 0 and out["alarms-reader"] == reader, log
+    code, log, out = repo.run(check, STAGE="dev", **given)
+    assert code == 0 and out["alarms-reader"] == "", log
 
 
 ROLE = {"AWS_DEPLOY_ROLE_ARN": "arn"}

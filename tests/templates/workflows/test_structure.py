@@ -140,6 +140,13 @@ def test_the_acceptance_stage_gates_and_records(case: tuple[Case, rules.Workflow
     assert rules.pipeline_problems(case[1]) == []
 
 
+def test_the_gates_read_the_stage_befores_alarms_as_its_reader(
+    case: tuple[Case, rules.Workflows],
+) -> None:
+    spec_case, flows = case
+    assert rules.alarm_reader_problems(flows, spec_case.spec()) == []
+
+
 def test_promote(case: tuple[Case, rules.Workflows]) -> None:
     spec_case, flows = case
     assert rules.promote_problems(flows, spec_case.spec()) == []

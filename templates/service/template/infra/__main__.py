@@ -5,6 +5,9 @@
 - every other stack is a stage: its foundation (permissions boundary, network, deploy role), the
   deploy target its config names (`target`: ecs, eks or lambda) running the project's image by
   digest, and alarms with a dashboard. A stage reads the shared stack through a StackReference.
+  A stage may live in its own AWS account (`account` in its stack file): it then has its own
+  GitHub OIDC provider, and the shared stack's registry lets that account pull (it reads the
+  sibling stage files to know them).
 - `pr-<number>`: a pull request's preview environment (stacks/pr_env.py; pr-env.yml deploys it).
 
 The components are in ./stacks, this repository's own copy: edit them freely. Pulumi.yaml declares
@@ -15,14 +18,17 @@ every config key with its default; Pulumi.<stack>.yaml holds what differs per st
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
-from stacks import contract
+from stacks import accounts, contract
+from stacks.alarm_reader import configured_next_stage
 from stacks.budget import StageBudget, StageBudgetArgs
 from stacks.common import AwsContext, Naming
+from stacks.config_checks import check_lambda_region
 from stacks.ecs import EcsService, EcsServiceArgs
 from stacks.identity import (
     CiRole,
@@ -36,10 +42,20 @@ from stacks.identity import (
 from stacks.image import deployed_image
 from stacks.lambda_fn import LambdaService, LambdaServiceArgs
 from stacks.observability import Observability, ObservabilityArgs
-from stacks.pr_env import PreviewAccess, PreviewAccessArgs, PreviewSettings, preview_stack
+from stacks.pr_ecs import export_platform, stage_preview_ports
+from stacks.pr_env import (
+    PreviewAccess,
+    PreviewAccessArgs,
+    PreviewSettings,
+    check_first_stage,
+    preview_stack,
+)
 from stacks.registry import Registry, RegistryArgs
-from stacks.settings import SharedSettings, StageSettings, real_update
-from stacks.stage import Stage, StageArgs, StageNetworkArgs
+from stacks.settings import SharedSettings, StageSettings, offline_plan, real_update
+from stacks.stage import Stage, StageArgs, StageNetworkArgs, stage_context
+
+# The stack files live beside this program (the shared stack reads the stages' placements).
+INFRA_DIR = Path(__file__).resolve().parent
 
 
 def shared_stack(settings: SharedSettings) -> None:
@@ -47,6 +63,7 @@ def shared_stack(settings: SharedSettings) -> None:
     ctx = AwsContext.current()
     tags = Naming(project, contract.SHARED).tags()
     github = github_identity(settings)
+    foreign = foreign_stages(settings, ctx)
 
     registry = Registry(
         project,
@@ -59,6 +76,8 @@ def shared_stack(settings: SharedSettings) -> None:
             lambda_function_prefix=f"{project}-",
             manage_scanning=settings.registry_scanning,
             force_delete=settings.force_delete_repository,
+            project=project,
+            foreign_stages=foreign,
             tags=tags,
         ),
     )
@@ -98,23 +117,51 @@ def shared_stack(settings: SharedSettings) -> None:
     pulumi.export("ciRoleArn", ci.arn)
     pulumi.export("previewRoleArn", preview.arn)
     pulumi.export("oidcProviderArn", oidc.provider_arn)
+    pulumi.export(contract.ACCOUNT_OUTPUT, ctx.account_id)
     preview_settings = PreviewSettings.load(project)
+    # The stages read where previews run (the first one opens its load balancer to ECS previews).
+    pulumi.export(contract.PREVIEW_TARGET_OUTPUT, preview_settings.target)
     if preview_settings.target != "none":
+        check_first_stage(project, preview_settings, settings.stages, INFRA_DIR)
         previews = PreviewAccess(
             f"{project}-pr",
             PreviewAccessArgs(
                 ctx=ctx, project=project, github=github, provider_arn=oidc.provider_arn,
                 ttl_hours=preview_settings.ttl_hours, state_backend=settings.state_backend,
-                tags=tags,
+                tags=tags, target=preview_settings.target,
+                first_stage=settings.stages[0] if settings.stages else None,
             ),
         )  # fmt: skip
         pulumi.export(contract.PR_ROLE_OUTPUT, previews.arn)
         pulumi.export(contract.PREVIEW_REPOSITORY_OUTPUT, previews.repository_url)
 
 
+def foreign_stages(settings: SharedSettings, ctx: AwsContext) -> list[accounts.Placement]:
+    """The stages in other accounts than this one, from their stack files (each file owns its
+    stage's account); a Lambda stage outside this region cannot pull from this registry."""
+    try:
+        placements = accounts.read_placements(INFRA_DIR, settings.project, settings.stages)
+    except accounts.PlacementError as error:
+        raise pulumi.RunError(str(error)) from None
+    for placement in placements:
+        region = placement.region_in(ctx.region)
+        for issue in check_lambda_region(placement.stage, placement.target, region, ctx.region):
+            pulumi.log.warn(f"{contract.stack_file(placement.stage)}: {issue.problem}; {issue.fix}")
+    return accounts.foreign(placements, ctx.account_id)
+
+
 def stage_stack(settings: StageSettings) -> None:
-    ctx = AwsContext.current()
     naming = Naming(settings.project, settings.stage)
+    ctx = stage_context(
+        AwsContext.current(), naming, settings.account, offline=offline_plan()
+    )
+    try:
+        registry_region = accounts.stack_region(INFRA_DIR, contract.SHARED)
+    except accounts.PlacementError as error:
+        raise pulumi.RunError(str(error)) from None
+    for issue in check_lambda_region(settings.stage, settings.target, ctx.region, registry_region):
+        problem = f"config {settings.project}:{issue.key}: {issue.problem}; {issue.fix}"
+        raise pulumi.RunError(problem)
 
     shared = pulumi.StackReference(
         f"{pulumi.get_organization()}/{settings.project}/{contract.SHARED}"
@@ -131,16 +178,22 @@ def stage_stack(settings: StageSettings) -> None:
             github=github_identity(settings),
             trust_subject=settings.trust_subject,
             oidc_provider_arn=shared.require_output("oidcProviderArn"),
+            own_oidc=settings.account is not None or settings.oidc_provider_arn is not None,
+            existing_oidc_provider_arn=settings.oidc_provider_arn,
             repository_arn=repository_arn,
             network=stage_network(settings),
             lambda_in_vpc=settings.target == "lambda" and settings.lambda_vpc,
             log_retention_days=settings.log_retention_days,
             state_backend=settings.state_backend,
             tags=naming.tags(),
+            next_stage=configured_next_stage(settings.project, settings.stage),
         ),
     )
 
-    workload = Workload(settings, ctx, naming, stage, image, repository_arn)
+    workload = Workload(
+        settings, ctx, naming, stage, image, repository_arn,
+        preview_target=shared.get_output(contract.PREVIEW_TARGET_OUTPUT),
+    )  # fmt: skip
     deploy = {"ecs": ecs_service, "eks": eks_service, "lambda": lambda_service}[settings.target]
     url, observability = deploy(workload)
     if settings.monthly_budget is not None and settings.alarm_topic_arn:
@@ -154,7 +207,10 @@ def stage_stack(settings: StageSettings) -> None:
     pulumi.export("target", settings.target)
     pulumi.export("region", ctx.region)
     pulumi.export("deployRoleArn", stage.deploy_role.arn)
+    if stage.alarm_reader is not None:  # the next stage's deploy job reads this stage's alarms
+        pulumi.export(contract.ALARM_READER_OUTPUT, stage.alarm_reader.arn)
     pulumi.export("stage", settings.stage)
+    pulumi.export(contract.ACCOUNT_OUTPUT, ctx.account_id)
     # The stage's alarms, which the deploy workflow watches after every deploy (ECS also rolls a
     # deployment back on the 5xx-rate and latency alarms by itself).
     pulumi.export(contract.ALARM_NAMES_OUTPUT, observability.alarm_names)
@@ -197,6 +253,8 @@ class Workload:
     stage: Stage
     image: pulumi.Output[str]
     repository_arn: pulumi.Output[str]
+    # Where the shared stack runs pull-request previews (the first ECS stage hosts ECS ones).
+    preview_target: pulumi.Output[Any] | None = None
 
     @property
     def environment(self) -> dict[str, pulumi.Input[str]]:
@@ -242,6 +300,11 @@ def ecs_service(workload: Workload) -> Deployed:
         made.append(workload.observe(load_balancer_arn_suffix=load_balancer_arn_suffix))
         return made[0].rollback_alarm_names
 
+    preview_ports = (
+        stage_preview_ports(settings.project, settings.stage, workload.preview_target)
+        if workload.preview_target is not None
+        else None
+    )
     service = EcsService(
         naming.prefix,
         EcsServiceArgs(
@@ -266,8 +329,10 @@ def ecs_service(workload: Workload) -> Deployed:
             rollout=settings.rollout,
             infrastructure_role_arn=roles.infrastructure_role.arn,
             deployment_alarms=rollback_alarms,
+            preview_ports=preview_ports,
         ),
     )
+    export_platform(service.preview_platform, preview_ports)
     return service.url, made[0]
 
 

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # deploy-stage.yml: check the inputs before anything else runs, and resolve the stage's deploy
-# role and stack. Without GitHub environments (trust subject "branch") nothing can hold a job for
-# approval, so a manual stage is deployed only from a person's run of promote.yml.
-# In: STAGE, DIGEST, MANUAL, EVENT_NAME, REPOSITORY_URL, the role variables (lib.sh), PULUMI_STACK.
-# Out: role, stack, image.
+# role and stack, and the alarm reader of the stage before (promotion's alarms gate reads that
+# stage's alarms through it; empty for the first stage, or until provisioning has published it).
+# Without GitHub environments (trust subject "branch") nothing can hold a job for approval, so a
+# manual stage is deployed only from a person's run of promote.yml.
+# In: STAGE, DIGEST, MANUAL, EVENT_NAME, REPOSITORY_URL, the role and alarm reader variables
+# (spec.sh), PULUMI_STACK.
+# Out: role, stack, image, alarms-reader.
 set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -19,8 +22,14 @@ if [ "$TRUST_SUBJECT" = branch ] && [ "$MANUAL" = true ] && [ "$EVENT_NAME" != w
   fail "'$STAGE' is a manual stage: deploy it by running the promote workflow"
 fi
 resolve_stage "$STAGE"
+reader=""
+if [ -n "${PREVIOUS_STAGE[$STAGE]}" ]; then
+  variable="${ALARMS_READER_VARIABLE[$STAGE]}"
+  reader="${!variable:-}"
+fi
 {
   echo "role=$STAGE_ROLE"
+  echo "alarms-reader=$reader"
   echo "stack=$STAGE_STACK"
   echo "image=$REPOSITORY_URL@$DIGEST"
 } >> "$GITHUB_OUTPUT"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # pr-env.yml: the text of the pull request's preview comment (the comment job posts it), from
 # what the deploy or the teardown did. Nothing to say: no body, no comment.
-# In: STATE, PR_NUMBER, URL, IMAGE, HEAD_SHA, ACTIVE, LIMIT, RUN_URL. Out: body.
+# In: STATE, PR_NUMBER, URL, IMAGE, HEAD_SHA, ACTIVE, LIMIT, TAKEN_BY, RUN_URL. Out: body.
 set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -11,4 +11,4 @@ cd "$INFRA_DIR"
 # The carried module needs nothing beyond the standard library.
 python3 -m stacks.previews body --pull "$PR_NUMBER" --state "$STATE" --url "$URL" \
   --image "$IMAGE" --sha "$HEAD_SHA" --run-url "$RUN_URL" \
-  --max "${LIMIT:-0}" --active "${ACTIVE:-0}" > /dev/null
+  --max "${LIMIT:-0}" --active "${ACTIVE:-0}" --taken-by "${TAKEN_BY:-0}" > /dev/null

@@ -2,8 +2,10 @@
 # pr-env.yml, job deploy: the pull request's image, by digest, on its stack pr-<number>. The
 # pull request is checked again right before the update: one merged while the image was built
 # gets no preview (its close run may already have finished, and would leave this one behind).
-# In: PR_NUMBER, HEAD_SHA, REPOSITORY_URL, DIGEST, AWS_REGION, GITHUB_TOKEN, GITHUB_RUN_ID.
-# Out: state (deployed), url, image.
+# The stack gets its target (previewTarget, as the gate read it): on ECS, the update returns once
+# the preview's task is healthy behind the first stage's load balancer.
+# In: PR_NUMBER, HEAD_SHA, REPOSITORY_URL, DIGEST, PREVIEW_TARGET, AWS_REGION, GITHUB_TOKEN,
+# GITHUB_RUN_ID. Out: state (deployed), url, image.
 set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -21,6 +23,7 @@ fi
 pulumi stack select --create "$stack"
 pulumi config set aws:region "$AWS_REGION" --stack "$stack"
 pulumi config set image "$image" --stack "$stack"
+pulumi config set previewTarget "${PREVIEW_TARGET:-lambda}" --stack "$stack"
 pulumi up --yes --non-interactive --stack "$stack" --message "preview of #$PR_NUMBER at $HEAD_SHA (run $GITHUB_RUN_ID)"
 url="$(pulumi stack output url --stack "$stack")"
 {

@@ -5,7 +5,8 @@
 `plan(stack)` runs `__main__.py` for one stack with the config the Pulumi CLI would give it
 (`Pulumi.yaml`'s declared defaults, then `Pulumi.<stack>.yaml`) and records every resource the
 program declares, with its inputs. The mocks answer with made-up ids and ARNs in account
-123456789012; they are good enough for the program to run, not a model of AWS.
+123456789012 (the shared stack's), or in a stage's own `account` for that stage; they are good
+enough for the program to run, not a model of AWS.
 """
 
 from __future__ import annotations
@@ -88,10 +89,11 @@ class Plan:
 class Mocks(pulumi.runtime.Mocks):
     """Records every resource; answers with ids, ARNs and the few outputs the program reads."""
 
-    def __init__(self, plan: Plan, region: str, issuer: str) -> None:
+    def __init__(self, plan: Plan, region: str, issuer: str, account: str = ACCOUNT) -> None:
         self.plan = plan
         self.region = region
         self.issuer = issuer
+        self.account = account  # whose credentials the run has
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         self.plan.resources.append(Declared(args.typ, args.name, dict(args.inputs)))
@@ -100,15 +102,15 @@ class Mocks(pulumi.runtime.Mocks):
         state = {
             **args.inputs,
             "name": name,
-            "arn": f"arn:aws:{service}:{self.region}:{ACCOUNT}:{args.name}",
+            "arn": f"arn:aws:{service}:{self.region}:{self.account}:{args.name}",
         }
         if args.typ in ("aws:iam/role:Role", "aws:iam/policy:Policy"):
             kind = args.typ.rsplit(":", 1)[1].lower()
-            state["arn"] = f"arn:aws:iam::{ACCOUNT}:{kind}{args.inputs.get('path', '/')}{name}"
+            state["arn"] = f"arn:aws:iam::{self.account}:{kind}{args.inputs.get('path', '/')}{name}"
         elif args.typ == "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
             issuer = str(args.inputs["url"]).removeprefix("https://")
-            state["arn"] = f"arn:aws:iam::{ACCOUNT}:oidc-provider/{issuer}"
-        elif args.typ == "pulumi:pulumi:StackReference":
+            state["arn"] = f"arn:aws:iam::{self.account}:oidc-provider/{issuer}"
+        elif args.typ == "pulumi:pulumi:StackReference":  # the shared stack, in ACCOUNT
             repository = f"{ACCOUNT}.dkr.ecr.{self.region}.amazonaws.com/{project_name()}"
             state["outputs"] = {
                 "repositoryUrl": repository,
@@ -116,7 +118,7 @@ class Mocks(pulumi.runtime.Mocks):
                 "oidcProviderArn": f"arn:aws:iam::{ACCOUNT}:oidc-provider/{self.issuer}",
             }
         elif args.typ == "aws:ecr/repository:Repository":
-            state["repositoryUrl"] = f"{ACCOUNT}.dkr.ecr.{self.region}.amazonaws.com/{name}"
+            state["repositoryUrl"] = f"{self.account}.dkr.ecr.{self.region}.amazonaws.com/{name}"
         elif args.typ == "aws:lb/loadBalancer:LoadBalancer":
             state["dnsName"] = f"{name}.{self.region}.elb.amazonaws.com"
             state["arnSuffix"] = f"app/{name}/0123456789abcdef"
@@ -135,8 +137,8 @@ class Mocks(pulumi.runtime.Mocks):
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
         answers: dict[str, Callable[[], dict[str, Any]]] = {
             "aws:index/getCallerIdentity:getCallerIdentity": lambda: {
-                "accountId": ACCOUNT,
-                "arn": f"arn:aws:iam::{ACCOUNT}:user/test",
+                "accountId": self.account,
+                "arn": f"arn:aws:iam::{self.account}:user/test",
                 "userId": "AIDATEST",
             },
             "aws:index/getPartition:getPartition": lambda: {
@@ -148,7 +150,7 @@ class Mocks(pulumi.runtime.Mocks):
                 "names": [f"{self.region}{zone}" for zone in "abc"],
             },
             "aws:lb/getLoadBalancer:getLoadBalancer": lambda: {
-                "arn": f"arn:aws:elasticloadbalancing:{self.region}:{ACCOUNT}:loadbalancer/app/k8s/0",
+                "arn": f"arn:aws:elasticloadbalancing:{self.region}:{self.account}:loadbalancer/app/k8s/0",
                 "arnSuffix": "app/k8s/0",
             },
         }
@@ -168,18 +170,23 @@ class _Warnings(logging.Handler):
         self.plan.warnings.append(record.getMessage())
 
 
-def run(stack: str, overrides: dict[str, Any] | None = None, *, preview: bool = True) -> Plan:
-    """Run the program for `stack` under mocks; `preview=False` runs it as `pulumi up` would."""
+def run(
+    stack: str, overrides: dict[str, Any] | None = None, *, preview: bool = True,
+    credentials: str | None = None,
+) -> Plan:  # fmt: skip
+    """Run the program for `stack` under mocks; `preview=False` runs it as `pulumi up` would.
+    `credentials`: the account the run's credentials are of (default: the stack's own)."""
     config = {**stack_config(stack), **(overrides or {})}
     config = {key: value for key, value in config.items() if value is not None}
     plan = Plan(stack)
     region = str(config.get("aws:region") or "us-east-1")
     issuer = str(config.get(f"{project_name()}:githubOidcIssuer"))
+    account = credentials or str(config.get(f"{project_name()}:account") or ACCOUNT)
     logger = logging.getLogger(f"infra-tests.{stack}")
     logger.handlers = [_Warnings(plan)]
     logger.propagate = False
     pulumi.runtime.set_mocks(
-        Mocks(plan, region, issuer), project=project_name(), stack=stack, preview=preview, logger=logger
+        Mocks(plan, region, issuer, account), project=project_name(), stack=stack, preview=preview, logger=logger
     )
     pulumi.runtime.set_all_config({key: _text(value) for key, value in config.items()})
 

@@ -7,7 +7,7 @@ import re
 
 import pulumi
 import pytest
-from conftest import Plan, project_name, run, stack_config, stack_names
+from conftest import ACCOUNT, Plan, project_name, run, stack_config, stack_names
 
 from stacks import contract
 
@@ -77,7 +77,8 @@ def test_roles_are_made_only_within_the_stage_boundary(plans: dict[str, Plan], s
     plan = plans[stage]
     project = project_name()
     (boundary,) = plan.of_type("aws:iam/policy:Policy")
-    boundary_arn = f"arn:aws:iam::123456789012:policy{boundary.inputs['path']}{boundary.inputs['name']}"
+    account = stack_config(stage).get(f"{project}:{contract.ACCOUNT_KEY}") or ACCOUNT
+    boundary_arn = f"arn:aws:iam::{account}:policy{boundary.inputs['path']}{boundary.inputs['name']}"
     keyed = {"iam:CreateRole", "iam:PutRolePolicy", "iam:PutRolePermissionsBoundary"}
     deploy = [p for p in plan.of_type("aws:iam/rolePolicy:RolePolicy") if "-deploy-" in p.name]
     granted = set()
@@ -116,6 +117,32 @@ def test_a_bad_release_is_caught_and_rolled_back(plans: dict[str, Plan], stage: 
         assert spec["progressDeadlineSeconds"] > 0
         assert spec["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
         assert spec["template"]["spec"]["terminationGracePeriodSeconds"] > contract.APP_SHUTDOWN_SECONDS
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_a_stage_trusts_github_through_its_own_accounts_provider(
+    plans: dict[str, Plan], stage: str
+) -> None:
+    """A role trusts an OIDC provider of its own account only: a stage in its own account (its
+    file's `account`) has its own provider (or reuses its account's `oidcProviderArn`)."""
+    config = stack_config(stage)
+    project = project_name()
+    account = config.get(f"{project}:{contract.ACCOUNT_KEY}") or ACCOUNT
+    own = account != ACCOUNT and not config.get(f"{project}:oidcProviderArn")
+    providers = plans[stage].of_type("aws:iam/openIdConnectProvider:OpenIdConnectProvider")
+    assert len(providers) == (1 if own else 0)
+    roles = plans[stage].of_type("aws:iam/role:Role")
+    (role,) = [r for r in roles if r.name == f"{project}-{stage}-deploy-role"]
+    (statement,) = statements(role.inputs["assumeRolePolicy"])
+    assert statement["Principal"]["Federated"].startswith(f"arn:aws:iam::{account}:oidc-provider/")
+
+
+def test_a_run_with_another_accounts_credentials_is_refused() -> None:
+    """A stage that names its account refuses credentials of any other (a preview too)."""
+    stage = STAGES[-1]
+    with pytest.raises(pulumi.RunError, match=f"lives in account 999999999999.*{ACCOUNT}"):
+        account = {f"{project_name()}:{contract.ACCOUNT_KEY}": "999999999999"}
+        run(stage, account, credentials=ACCOUNT)
 
 
 def test_a_real_update_needs_the_subject_prefix_and_an_image() -> None:
