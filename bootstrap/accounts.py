@@ -178,19 +178,11 @@ class Accounts:
         return placement.region if placement else self.region
 
     def session(self, stack: str) -> boto3.Session:
-        from bootstrap.aws import aws_errors
+        from bootstrap import aws  # the module's function: the tests watch it
 
         profile = self.profile(stack)
         if profile not in self._sessions:
-            if profile is None:
-                from bootstrap import aws  # the module's function: the tests watch it
-
-                session = aws.aws_session(self.region_of(stack))
-            else:
-                import boto3
-
-                with aws_errors(f"opening AWS profile '{profile}'"):
-                    session = boto3.Session(profile_name=profile, region_name=self.region_of(stack))
+            session = aws.aws_session(self.region_of(stack), profile)
             self._sessions[profile] = session
             if self.on_session is not None:
                 self.on_session(profile, session)

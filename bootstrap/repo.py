@@ -43,7 +43,8 @@ def read_answers(repo: Path) -> dict[str, object]:
     from bootstrap.errors import file_error
 
     try:
-        data = yaml.safe_load((repo / ANSWERS_FILE).read_text()) or {}
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser, when present
+        data = yaml.load((repo / ANSWERS_FILE).read_text(), Loader=loader) or {}  # noqa: S506
     except yaml.YAMLError as exc:
         raise file_error(
             repo / ANSWERS_FILE, exc, "fix it, or restore it from git history"

@@ -266,6 +266,21 @@ def previous_alarms_role_variable(stage: str) -> str:
     return f"{VAR_PREVIOUS_ALARMS_ROLE}_{stage.upper().replace('-', '_')}"
 
 
+# A stage in its own account is previewed on pull requests (preview.yml) as its own read-only
+# preview role, in its foundation: the shared preview role cannot act in another account.
+STAGE_PREVIEW_ROLE_OUTPUT = "stagePreviewRoleArn"  # exported only by stages that have one
+
+
+def stage_preview_role_name(project: str, stage: str) -> str:
+    return f"{stage_prefix(project, stage)}-preview"
+
+
+def stage_preview_role_variable(stage: str) -> str:
+    """The repository variable naming a stage's own preview role (`AWS_PREVIEW_ROLE_ARN_<STAGE>`):
+    preview.yml previews that stage as it, and never as the shared preview role."""
+    return f"{VAR_PREVIEW_ROLE}_{stage.upper().replace('-', '_')}"
+
+
 # --- GitHub variables and secrets ---------------------------------------------------------------
 
 VAR_REGION = "AWS_REGION"

@@ -268,7 +268,9 @@ def preview_statements(ctx: AwsContext, state_backend: str | None) -> list[State
 
 
 class PreviewRole(WorkflowRole):
-    """The read-only role of infra previews on pull requests (`preview.yml`)."""
+    """The read-only role of infra previews on pull requests (`preview.yml`): the shared stack's,
+    and a stage's own in that stage's account (stacks/stage.py, `own_preview_role`), which the
+    shared one cannot act in. The same policy for both."""
 
     def __init__(
         self, name: str, args: PreviewRoleArgs, opts: pulumi.ResourceOptions | None = None

@@ -24,7 +24,15 @@ from .alarm_reader import AlarmReader, AlarmReaderArgs
 from .common import AwsContext, Naming, Statement, child, policy
 from .ecs import EcsRoles, EcsRolesArgs
 from .eks import EksRoles, EksRolesArgs
-from .identity import DeployRole, DeployRoleArgs, GithubIdentity, GithubOidc, GithubOidcArgs
+from .identity import (
+    DeployRole,
+    DeployRoleArgs,
+    GithubIdentity,
+    GithubOidc,
+    GithubOidcArgs,
+    PreviewRole,
+    PreviewRoleArgs,
+)
 from .network import Network, NetworkArgs
 from .permissions import StageScope, StateBucket, boundary_statements, foundation_grants
 
@@ -36,16 +44,19 @@ TARGET_GRANTS: dict[str, Callable[[StageScope], list[Statement]]] = {
 
 
 def deploy_policies(
-    scope: StageScope, *, own_oidc_issuer: str | None = None
+    scope: StageScope, *, own_oidc_issuer: str | None = None, own_preview_role: bool = False
 ) -> dict[str, list[Statement]]:
     """The deploy role's inline policies, by name: what it needs for everything of its stage.
-    `own_oidc_issuer`: the issuer of the stage's own OIDC provider (a stage in its own account)."""
+    `own_oidc_issuer`: the issuer of the stage's own OIDC provider (a stage in its own account);
+    `own_preview_role`: the stage has its own preview role (likewise)."""
     foundation = foundation_grants(scope)
     documents: dict[str, list[Statement]] = {
         key: foundation[key] for key in ("state", "iam") if key in foundation
     }
     if own_oidc_issuer:
         documents["iam"] = [*documents["iam"], read_own_provider(scope, own_oidc_issuer)]
+    if own_preview_role:
+        documents["iam"] = [*documents["iam"], read_own_preview_role(scope)]
     if scope.has_network:
         documents["network"] = network.deploy_grants(scope)
     documents["platform"] = TARGET_GRANTS[scope.target](scope)
@@ -88,6 +99,9 @@ class StageArgs:
     # The stage after this one (None: the last): its deploy job reads this stage's alarms through
     # this stage's alarm reader (stacks/alarm_reader.py), promotion's alarms gate.
     next_stage: str | None = None
+    # A stage in its own account (`<project>:account`) is previewed on pull requests as its own
+    # read-only preview role (the shared one cannot act in another account): see PreviewRole.
+    own_preview_role: bool = False
 
 
 class Stage(pulumi.ComponentResource):
@@ -96,6 +110,7 @@ class Stage(pulumi.ComponentResource):
     oidc: GithubOidc | None
     deploy_role: DeployRole
     alarm_reader: AlarmReader | None
+    preview_role: PreviewRole | None
     eks_roles: EksRoles | None
     ecs_roles: EcsRoles | None
 
@@ -159,7 +174,9 @@ class Stage(pulumi.ComponentResource):
             lambda values: {
                 key: policy(statements)
                 for key, statements in deploy_policies(
-                    scope(values[0], values[1]), own_oidc_issuer=issuer
+                    scope(values[0], values[1]),
+                    own_oidc_issuer=issuer,
+                    own_preview_role=args.own_preview_role,
                 ).items()
             }
         )
@@ -208,6 +225,17 @@ class Stage(pulumi.ComponentResource):
                 ),
                 opts=child(self.deploy_role),
             )  # fmt: skip
+        self.preview_role = None
+        if args.own_preview_role:  # a foundation role too: a child of the deploy role's
+            self.preview_role = PreviewRole(
+                f"{name}-deploy-preview",
+                PreviewRoleArgs(
+                    ctx=args.ctx, github=args.github, provider_arn=provider_arn,
+                    role_name=contract.stage_preview_role_name(naming.project, naming.stage),
+                    path=naming.deploy_role_path, state_backend=args.state_backend, tags=tags,
+                ),
+                opts=child(self.deploy_role),
+            )  # fmt: skip
         self.eks_roles = None
         if args.target == "eks":
             self.eks_roles = EksRoles(
@@ -245,6 +273,19 @@ def read_own_provider(scope: StageScope, issuer: str) -> Statement:
         "Action": "iam:GetOpenIDConnectProvider",
         "Resource": scope.ctx.iam_arn(f"oidc-provider/{issuer}"),
     }
+
+
+def read_own_preview_role(scope: StageScope) -> Statement:
+    """A refresh reads the stage's own preview role (its foundation), as it reads the alarm
+    reader."""
+    name = contract.stage_preview_role_name(scope.naming.project, scope.naming.stage)
+    return {
+        "Sid": "ReadOwnPreviewRole",
+        "Effect": "Allow",
+        "Action": ["iam:GetRole", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies",
+                   "iam:ListRolePolicies"],
+        "Resource": scope.ctx.iam_arn(f"role{scope.naming.deploy_role_path}{name}"),
+    }  # fmt: skip
 
 
 def _pick(key: str) -> Callable[[dict[str, str]], str]:

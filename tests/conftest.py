@@ -23,6 +23,22 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 _LEAKY_PREFIXES = ("AWS_", "GITHUB_", "GH_", "PULUMI_", "GIT_", "BOOTSTRAP_", "XDG_")
 
 
+# The longest tests (`pytest --durations=20`), started first: with two workers, a test of half a
+# minute collected last would run alone at the end while the other worker idles.
+_LONGEST = (
+    "tests/templates/test_generated_service.py::test_install_and_test_in_a_fresh_venv",
+    "tests/bootstrap/commands/test_next_steps.py::test_every_next_step_of_new_works_as_printed",
+    "tests/templates/acceptance/test_suite.py::test_the_suite_passes_against_the_app_of_every_target",
+    "tests/bootstrap/provision/test_flow.py::test_a_rename_after_provisioning_moves_every_role_s_trust",
+    "tests/bootstrap/provision/test_accounts.py::test_a_stage_in_its_own_account_end_to_end_then_a_no_op_run",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {nodeid: index for index, nodeid in enumerate(_LONGEST)}
+    items.sort(key=lambda item: rank.get(item.nodeid, len(rank)))
+
+
 @pytest.fixture(scope="session")
 def template_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One template repo for the whole session (materialize is locked, so workers share it)."""
@@ -108,6 +124,15 @@ def mixed_spec(**overrides: object) -> spec_mod.Spec:
     return spec_mod.build(**options)  # type: ignore[arg-type]
 
 
+def isolated_git(patch: pytest.MonkeyPatch, home: Path, template_cache: Path) -> None:
+    """For renders in session- and module-scoped fixtures (which have no `monkeypatch`): a git
+    identity of the tests' own, and the session's template cache."""
+    (home / ".gitconfig").write_text("[user]\n\tname = Test User\n\temail = test@example.com\n")
+    patch.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))
+    patch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    patch.setenv("BOOTSTRAP_CACHE_DIR", str(template_cache))
+
+
 def render(parent: Path, **overrides: object) -> Path:
     """Scaffold a real generated repo under `parent` and return its path."""
     spec = make_spec(**overrides)
@@ -119,11 +144,7 @@ def generated_repos(tmp_path_factory: pytest.TempPathFactory, template_cache: Pa
     """One rendered 3-stage repo per target, shared read-only by tests that only inspect files."""
     repos = {}
     with pytest.MonkeyPatch.context() as patch:
-        home = tmp_path_factory.mktemp("session-home")
-        (home / ".gitconfig").write_text("[user]\n\tname = Test User\n\temail = test@example.com\n")
-        patch.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))
-        patch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-        patch.setenv("BOOTSTRAP_CACHE_DIR", str(template_cache))
+        isolated_git(patch, tmp_path_factory.mktemp("session-home"), template_cache)
         for target in ("ecs", "eks", "lambda"):
             parent = tmp_path_factory.mktemp(f"generated-{target}")
             repos[target] = render(parent, target=target)

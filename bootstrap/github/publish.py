@@ -60,6 +60,7 @@ def ensure_variables(sync: Sync, values: Values) -> None:
             )
         if branch_mode:
             repo_vars[contract.stage_role_variable(stage.name)] = role
+    repo_vars.update(stage_preview_roles(sync, outputs))
     readers = alarm_readers(sync, outputs)
     if branch_mode:
         for name, reader in readers.items():
@@ -89,6 +90,16 @@ def ensure_variables(sync: Sync, values: Values) -> None:
                     partial(variable, sync, env_scope, name, value, stage.name),
                 )
     sync.progress("Variables set")
+
+
+def stage_preview_roles(sync: Sync, outputs: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
+    """The own preview role of each stage that has one (a stage in its own account): preview.yml
+    previews that stage as it. Repository variables, as the preview job has no environment."""
+    return {
+        contract.stage_preview_role_variable(stage.name): role
+        for stage in sync.spec.stages
+        if (role := _text((outputs.get(stage.name) or {}).get(contract.STAGE_PREVIEW_ROLE_OUTPUT)))
+    }
 
 
 def alarm_readers(sync: Sync, outputs: Mapping[str, Mapping[str, Any]]) -> dict[str, str | None]:

@@ -404,6 +404,7 @@ class Provisioner:
             raise PreflightError(problems, scaffold_only=self.new)
         self.identity = Identity(account=str(aws.data["account"]), arn=str(aws.data["arn"]))
         placed = self.accounts.verify(self.spec.stacks)  # every account, before any write
+        self._refuse_the_tooling_account_named()
         self.token = token_from_env()
         if self.new and not self.spec.backend:
             self._set_spec(backend=self._default_backend())
@@ -414,6 +415,34 @@ class Provisioner:
             f"{self.identity.account}{where}, Pulumi",
             checks=[asdict(c) for c in checks], accounts=placed,
         )  # fmt: skip
+
+    def _refuse_the_tooling_account_named(self) -> None:
+        """A stage that names the tooling account as its own would make a second GitHub OIDC
+        provider there, which AWS refuses (one per URL and account): the stage program refuses it
+        too, but only after the shared stack was written. Unless the stage reuses the account's
+        provider (`oidcProviderArn`), stop before anything is written."""
+        from bootstrap.errors import SpecError
+        from bootstrap.stackconfig.files import stack_config
+
+        assert self.identity is not None
+        for stage in self.spec.stage_names:
+            placement = self.accounts.where.get(stage)
+            if placement is None or placement.account != self.identity.account:
+                continue
+            infra = self.path / contract.INFRA_DIR
+            reuses = (
+                not self.new
+                and (infra / f"Pulumi.{stage}.yaml").is_file()
+                and stack_config(infra, self.spec.name, stage).get(f"{self.spec.name}:oidcProviderArn")
+            )
+            if reuses:
+                continue
+            where = "--account" if self.new else f"{contract.stack_file(stage)}: {self.spec.name}:account:"
+            raise SpecError(
+                f"{where} {stage}'s account {placement.account} is the tooling account (the shared "
+                "stack's), whose GitHub OIDC provider the shared stack makes",
+                "name no account for a stage of the tooling account (remove it)",
+            )
 
     def _tooling_check(self, ambient: Check) -> Check:
         """The tooling account's check: the ambient credentials' (doctor), or those of the

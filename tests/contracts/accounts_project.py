@@ -16,13 +16,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from bootstrap import spec as spec_mod
 from bootstrap.offline import StackPlan, load_stack_config, run_program
 from bootstrap.scaffold import Scaffolder
 from stacks import contract
+from tests.conftest import isolated_git
 
+from .conftest import _cache_dir
 from .model import in_account
-from .projects import _COPIED, PROJECT, Project, recorded_invokes
+from .projects import _COPIED, PROJECT, Project, recorded_invokes, shared_projects
 
 LABEL = "accounts"
 TOOLING = "111111111111"
@@ -99,3 +103,17 @@ def plan(repo: Path, overrides: dict[str, dict[str, Any]] | None = None) -> Proj
     }
     accounts = {stack: account_of(stack) for stack in stacks}
     return Project(LABEL, plans, recorded, files, BACKEND, accounts)
+
+
+def shared_plan(
+    request: pytest.FixtureRequest, factory: pytest.TempPathFactory, template_cache: Path
+) -> Project:
+    """The sample rendered and planned once per test run, shared by the modules (and the xdist
+    workers) that check it."""
+
+    def make() -> Project:
+        with pytest.MonkeyPatch.context() as patch:
+            isolated_git(patch, factory.mktemp("accounts-home"), template_cache)
+            return plan(render(factory.mktemp("contracts-accounts")))
+
+    return shared_projects(_cache_dir(request, factory), {LABEL: make})[LABEL]

@@ -154,18 +154,23 @@ def preview_refreshes(files: dict[str, str]) -> bool:
     )
 
 
-def preview_role(project: Project, documents: list[dict[str, Any]] | None = None) -> RoleReport:
-    report = RoleReport(project.label, "preview")
-    reads = preview_refreshes(project.files)
-    for stack_name in project.plans:
-        stack = model(project, stack_name)
-        for resource in stack.resources if reads else ():
-            calls, gaps = resource_calls(stack, resource, ("read",))
-            report.required += calls
-            report.gaps += gaps
-        calls, gaps = invoke_calls(project.invokes.get(stack_name, []), stack_name)
+def preview_calls(report: RoleReport, project: Project, stack_name: str) -> None:
+    """What `pulumi preview` of one stack calls in AWS: the program's invokes, and every
+    resource's read when the workflow refreshes."""
+    stack = model(project, stack_name)
+    for resource in stack.resources if preview_refreshes(project.files) else ():
+        calls, gaps = resource_calls(stack, resource, ("read",))
         report.required += calls
         report.gaps += gaps
+    calls, gaps = invoke_calls(project.invokes.get(stack_name, []), stack_name)
+    report.required += calls
+    report.gaps += gaps
+
+
+def preview_role(project: Project, documents: list[dict[str, Any]] | None = None) -> RoleReport:
+    report = RoleReport(project.label, "preview")
+    for stack_name in project.plans:
+        preview_calls(report, project, stack_name)
         report.required += state_calls(
             project.state_backend,
             PROJECT,

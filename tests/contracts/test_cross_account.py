@@ -18,9 +18,8 @@ import pytest
 from stacks import contract
 
 from . import accounts_project, cross_account
-from .conftest import _cache_dir
 from .evaluator import Target
-from .projects import PROJECT, Project, shared_projects
+from .projects import PROJECT, Project
 
 TOOLING = accounts_project.TOOLING
 TEST_ACCOUNT = str(accounts_project.PLACES["test"][1])
@@ -31,18 +30,7 @@ PROD_ACCOUNT = str(accounts_project.PLACES["prod"][1])
 def project(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, template_cache: Path
 ) -> Project:
-    def make() -> Project:
-        with pytest.MonkeyPatch.context() as patch:
-            home = tmp_path_factory.mktemp("accounts-home")
-            (home / ".gitconfig").write_text("[user]\n\tname = Test\n\temail = t@example.com\n")
-            patch.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))
-            patch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-            patch.setenv("BOOTSTRAP_CACHE_DIR", str(template_cache))
-            parent = tmp_path_factory.mktemp("contracts-accounts")
-            return accounts_project.plan(accounts_project.render(parent))
-
-    cache = _cache_dir(request, tmp_path_factory)
-    return shared_projects(cache, {accounts_project.LABEL: make})[accounts_project.LABEL]
+    return accounts_project.shared_plan(request, tmp_path_factory, template_cache)
 
 
 @pytest.fixture(scope="module")

@@ -224,6 +224,65 @@ def test_a_stage_in_its_own_account_has_its_own_provider(prod: StackPlan) -> Non
     assert not {label: found for label, found in failures.items() if found}
 
 
+def preview_role_of(plan: StackPlan, stage: str) -> Any | None:
+    name = contract.stage_preview_role_name(PROJECT, stage)
+    found = [r for r in plan.of_type(ROLE) if r.inputs.get("name") == name]
+    return found[0] if found else None
+
+
+def test_a_stage_in_its_own_account_has_its_own_preview_role(
+    prod: StackPlan, shared: StackPlan
+) -> None:
+    """preview.yml previews prod as this role: the shared preview role cannot act in prod's
+    account. Trusted through prod's own provider for pull requests only; the shared preview
+    role's policy (the program's lookups, the state read); in the foundation."""
+    role = preview_role_of(prod, "prod")
+    assert role is not None
+    (trust,) = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
+    assert trust["Principal"] == {"Federated": github_provider(PROD)}
+    assert trust["Action"] == "sts:AssumeRoleWithWebIdentity"
+    assert trust["Condition"] == {
+        "StringEquals": {
+            f"{ISSUER}:aud": "sts.amazonaws.com",
+            f"{ISSUER}:sub": f"{PREFIX}:pull_request",
+        }
+    }
+    arn = f"arn:aws:iam::{PROD}:role/bootstrap-deploy/{PROJECT}/{PROJECT}-prod-preview"
+    assert prod.outputs[contract.STAGE_PREVIEW_ROLE_OUTPUT] == arn
+    patterns = [urn_glob(p) for p in contract.foundation_urns(PROJECT, "prod", network=True)]
+    component = f"{PROJECT}-prod-deploy-preview"
+    owned = [r for r in prod.resources if r.urn.split("::")[-1].startswith(component)]
+    assert len(owned) == 3  # the component, its role and its policy
+    assert all(any(p.match(r.urn) for p in patterns) for r in owned), [r.urn for r in owned]
+
+    def policy_of(plan: StackPlan, role_name: str) -> list[dict]:
+        (document,) = [
+            json.loads(r.inputs["policy"])["Statement"] for r in plan.of_type(ROLE_POLICY)
+            if r.name.startswith(role_name) and r.name != role_name
+        ]  # fmt: skip
+        return document
+
+    # One definition: the same statements as the shared preview role's (its ARNs have no account).
+    assert policy_of(prod, component) == policy_of(shared, f"{PROJECT}-preview")
+    # The deploy role's refresh reads it; nothing of the stage may change it.
+    iam = json.loads(named(prod, ROLE_POLICY, f"{PROJECT}-prod-deploy-iam").inputs["policy"])
+    on_role = [s for s in iam["Statement"] if arn in resources(s)]
+    assert [s["Sid"] for s in on_role] == ["ReadOwnPreviewRole"]
+    assert all(a.startswith(("iam:Get", "iam:List")) for a in actions(on_role[0]))
+
+
+def test_a_stage_in_the_tooling_account_has_no_preview_role(
+    in_account: Any, sample_infra: Path, shared_outputs: dict
+) -> None:
+    """Stages in the tooling account are previewed as the shared preview role."""
+    plan = in_account(
+        TOOLING, sample_infra, "dev", stage_config("ecs"), stack_outputs=shared_outputs
+    )
+    assert preview_role_of(plan, "dev") is None
+    assert contract.STAGE_PREVIEW_ROLE_OUTPUT not in plan.outputs
+    assert not [r for r in plan.resources if "PreviewRole" in r.type]
+
+
 def test_the_stage_reuses_the_provider_its_account_has(
     in_account: Any, sample_infra: Path, shared_outputs: dict
 ) -> None:
@@ -234,6 +293,11 @@ def test_the_stage_reuses_the_provider_its_account_has(
     assert not plan.of_type(PROVIDER)
     (role,) = [r for r in plan.of_type(ROLE) if r.name == f"{PROJECT}-prod-deploy-role"]
     assert json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]["Principal"] == {
+        "Federated": existing
+    }
+    preview = preview_role_of(plan, "prod")
+    assert preview is not None
+    assert json.loads(preview.inputs["assumeRolePolicy"])["Statement"][0]["Principal"] == {
         "Federated": existing
     }
 

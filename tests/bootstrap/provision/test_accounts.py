@@ -77,6 +77,20 @@ def test_a_profile_of_another_account_is_refused_before_any_write(
     assert profiles["wrong"] not in result.output  # no key in the output
 
 
+def test_a_stage_naming_the_tooling_account_is_refused_before_any_write(
+    world: World, aws: AwsCalls, cloud: CloudOps
+) -> None:
+    """The tooling account's GitHub provider is the shared stack's: a stage naming that account
+    would make a second one, which AWS refuses, after the shared stack was written."""
+    result = new(world, "--account", f"prod={TOOLING}")
+
+    assert result.exit_code == 2, result.output
+    assert f"prod's account {TOOLING} is the tooling account" in result.output
+    assert "name no account for a stage of the tooling account" in result.output
+    assert aws.writes == [] and world.api_writes == [] and cloud.ups == []
+    assert not world.repo.exists()
+
+
 def test_an_unknown_profile_key_is_refused_before_any_call(
     world: World, aws: AwsCalls, cloud: CloudOps
 ) -> None:

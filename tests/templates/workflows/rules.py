@@ -484,6 +484,7 @@ def contract_problems(flows: Workflows, spec: Spec) -> list[str]:
         *(contract.stage_role_variable(s) for s in spec.stage_names),
         contract.VAR_PREVIOUS_ALARMS_ROLE,
         *(contract.previous_alarms_role_variable(s) for s in spec.stage_names[1:]),
+        *(contract.stage_preview_role_variable(s) for s in spec.stage_names),
     }
     secrets = {contract.SECRET_PASSPHRASE, contract.SECRET_CLOUD_TOKEN}
     for name, text in flows.texts.items():
@@ -979,6 +980,77 @@ def preview_problems(flows: Workflows, spec: Spec) -> list[str]:
         steps(comment)[0].get("env") if steps(comment) else ""
     ):
         problems.append("preview.yml: the comment job must post the preview job's report")
+    return problems + preview_role_problems(preview, spec)
+
+
+def _var(name: str) -> str:
+    return "${{ vars." + name + " }}"
+
+
+def preview_role_problems(preview: dict[str, Any], spec: Spec) -> list[str]:
+    """Every stage with its own preview role (a stage in its own account: its variable
+    `contract.stage_preview_role_variable`) is previewed as that role, in its region, only when
+    the variable is set, and never as the shared role; one last step reports every stack."""
+    problems = []
+    held = ""  # the role the job holds: the last configure-aws-credentials step's
+    held_if = ""
+    previewed: dict[str, list[str]] = {}  # who previews each stage: the roles' names
+    for item in steps(preview):
+        if str(item.get("uses", "")).startswith("aws-actions/configure-aws-credentials@"):
+            held = str((item.get("with") or {}).get("role-to-assume", ""))
+            held_if = str(item.get("if", ""))
+            own = {_var(contract.stage_preview_role_variable(s)): s for s in spec.stage_names}
+            stage = own.get(held)
+            region = "${{ steps.check.outputs.region-" + str(stage) + " }}"
+            if stage is not None and (item.get("with") or {}).get("aws-region") != region:
+                problems.append(f"preview.yml: {stage}'s preview role must act in {stage}'s region")
+            continue
+        if script_name(item) != "preview-run.sh":
+            continue
+        env = item.get("env") or {}
+        stacks, as_role = str(env.get("STACKS", "")).split(), str(env.get("PREVIEW_AS", ""))
+        if as_role == contract.SHARED:
+            if held != _var(contract.VAR_PREVIEW_ROLE):
+                problems.append("preview.yml: the shared run must hold the shared preview role")
+            for stage in spec.stage_names:
+                variable = contract.stage_preview_role_variable(stage)
+                if env.get(variable) != _var(variable):
+                    problems.append(
+                        f"preview.yml: the shared preview role must leave {stage} to its own "
+                        f"role when {variable} is set (env {variable})"
+                    )
+                else:
+                    previewed.setdefault(stage, []).append("shared, unless its own is set")
+        elif as_role in spec.stage_names:
+            variable = contract.stage_preview_role_variable(as_role)
+            condition = f"vars.{variable} != ''"
+            if held != _var(variable) or stacks != [as_role]:
+                problems.append(
+                    f"preview.yml: {as_role} must be previewed (alone) as its own preview role "
+                    f"({variable}), not as {held or 'no role'}"
+                )
+            elif condition not in str(item.get("if", "")) or held_if != str(item.get("if", "")):
+                problems.append(
+                    f"preview.yml: {as_role}'s own preview runs only when {variable} is set, "
+                    "with the same condition as its role's step"
+                )
+            else:
+                previewed.setdefault(as_role, []).append("own")
+        elif "report" not in str(item.get("run", "")):
+            problems.append(f"preview.yml: a preview run as an unknown role {as_role!r}")
+    for stage in spec.stage_names:
+        if sorted(previewed.get(stage, [])) != ["own", "shared, unless its own is set"]:
+            problems.append(
+                f"preview.yml: {stage} is previewed by {previewed.get(stage, [])}: expected the "
+                "shared role unless its own is set, and its own role when it is"
+            )
+    report = next((s for s in steps(preview) if s.get("id") == "report"), {})
+    if (
+        "preview-run.sh report" not in str(report.get("run", ""))
+        or "!cancelled()" not in str(report.get("if", ""))
+        or "steps.report.outputs.report" not in str((preview.get("outputs") or {}).get("report"))
+    ):
+        problems.append("preview.yml: one last step must report every stack, whatever failed")
     return problems
 
 

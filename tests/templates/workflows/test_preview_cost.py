@@ -1,6 +1,7 @@
-"""The preview job's monthly cost change, run as GitHub runs the step: preview-run.sh previews
-each stack, previews the changed ones again as JSON and appends stacks/cost_change.py's section
-to the comment. The Pulumi CLI cannot be installed here: a stand-in answers `preview --diff`
+"""The preview job's monthly cost change, run as GitHub runs the steps: preview-run.sh previews
+each stack and previews the changed ones again as JSON; its report step appends
+stacks/cost_change.py's section to the comment.
+The Pulumi CLI cannot be installed here: a stand-in answers `preview --diff`
 with a summary and `preview --json` with a preview digest in Pulumi's shape."""
 
 from __future__ import annotations
@@ -62,8 +63,10 @@ def _run(repo: Runner, tmp_path: Path) -> tuple[int, str, dict[str, str], list[s
     digest = tmp_path / "digest.json"
     digest.write_text(json.dumps(DIGEST))
     step = repo.step("preview.yml", "preview", "preview")
-    code, log, _ = repo.run(step, STACKS="shared dev", AWS_REGION="eu-west-1",
-                            PULUMI_DIGEST=str(digest))  # fmt: skip
+    code, log, _ = repo.run(step, STACKS="shared dev", PULUMI_DIGEST=str(digest))
+    assert code == 0, log
+    code, log, _ = repo.run(repo.step("preview.yml", "preview", "report"), STACKS="shared dev",
+                            AWS_REGION="eu-west-1")  # fmt: skip
     calls = (tmp_path / "pulumi-calls").read_text().splitlines()
     return code, log, {"report": (tmp_path / "preview.md").read_text()}, calls
 
@@ -87,7 +90,10 @@ def test_no_changes_no_second_preview(repo: Runner, tmp_path: Path) -> None:
     repo.pulumi()
     (repo.bin / "pulumi").write_text(STAND_IN.replace("+ 2 to create", "12 unchanged"))
     step = repo.step("preview.yml", "preview", "preview")
-    code, log, _ = repo.run(step, STACKS="shared dev", AWS_REGION="eu-west-1", PULUMI_DIGEST="")
+    code, log, _ = repo.run(step, STACKS="shared dev", PULUMI_DIGEST="")
+    assert code == 0, log
+    code, log, _ = repo.run(repo.step("preview.yml", "preview", "report"), STACKS="shared dev",
+                            AWS_REGION="eu-west-1")  # fmt: skip
     assert code == 0, log
     assert "No stack changes: the monthly cost stays as it is." in (tmp_path / "preview.md").read_text()
     assert not any("--json" in c for c in (tmp_path / "pulumi-calls").read_text().splitlines())

@@ -477,6 +477,42 @@ ENV_BREAKS: list[tuple[str, Mutation, str, str]] = [
     ),
     ("preview-forks", lambda f: job(f, "preview.yml", "preview").pop("if"), "preview", "forks"),
     (
+        "preview-own-role-also-shared",
+        lambda f: step(f, "preview.yml", "preview", "preview")["env"].pop(
+            "AWS_PREVIEW_ROLE_ARN_QA_EU"
+        ),
+        "preview",
+        "must leave qa-eu to its own role",
+    ),
+    (
+        "preview-stage-as-another-role",
+        lambda f: job(f, "preview.yml", "preview")["steps"].remove(
+            named(f, "preview.yml", "preview", "Assume prod's own preview role (OIDC)")
+        ),
+        "preview",
+        "prod must be previewed (alone) as its own preview role",
+    ),
+    (
+        "preview-stage-role-unconditional",
+        lambda f: step(f, "preview.yml", "preview", "preview-staging").pop("if"),
+        "preview",
+        "staging's own preview runs only when AWS_PREVIEW_ROLE_ARN_STAGING is set",
+    ),
+    (
+        "preview-stage-region",
+        lambda f: named(f, "preview.yml", "preview", "Assume dev's own preview role (OIDC)")[
+            "with"
+        ].update({"aws-region": "${{ vars.AWS_REGION }}"}),
+        "preview",
+        "dev's preview role must act in dev's region",
+    ),
+    (
+        "preview-no-report",
+        lambda f: step(f, "preview.yml", "preview", "report").update({"if": "success()"}),
+        "preview",
+        "one last step must report every stack",
+    ),
+    (
         "inline-shell",
         lambda f: step(f, "deploy-stage.yml", "deploy", "up").update(run="pulumi up\necho done"),
         "scripts",

@@ -503,6 +503,112 @@ def test_preview_says_why_it_was_skipped(repo: Runner, role: str, ready: str) ->
     assert ("AWS_PREVIEW_ROLE_ARN" in out.get("report", "")) is (ready == "false")
 
 
+def test_preview_check_tells_each_stages_region(repo: Runner) -> None:
+    """A stage's own preview role is assumed in the stage's region: its stack file's aws:region
+    (quoted or not), else the repository's region; nothing else reaches the output."""
+    copy = repo.tmp / "repo"
+    shutil.copytree(repo.repo / ".github", copy / ".github")
+    (copy / "infra").mkdir()
+    (copy / "infra/Pulumi.prod.yaml").write_text(
+        'config:\n  shop:account: "222222222222"\n  aws:region: "us-east-1" # prod\n'
+    )
+    (copy / "infra/Pulumi.test.yaml").write_text("config:\n  aws:region: $(touch pwned)\n")
+    repo.repo = copy
+    step = repo.step("preview.yml", "preview", "check")
+    code, log, out = repo.run(step, PREVIEW_ROLE_ARN="arn:preview", BACKEND_URL="s3://b",
+                              HOME_REGION="eu-west-1")  # fmt: skip
+    assert code == 0, log
+    assert step["env"]["STAGES"] == "dev test prod"
+    assert (out["region-dev"], out["region-test"], out["region-prod"]) == (
+        "eu-west-1", "eu-west-1", "us-east-1"
+    )
+    assert not (copy / "pwned").exists()
+
+
+def _preview_stand_in(repo: Runner, failing: str = "") -> Path:
+    """The Pulumi stand-in; `pulumi preview` of the stack `failing` fails."""
+    log = repo.pulumi()
+    if failing:
+        stand_in = repo.bin / "pulumi"
+        stand_in.write_text(
+            PULUMI_STAND_IN + f'case "$*" in *"preview"*"--stack {failing}"*) exit 1 ;; esac\n'
+        )
+    return log
+
+
+def _previewed(log: Path) -> list[str]:
+    return [c[c.index("--stack") + 1] for c in calls(log) if c[0] == "preview"]
+
+
+def test_a_stage_with_its_own_preview_role_is_previewed_as_it_only(repo: Runner) -> None:
+    """The shared role previews every stack but prod, whose own role's variable is set; prod's
+    own step previews prod; the report names who previewed each stack."""
+    log = _preview_stand_in(repo)
+    own = {"AWS_PREVIEW_ROLE_ARN_PROD": "arn:aws:iam::222222222222:role/shop-prod-preview"}
+    code, output, _ = repo.run(repo.step("preview.yml", "preview", "preview"), **own)
+    assert code == 0, output
+    assert _previewed(log) == ["shared", "dev", "test"]
+    assert "prod has its own preview role" in output
+    code, output, _ = repo.run(repo.step("preview.yml", "preview", "preview-prod"))
+    assert code == 0, output
+    assert _previewed(log) == ["shared", "dev", "test", "prod"]
+    code, output, _ = repo.run(repo.step("preview.yml", "preview", "report"))
+    assert code == 0, output
+    report = (repo.tmp / "preview.md").read_text()
+    assert "| dev | ok | the shared preview role |" in report
+    assert "| prod | ok | prod's own preview role |" in report
+    assert report.index("| shared |") < report.index("| dev |") < report.index("| prod |")
+    written = (repo.tmp / "output").read_text()  # the job's `report` output: one comment
+    assert written.startswith("report<<REPORT_") and report in written
+    assert report in repo.summary()
+
+
+def test_without_its_own_role_a_stage_is_previewed_as_the_shared_one(repo: Runner) -> None:
+    log = _preview_stand_in(repo)
+    code, output, _ = repo.run(repo.step("preview.yml", "preview", "preview"))
+    assert code == 0, output
+    assert _previewed(log) == ["shared", "dev", "test", "prod"]
+
+
+def test_a_stage_in_its_own_account_without_its_role_says_what_to_set(repo: Runner) -> None:
+    """Before its own role's variable is set, a stage in another account is previewed as the
+    shared role, which fails there (the stage's account guard): the report names the variable."""
+    copy = repo.tmp / "repo"
+    shutil.copytree(repo.repo / ".github", copy / ".github")
+    (copy / "infra").mkdir()
+    (copy / "infra/Pulumi.prod.yaml").write_text(
+        'config:\n  aws:region: us-east-1\n  ecs3e:account: "222222222222"\n'
+    )
+    repo.repo = copy
+    _preview_stand_in(repo, failing="prod")
+    code, output, _ = repo.run(repo.step("preview.yml", "preview", "preview"))
+    assert code == 0, output
+    code, output, _ = repo.run(repo.step("preview.yml", "preview", "report"))
+    assert code == 1
+    report = (repo.tmp / "preview.md").read_text()
+    assert (
+        "| prod | **failed** (prod lives in account 222222222222: set the repository variable "
+        "AWS_PREVIEW_ROLE_ARN_PROD to its own preview role (bootstrap provision does)) | "
+        "the shared preview role |"
+    ) in report
+
+
+def test_the_report_fails_for_a_failed_or_missing_preview(repo: Runner) -> None:
+    """A failed preview does not stop the next roles' previews; the report fails naming it, and
+    a stack no step previewed (its role's step failed before) is reported, not left out."""
+    log = _preview_stand_in(repo, failing="dev")
+    own = {"AWS_PREVIEW_ROLE_ARN_PROD": "arn:aws:iam::222222222222:role/shop-prod-preview"}
+    code, output, _ = repo.run(repo.step("preview.yml", "preview", "preview"), **own)
+    assert code == 0, output
+    assert _previewed(log) == ["shared", "dev", "test"]
+    code, output, _ = repo.run(repo.step("preview.yml", "preview", "report"))
+    assert code == 1
+    assert "::error title=pulumi preview::failed for: dev prod" in output
+    report = (repo.tmp / "preview.md").read_text()
+    assert "| dev | **failed** | the shared preview role |" in report
+    assert "| prod | **not previewed** (a step before it failed) | |" in report
+
+
 # ------------------------------------------------------------------------ marking the release
 
 

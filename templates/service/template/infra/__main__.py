@@ -187,6 +187,8 @@ def stage_stack(settings: StageSettings) -> None:
             state_backend=settings.state_backend,
             tags=naming.tags(),
             next_stage=configured_next_stage(settings.project, settings.stage),
+            # The shared preview role cannot act in the stage's own account.
+            own_preview_role=settings.account is not None,
         ),
     )
 
@@ -209,6 +211,8 @@ def stage_stack(settings: StageSettings) -> None:
     pulumi.export("deployRoleArn", stage.deploy_role.arn)
     if stage.alarm_reader is not None:  # the next stage's deploy job reads this stage's alarms
         pulumi.export(contract.ALARM_READER_OUTPUT, stage.alarm_reader.arn)
+    if stage.preview_role is not None:  # preview.yml previews this stage as it
+        pulumi.export(contract.STAGE_PREVIEW_ROLE_OUTPUT, stage.preview_role.arn)
     pulumi.export("stage", settings.stage)
     pulumi.export(contract.ACCOUNT_OUTPUT, ctx.account_id)
     # The stage's alarms, which the deploy workflow watches after every deploy (ECS also rolls a
