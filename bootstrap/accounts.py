@@ -103,6 +103,12 @@ def placements(
     return found
 
 
+def stack_regions(repo: Path, spec: Spec, stacks: Iterable[str]) -> dict[str, str]:
+    """Each stack's region (its stack file's `aws:region`, else the project's): what it is priced
+    in."""
+    return {s: p.region for s, p in placements(repo, spec.name, stacks, spec.region).items()}
+
+
 def spec_placements(spec: Spec) -> dict[str, Placement]:
     """Each stack's account and region as `new` was asked (`--account`, `--stage-region`), for
     before its stack files exist; they say the same once rendered."""

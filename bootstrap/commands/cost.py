@@ -43,6 +43,7 @@ def cost(
 ) -> None:
     """Estimate what each stage costs per month (USD), per resource and per cost component."""
     from bootstrap import lifecycle, ui
+    from bootstrap.accounts import stack_regions
     from bootstrap.automation import INSTALL_COMMAND, cli_available
     from bootstrap.cost import estimate, load_usage, to_json
     from bootstrap.cost import prices as prices_mod
@@ -53,8 +54,9 @@ def cost(
     spec = project.spec
     stacks = lifecycle.select_stacks(spec, stage=stage, all_stacks=all_stacks)
     usage = load_usage(usage_file, spec.stacks) if usage_file else Usage()
+    regions = stack_regions(project.repo, spec, stacks)
     if refresh_prices:
-        _refresh(spec.region, quiet=json_output)
+        _refresh(sorted(set(regions.values())), quiet=json_output)
     book = prices_mod.load()
 
     if not offline and not cli_available():
@@ -71,6 +73,7 @@ def cost(
     report = estimate(
         plans,
         region=spec.region,
+        regions=regions,
         usage=usage,
         prices=book,
         lifecycle=spec.stage_names,
@@ -83,20 +86,23 @@ def cost(
         ui.out.print(line, soft_wrap=True)
 
 
-def _refresh(region: str, *, quiet: bool) -> None:
-    """Refresh the cache for `region`; without network, say so and go on with what is there."""
+def _refresh(regions: list[str], *, quiet: bool) -> None:
+    """Refresh the cache for `regions` (those of the stacks priced); without network, say so and
+    go on with what is there."""
     from bootstrap import ui
     from bootstrap.cost import offers
     from bootstrap.cost import prices as prices_mod
 
-    keys = offers.wanted_keys(prices_mod.load(), region)
+    book = prices_mod.load()
+    keys = sorted({key for region in regions for key in offers.wanted_keys(book, region)})
+    named = ", ".join(regions)
     try:
         with ui.step(
-            f"Refreshing {region} prices from the AWS Price List",
-            f"refreshed {region} prices from the AWS Price List",
+            f"Refreshing {named} prices from the AWS Price List",
+            f"refreshed {named} prices from the AWS Price List",
             quiet=quiet,
         ):
-            refreshed = offers.build_document([region], keys, offers.http_fetch)
+            refreshed = offers.build_document(regions, keys, offers.http_fetch)
             offers.merge_into(prices_mod.cache_path(), refreshed.document)
     except (OSError, ValueError, KeyError) as exc:
         ui.warn(

@@ -160,6 +160,7 @@ def owner(
 
 def render_text(result: Any, *, verbose: bool) -> None:
     from bootstrap import ui
+    from bootstrap.github.model import UPDATED
 
     ui.say(f"GitHub {result.repository}  {result.html_url}")
     ui.say(
@@ -167,7 +168,7 @@ def render_text(result: Any, *, verbose: bool) -> None:
         f"{len(result.unchanged)} unchanged; {result.writes} API writes",
         first="  ",
     )
-    shown = result.changes if verbose else result.of("created", "updated", "pushed", "committed")
+    shown = result.changes if verbose else result.of("created", *UPDATED)
     for change in shown:
         detail = f" ({change.detail})" if change.detail else ""
         ui.say(f"{change.kind} {change.name}{detail}", first=f"  {change.action:<10} ")

@@ -192,6 +192,7 @@ def lifecycle_cost(spec: Spec) -> CostReport | None:
     (`bootstrap.cost.defaults`: no planning, milliseconds). None, with a warning, when the price
     files cannot be read: the repository is made, and `bootstrap cost` says more."""
     from bootstrap import ui
+    from bootstrap.accounts import spec_placements
     from bootstrap.cost import prices
     from bootstrap.cost.defaults import lifecycle_report
     from bootstrap.errors import UserError
@@ -200,6 +201,7 @@ def lifecycle_cost(spec: Spec) -> CostReport | None:
         return lifecycle_report(
             [(s.name, s.target.value) for s in spec.stages],
             region=spec.region,
+            regions={name: place.region for name, place in spec_placements(spec).items()},
             project=spec.name,
             prices=prices.load(),
         )

@@ -17,7 +17,7 @@ from bootstrap.options import AllStacksOpt, JsonOpt, ProfileOpt, RepoOpt, StackO
 
 if TYPE_CHECKING:
     from bootstrap.cost import CostReport
-    from bootstrap.spec import Spec
+    from bootstrap.lifecycle import Project
 
 OfflineOpt = Annotated[
     bool,
@@ -64,7 +64,7 @@ def preview(
     for plan in plans:
         for warning in planview.warnings(plan):
             ui.warn(f"{plan.stack}: {warning}")
-    report = _estimate(project.spec, plans)
+    report = _estimate(project, plans)
     production = project.spec.stage_names[-1]
     if json_output:
         from bootstrap.cost.brief import brief_json
@@ -94,11 +94,16 @@ def preview(
         ui.out.print(line, soft_wrap=True)
 
 
-def _estimate(spec: Spec, plans: list[Any]) -> CostReport:
+def _estimate(project: Project, plans: list[Any]) -> CostReport:
     """The monthly figure of every planned stack, priced like `bootstrap cost` prices it."""
+    from bootstrap.accounts import stack_regions
     from bootstrap.cost import estimate
 
-    return estimate(plans, region=spec.region, lifecycle=spec.stage_names, project=spec.name)
+    spec = project.spec
+    regions = stack_regions(project.repo, spec, [plan.stack for plan in plans])
+    return estimate(
+        plans, region=spec.region, regions=regions, lifecycle=spec.stage_names, project=spec.name
+    )
 
 
 def _summary(changes: dict[str, int]) -> str:

@@ -7,7 +7,7 @@ and returns a `CostReport`; `report` has its JSON and the short views other comm
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from bootstrap.cost.prices import PriceBook
@@ -43,14 +43,15 @@ def estimate(
     plans: Iterable[Any],
     *,
     region: str,
+    regions: Mapping[str, str] | None = None,
     usage: Usage | None = None,
     prices: PriceBook | None = None,
     lifecycle: Sequence[str] | None = None,
     project: str = "",
 ) -> CostReport:
     """Price every plan (`.stack`, `.resources`, `.outputs`). `lifecycle` is the ordered stage
-    names; its last is production (default: the last stage among the plans). Every stack of a
-    project lives in the spec's `region`."""
+    names; its last is production (default: the last stage among the plans). A stack is priced
+    in its region in `regions` (its stack file's `aws:region`), else in `region`."""
     from bootstrap.cost import prices as prices_mod
     from bootstrap.cost.pricing import Context, price_resources
 
@@ -61,12 +62,13 @@ def estimate(
     production = stages[-1] if stages else None
     costed = []
     for plan in plans:
+        where = (regions or {}).get(plan.stack, region)
         context = Context(
             plan.stack,
-            region,
+            where,
             list(plan.resources),
             book,
             usage.for_stack(plan.stack, production=plan.stack == production),
         )
-        costed.append(StageCost(plan.stack, region, tuple(price_resources(context))))
+        costed.append(StageCost(plan.stack, where, tuple(price_resources(context))))
     return CostReport(project, tuple(costed))

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -98,10 +98,12 @@ def lifecycle_report(
     region: str,
     project: str,
     prices: PriceBook,
+    regions: Mapping[str, str] | None = None,
     table: dict[str, Any] | None = None,
 ) -> CostReport:
     """The estimate of a new project's stacks: `targets` is (stage, target) in lifecycle order;
-    the shared stack comes from the first stage's target. Rates come from `prices` for `region`."""
+    the shared stack comes from the first stage's target. Rates come from `prices` for each
+    stack's region in `regions` (a stage's `--stage-region`), else for `region`."""
     from bootstrap.cost.pricing import Context
     from bootstrap.cost.usage import Usage
 
@@ -114,7 +116,8 @@ def lifecycle_report(
     ]
     costed = []
     for stack, target, profile in stacks:
-        context = Context(stack, region, [], prices, usage)
+        where = (regions or {}).get(stack, region)
+        context = Context(stack, where, [], prices, usage)
         resources = tuple(
             ResourceCost(
                 item["name"].replace(PROJECT_MARK, project).replace(STAGE_MARK, stack),
@@ -123,7 +126,7 @@ def lifecycle_report(
             )
             for item in table["targets"][target][profile]
         )
-        costed.append(StageCost(stack, region, resources))
+        costed.append(StageCost(stack, where, resources))
     return CostReport(project, tuple(costed))
 
 

@@ -6,6 +6,9 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+# The actions that count as an update of what GitHub holds.
+UPDATED = ("updated", "deleted", "pushed", "committed")
+
 
 @dataclass(frozen=True)
 class Options:
@@ -33,7 +36,7 @@ class Values:
 class Change:
     kind: str  # repository, topics, environment, branch-policy, variable, secret, answer, ...
     name: str
-    action: str  # created, updated, unchanged, pushed, committed, skipped, unavailable
+    action: str  # created, updated, deleted, unchanged, pushed, committed, skipped, unavailable
     detail: str = ""
 
 
@@ -75,7 +78,7 @@ class ProvisionResult:
 
     @property
     def updated(self) -> list[Change]:
-        return self.of("updated", "pushed", "committed")
+        return self.of(*UPDATED)
 
     @property
     def unchanged(self) -> list[Change]:

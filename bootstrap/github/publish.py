@@ -72,6 +72,11 @@ def ensure_variables(sync: Sync, values: Values) -> None:
                 f"set the repository variable {name}",
                 partial(variable, sync, scope, name, value, "repository"),
             )
+    for name in stale_stage_preview_roles(sync, outputs):
+        sync.client.run(
+            f"remove the repository variable {name}",
+            partial(remove_variable, sync, scope, name, "repository"),
+        )
     if branch_mode or not sync.result.environments:
         return
     for stage in sync.spec.stages:
@@ -100,6 +105,17 @@ def stage_preview_roles(sync: Sync, outputs: Mapping[str, Mapping[str, Any]]) ->
         for stage in sync.spec.stages
         if (role := _text((outputs.get(stage.name) or {}).get(contract.STAGE_PREVIEW_ROLE_OUTPUT)))
     }
+
+
+def stale_stage_preview_roles(sync: Sync, outputs: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """The own preview role variables of deployed stages that have no such role (any more: the
+    stage moved back to the tooling account). preview.yml would assume a role that is gone."""
+    return [
+        contract.stage_preview_role_variable(stage.name)
+        for stage in sync.spec.stages
+        if _text((outputs.get(stage.name) or {}).get("deployRoleArn"))
+        and not _text((outputs.get(stage.name) or {}).get(contract.STAGE_PREVIEW_ROLE_OUTPUT))
+    ]
 
 
 def alarm_readers(sync: Sync, outputs: Mapping[str, Mapping[str, Any]]) -> dict[str, str | None]:
@@ -152,6 +168,14 @@ def variable(sync: Sync, scope: str, name: str, value: str, where: str) -> None:
                 raise
     client.write("PATCH", url, {"name": name, "value": value})
     sync.change("variable", label, "updated")
+
+
+def remove_variable(sync: Sync, scope: str, name: str, where: str) -> None:
+    url = f"{scope}/{name}"
+    if sync.client.get(url) is None:
+        return
+    sync.client.write("DELETE", url)
+    sync.change("variable", f"{where}:{name}", "deleted")
 
 
 # -- secrets -------------------------------------------------------------------------------------
