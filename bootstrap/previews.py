@@ -145,6 +145,31 @@ def destroy_preview(
     return ops.destroy(stack)
 
 
+def refuse_hosted(ops: StackOps, first_stage: str, stacks: Sequence[str]) -> None:
+    """Refuse to destroy the first stage while it hosts live ECS previews (`previewTarget: ecs`):
+    ECS keeps a cluster that still runs services, and each preview's listener holds the stage's
+    load balancer, so its destroy would fail part way. Nothing is read unless the first stage is
+    among `stacks`."""
+    if first_stage not in stacks:
+        return
+    live_ones = [p for p in previews(stack_list(ops)) if p.live]
+    if not live_ones:
+        return
+    # A preview says its target once deployed; one still deploying runs where shared says.
+    default = ops.outputs(contract.SHARED).get(contract.PREVIEW_TARGET_OUTPUT)
+    hosted = [p for p in live_ones if (ops.outputs(p.stack).get("target") or default) == "ecs"]
+    if not hosted:
+        return
+    names = ", ".join(p.stack for p in hosted)
+    numbers = " ".join(str(p.number) for p in hosted)
+    raise UserError(
+        f"{first_stage} hosts live ECS previews ({names}) in its cluster and load balancer; "
+        f"destroying {first_stage} would fail part way",
+        f"close their pull requests, or destroy them first (`bootstrap destroy --preview N` for "
+        f"N in {numbers})",
+    )
+
+
 def render(statuses: Sequence[PreviewStatus]) -> list[str]:
     """The status lines of the previews section."""
     if not statuses:

@@ -67,7 +67,7 @@ def destroy(
 ) -> None:
     """Destroy stacks' resources. Manual stages need --yes and their name; state is kept.
     Each stack is destroyed with its own account's credentials (--profile), checked first."""
-    from bootstrap import destroy_all, lifecycle, ui
+    from bootstrap import destroy_all, lifecycle, previews, ui
     from bootstrap.aws import opener
     from bootstrap.backend import backend_has_state
     from bootstrap.spec import parse_list
@@ -95,6 +95,8 @@ def destroy(
         project.backend, region=spec.region
     )  # nothing to destroy, and nothing asked of AWS
     tooling = None if local_and_empty else _verify_first(project, accounts, plan, named=bool(stage))
+    if not local_and_empty:
+        previews.refuse_hosted(ops, spec.stage_names[0], plan.stacks)
     if plan.hint and not json_output:
         ui.info(plan.hint)
     if interactive:

@@ -118,3 +118,52 @@ def test_destroy_preview_refuses(repo: Path, args: list[str], code: int, says: s
     assert result.exit_code == code, result.output
     assert one_line_error(result).startswith(says)
     assert ops.writes == []
+
+
+def hosting(repo: Path, targets: dict[str, str | None], shared_target: str) -> ListingOps:
+    """Deployed stages and live previews (`targets`: stack -> its `target` output, None while its
+    first deploy runs), the shared stack exporting where previews run."""
+    ops = ListingOps(load_spec(repo), updated={name: NOW for name in targets if targets[name]})
+    ops.deploy("shared", "dev", "test")
+    ops.stacks["shared"].outputs["previewTarget"] = shared_target
+    for stack, target in targets.items():
+        ops.stacks[stack] = RecordedStack(4, {"target": target} if target else {})
+    return ops
+
+
+@pytest.mark.parametrize("args", [["--stage", "dev"], ["--all"]])
+def test_the_first_stage_is_not_destroyed_under_its_ecs_previews(
+    repo_copy: Callable[..., Path], aws: None, args: list[str]
+) -> None:
+    repo = repo_copy("ecs")
+    (repo / ".pulumi-state").mkdir(exist_ok=True)
+    ops = hosting(repo, {"pr-3": "ecs", "pr-9": None}, "ecs")
+    with automation.use_ops(lambda *_: ops):
+        result = runner.invoke(app, ["destroy", *args, "--yes", "--confirm", "prod", "--json",
+                                     "--repo", str(repo)])  # fmt: skip
+    assert result.exit_code == 1, result.output
+    document = json.loads(result.stdout)
+    assert document["ok"] is False
+    message = document["error"]["message"]
+    assert message.startswith("dev hosts live ECS previews (pr-3, pr-9)"), message
+    assert "`bootstrap destroy --preview N` for N in 3 9" in document["error"]["fix"]
+    assert ops.writes == []
+
+
+@pytest.mark.parametrize(
+    ("targets", "shared_target", "stage"),
+    [({"pr-3": "lambda"}, "lambda", "dev"),  # Lambda previews need nothing of the first stage
+     ({"pr-3": "ecs"}, "ecs", "test")],  # a later stage hosts none
+)  # fmt: skip
+def test_other_previews_and_stages_do_not_stop_a_destroy(
+    repo_copy: Callable[..., Path], aws: None, targets: dict[str, str], shared_target: str,
+    stage: str,
+) -> None:
+    repo = repo_copy("ecs")
+    (repo / ".pulumi-state").mkdir(exist_ok=True)
+    ops = hosting(repo, dict(targets), shared_target)
+    with automation.use_ops(lambda *_: ops):
+        result = runner.invoke(app, ["destroy", "--stage", stage, "--yes", "--json",
+                                     "--repo", str(repo)])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert ops.writes == [("destroy", stage)]
