@@ -60,7 +60,8 @@ def ensure_variables(sync: Sync, values: Values) -> None:
             )
         if branch_mode:
             repo_vars[contract.stage_role_variable(stage.name)] = role
-    repo_vars.update(stage_preview_roles(sync, outputs))
+    own_preview_roles = stage_preview_roles(outputs, sync.spec.stage_names)
+    repo_vars.update(own_preview_roles)
     readers = alarm_readers(sync, outputs)
     if branch_mode:
         for name, reader in readers.items():
@@ -72,7 +73,7 @@ def ensure_variables(sync: Sync, values: Values) -> None:
                 f"set the repository variable {name}",
                 partial(variable, sync, scope, name, value, "repository"),
             )
-    for name in stale_stage_preview_roles(sync, outputs):
+    for name in [name for name, role in own_preview_roles.items() if role is None]:
         sync.client.run(
             f"remove the repository variable {name}",
             partial(remove_variable, sync, scope, name, "repository"),
@@ -97,25 +98,21 @@ def ensure_variables(sync: Sync, values: Values) -> None:
     sync.progress("Variables set")
 
 
-def stage_preview_roles(sync: Sync, outputs: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
-    """The own preview role of each stage that has one (a stage in its own account): preview.yml
-    previews that stage as it. Repository variables, as the preview job has no environment."""
-    return {
-        contract.stage_preview_role_variable(stage.name): role
-        for stage in sync.spec.stages
-        if (role := _text((outputs.get(stage.name) or {}).get(contract.STAGE_PREVIEW_ROLE_OUTPUT)))
-    }
-
-
-def stale_stage_preview_roles(sync: Sync, outputs: Mapping[str, Mapping[str, Any]]) -> list[str]:
-    """The own preview role variables of deployed stages that have no such role (any more: the
-    stage moved back to the tooling account). preview.yml would assume a role that is gone."""
-    return [
-        contract.stage_preview_role_variable(stage.name)
-        for stage in sync.spec.stages
-        if _text((outputs.get(stage.name) or {}).get("deployRoleArn"))
-        and not _text((outputs.get(stage.name) or {}).get(contract.STAGE_PREVIEW_ROLE_OUTPUT))
-    ]
+def stage_preview_roles(
+    outputs: Mapping[str, Mapping[str, Any]], stages: list[str]
+) -> dict[str, str | None]:
+    """The own preview role of each deployed stage (a stage in its own account has one):
+    preview.yml previews that stage as it. Repository variables, as the preview job has no
+    environment. None: the stage has none (any more: it moved back to the tooling account), so its
+    variable goes, or preview.yml would assume a role that is gone. A stage not deployed yet is
+    left out: nothing is known of it."""
+    found: dict[str, str | None] = {}
+    for stage in stages:
+        stage_out = outputs.get(stage) or {}
+        role = _text(stage_out.get(contract.STAGE_PREVIEW_ROLE_OUTPUT))
+        if role or _text(stage_out.get("deployRoleArn")):
+            found[contract.stage_preview_role_variable(stage)] = role
+    return found
 
 
 def alarm_readers(sync: Sync, outputs: Mapping[str, Mapping[str, Any]]) -> dict[str, str | None]:
